@@ -1,0 +1,44 @@
+# Snapkeep: `make demo` runs it, `make test` checks everything. Both install what is missing.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export LEPTOS_SITE_ROOT := $(CURDIR)/target/site
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+BIN := target/release/snapkeep
+
+.PHONY: demo build test lint unit e2e bench tools clean
+
+## Build and run Snapkeep on its embedded default (state in ./snapkeep-data).
+demo: build
+	$(BIN) serve
+
+## Release build: server binary and the optimised WebAssembly UI.
+build: tools
+	cargo leptos build --release
+
+tools:
+	server/scripts/ensure-tools.sh build
+
+## Every check CI runs: format, lints, unit and integration tests, release build, browser tests.
+test:
+	server/scripts/ensure-tools.sh test
+	$(MAKE) --no-print-directory lint unit build e2e
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace
+
+e2e:
+	cd end2end && npx playwright test
+
+## Benchmarks (figures go into README.md).
+bench: build
+	server/benches/run.sh
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results end2end/playwright-report

@@ -1,0 +1,67 @@
+//! The frame around every page: skip link, header with navigation, footer.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_location;
+
+/// The navigation entries, in order: (path, label).
+pub const NAV_ITEMS: [(&str, &str); 6] = [
+    ("/", "Overview"),
+    ("/snapshots", "Snapshots"),
+    ("/calculator", "Calculator"),
+    ("/restores", "Restores"),
+    ("/reports", "Reports"),
+    ("/settings", "Settings"),
+];
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let location = use_location();
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="site-header">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"◆"</span>
+                " Snapkeep"
+            </a>
+            <nav aria-label="Main">
+                <ul class="nav">
+                    {NAV_ITEMS
+                        .iter()
+                        .map(|(href, label)| {
+                            let href = *href;
+                            let current = move || {
+                                let path = location.pathname.get();
+                                let active = if href == "/" {
+                                    path == "/"
+                                } else {
+                                    path.starts_with(href)
+                                };
+                                active.then_some("page")
+                            };
+                            view! {
+                                <li>
+                                    <A href=href attr:aria-current=current>
+                                        {*label}
+                                    </A>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </nav>
+        </header>
+    }
+}
+
+#[component]
+pub fn Footer() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <p>
+                "Snapkeep " {env!("CARGO_PKG_VERSION")}
+                " · snapshots, backups and approved restores for Apache Cassandra"
+            </p>
+        </footer>
+    }
+}

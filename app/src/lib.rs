@@ -1,0 +1,78 @@
+//! Snapkeep's web UI (Leptos, server-rendered and hydrated in the browser) and the pure code it
+//! shares with the server: the storage-growth model in [`growth`].
+//!
+//! Built twice: with feature `ssr` into the server binary, which renders every page, and with
+//! feature `hydrate` into WebAssembly, which takes the rendered page over in the browser.
+
+pub mod growth;
+mod layout;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{Route, Router, Routes},
+};
+
+pub use layout::NAV_ITEMS;
+
+/// The HTML document around the app: head, hydration scripts, body.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: layout, navigation and the page routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the page once the WebAssembly has taken it over (effects never run on the server);
+    // browser tests wait for it.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/snapkeep.css" />
+        <Title formatter=|page: String| format!("{page} · Snapkeep") />
+        <Router>
+            <layout::Header />
+            <main id="main" class="page">
+                <Routes fallback=pages::NotFound>
+                    <Route path=StaticSegment("") view=pages::Overview />
+                    <Route path=StaticSegment("snapshots") view=pages::Snapshots />
+                    <Route path=StaticSegment("calculator") view=pages::Calculator />
+                    <Route path=StaticSegment("restores") view=pages::Restores />
+                    <Route path=StaticSegment("reports") view=pages::Reports />
+                    <Route path=StaticSegment("settings") view=pages::Settings />
+                </Routes>
+            </main>
+            <layout::Footer />
+        </Router>
+    }
+}
+
+/// Entry point of the WebAssembly build: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

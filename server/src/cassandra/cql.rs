@@ -1,0 +1,298 @@
+//! The CQL client (the `scylla` driver, which speaks to Apache Cassandra): reads the live
+//! schema from `system_schema`, the snapshots from `system_views.snapshots`, and runs the few
+//! statements Snapkeep needs (TRUNCATE, counts, the demo data).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A failed CQL operation, with what was being done.
+#[derive(Debug, thiserror::Error)]
+pub enum CqlError {
+    #[error("cannot connect to CQL at {addr}: {detail}")]
+    Connect { addr: String, detail: String },
+    #[error("CQL `{statement}` failed: {detail}")]
+    Query { statement: String, detail: String },
+}
+
+/// A connected CQL session to one node.
+pub struct Cql {
+    session: Session,
+    addr: String,
+}
+
+/// One column of a table, as `system_schema.columns` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Column {
+    pub name: String,
+    /// `partition_key`, `clustering`, `regular` or `static`.
+    pub kind: String,
+    /// Position within the partition key or clustering columns; -1 for the others.
+    pub position: i32,
+    pub cql_type: String,
+    /// `asc`, `desc` or `none`.
+    pub clustering_order: String,
+}
+
+/// A dropped column (`system_schema.dropped_columns`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DroppedColumn {
+    pub name: String,
+    pub cql_type: String,
+    /// When it was dropped, microseconds since the epoch (the `USING TIMESTAMP` of schema.cql).
+    pub dropped_time_us: i64,
+}
+
+/// One live table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableSchema {
+    pub keyspace: String,
+    pub table: String,
+    pub id: Uuid,
+    pub columns: Vec<Column>,
+    pub dropped: Vec<DroppedColumn>,
+    pub indexes: Vec<String>,
+}
+
+impl TableSchema {
+    /// The id as the 32 hex digits of the table's directory name.
+    pub fn dir_id(&self) -> String {
+        self.id.simple().to_string()
+    }
+}
+
+/// A user-defined type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserType {
+    pub keyspace: String,
+    pub name: String,
+    pub fields: Vec<(String, String)>,
+}
+
+/// The live schema of the node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Schema {
+    pub keyspaces: Vec<String>,
+    pub tables: Vec<TableSchema>,
+    pub types: Vec<UserType>,
+}
+
+impl Schema {
+    /// The table with this directory id (32 hex digits).
+    pub fn table_by_dir_id(&self, id: &str) -> Option<&TableSchema> {
+        self.tables.iter().find(|t| t.dir_id() == id)
+    }
+    pub fn table(&self, keyspace: &str, table: &str) -> Option<&TableSchema> {
+        self.tables
+            .iter()
+            .find(|t| t.keyspace == keyspace && t.table == table)
+    }
+}
+
+fn q(statement: &str) -> impl Fn(String) -> CqlError + '_ {
+    move |detail| CqlError::Query {
+        statement: statement.to_string(),
+        detail,
+    }
+}
+
+impl Cql {
+    /// Connects to the node at `addr` (`HOST:PORT`).
+    pub async fn connect(addr: &str, timeout: Duration) -> Result<Self, CqlError> {
+        let session = tokio::time::timeout(
+            timeout,
+            SessionBuilder::new()
+                .known_node(addr)
+                .connection_timeout(timeout)
+                .build(),
+        )
+        .await
+        .map_err(|_| CqlError::Connect {
+            addr: addr.to_string(),
+            detail: format!("no answer within {} s", timeout.as_secs()),
+        })?
+        .map_err(|e| CqlError::Connect {
+            addr: addr.to_string(),
+            detail: e.to_string(),
+        })?;
+        Ok(Self {
+            session,
+            addr: addr.to_string(),
+        })
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The driver session, for statements this module does not wrap.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Runs a statement without bound values (DDL, TRUNCATE).
+    pub async fn execute(&self, statement: &str) -> Result<(), CqlError> {
+        self.session
+            .query_unpaged(statement, &[])
+            .await
+            .map(drop)
+            .map_err(|e| q(statement)(e.to_string()))
+    }
+
+    /// Counts the rows of `keyspace.table` (a full scan: use on small tables only).
+    pub async fn count_rows(&self, keyspace: &str, table: &str) -> Result<i64, CqlError> {
+        let statement = format!(
+            "SELECT COUNT(*) FROM {}.{}",
+            quote_ident(keyspace),
+            quote_ident(table)
+        );
+        let result = self
+            .session
+            .query_unpaged(statement.as_str(), &[])
+            .await
+            .map_err(|e| q(&statement)(e.to_string()))?
+            .into_rows_result()
+            .map_err(|e| q(&statement)(e.to_string()))?;
+        let (count,): (i64,) = result
+            .single_row()
+            .map_err(|e| q(&statement)(e.to_string()))?;
+        Ok(count)
+    }
+
+    /// Reads the live schema: keyspaces, tables with ids, columns, dropped columns, indexes
+    /// and user-defined types.
+    pub async fn schema(&self) -> Result<Schema, CqlError> {
+        let mut schema = Schema::default();
+        let s = "SELECT keyspace_name FROM system_schema.keyspaces";
+        for row in self.rows::<(String,)>(s).await? {
+            schema.keyspaces.push(row.0);
+        }
+        let s = "SELECT keyspace_name, table_name, id FROM system_schema.tables";
+        let mut tables: BTreeMap<(String, String), TableSchema> = BTreeMap::new();
+        for (ks, t, id) in self.rows::<(String, String, Uuid)>(s).await? {
+            tables.insert(
+                (ks.clone(), t.clone()),
+                TableSchema {
+                    keyspace: ks,
+                    table: t,
+                    id,
+                    columns: Vec::new(),
+                    dropped: Vec::new(),
+                    indexes: Vec::new(),
+                },
+            );
+        }
+        let s = "SELECT keyspace_name, table_name, column_name, kind, position, type, clustering_order FROM system_schema.columns";
+        for (ks, t, name, kind, position, cql_type, order) in self
+            .rows::<(String, String, String, String, i32, String, String)>(s)
+            .await?
+        {
+            if let Some(table) = tables.get_mut(&(ks, t)) {
+                table.columns.push(Column {
+                    name,
+                    kind,
+                    position,
+                    cql_type,
+                    clustering_order: order,
+                });
+            }
+        }
+        let s = "SELECT keyspace_name, table_name, column_name, type, dropped_time FROM system_schema.dropped_columns";
+        for (ks, t, name, cql_type, dropped) in self
+            .rows::<(String, String, String, String, scylla::value::CqlTimestamp)>(s)
+            .await?
+        {
+            if let Some(table) = tables.get_mut(&(ks, t)) {
+                table.dropped.push(DroppedColumn {
+                    name,
+                    cql_type,
+                    dropped_time_us: dropped.0.saturating_mul(1000),
+                });
+            }
+        }
+        let s = "SELECT keyspace_name, table_name, index_name FROM system_schema.indexes";
+        for (ks, t, name) in self.rows::<(String, String, String)>(s).await? {
+            if let Some(table) = tables.get_mut(&(ks, t)) {
+                table.indexes.push(name);
+            }
+        }
+        let s =
+            "SELECT keyspace_name, type_name, field_names, field_types FROM system_schema.types";
+        for (ks, name, names, types) in self
+            .rows::<(String, String, Vec<String>, Vec<String>)>(s)
+            .await?
+        {
+            schema.types.push(UserType {
+                keyspace: ks,
+                name,
+                fields: names.into_iter().zip(types).collect(),
+            });
+        }
+        for table in tables.values_mut() {
+            table.columns.sort_by(|a, b| {
+                kind_rank(&a.kind)
+                    .cmp(&kind_rank(&b.kind))
+                    .then(a.position.cmp(&b.position))
+                    .then(a.name.cmp(&b.name))
+            });
+        }
+        schema.tables = tables.into_values().collect();
+        Ok(schema)
+    }
+
+    async fn rows<R>(&self, statement: &str) -> Result<Vec<R>, CqlError>
+    where
+        R: for<'f> scylla::deserialize::row::DeserializeRow<'f, 'f>,
+    {
+        let result = self
+            .session
+            .query_unpaged(statement, &[])
+            .await
+            .map_err(|e| q(statement)(e.to_string()))?
+            .into_rows_result()
+            .map_err(|e| q(statement)(e.to_string()))?;
+        let iter = result
+            .rows::<R>()
+            .map_err(|e| q(statement)(e.to_string()))?;
+        iter.map(|r| r.map_err(|e| q(statement)(e.to_string())))
+            .collect()
+    }
+}
+
+fn kind_rank(kind: &str) -> u8 {
+    match kind {
+        "partition_key" => 0,
+        "clustering" => 1,
+        "static" => 2,
+        _ => 3,
+    }
+}
+
+/// Quotes a CQL identifier when it needs quoting.
+pub fn quote_ident(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_only_when_needed() {
+        assert_eq!(quote_ident("user_profiles"), "user_profiles");
+        assert_eq!(quote_ident("UserProfiles"), "\"UserProfiles\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+}

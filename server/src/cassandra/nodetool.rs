@@ -1,0 +1,207 @@
+//! Runs the real `nodetool` against a node's JMX port through [`crate::process`], and parses
+//! what it prints (see [`super::parse`]).
+
+use std::time::Duration;
+
+use crate::config::{NodeConfig, split_host_port};
+use crate::process::{Command, RunError};
+
+use super::parse::{self, ParseError};
+
+/// Why a nodetool call did not give an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum NodetoolError {
+    #[error(
+        "nodetool cannot reach the node's JMX port at {addr} (is Cassandra running? is JMX on that port?): {detail}"
+    )]
+    Unreachable { addr: String, detail: String },
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("unexpected output from `{cmdline}`: {source}")]
+    Parse {
+        cmdline: String,
+        #[source]
+        source: ParseError,
+    },
+}
+
+/// How to run nodetool for one node.
+#[derive(Debug, Clone)]
+pub struct Nodetool {
+    argv: Vec<String>,
+    host: String,
+    port: u16,
+    timeout: Duration,
+}
+
+impl Nodetool {
+    /// nodetool for a configured node.
+    pub fn for_node(node: &NodeConfig) -> Self {
+        let (host, port) = split_host_port(&node.jmx).unwrap_or(("127.0.0.1".into(), 7199));
+        Self {
+            argv: node.nodetool.clone(),
+            host,
+            port,
+            timeout: Duration::from_secs(node.nodetool_timeout_secs.max(1)),
+        }
+    }
+
+    /// The same nodetool with another timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The JMX address, `HOST:PORT`.
+    pub fn jmx_addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The command for `nodetool -h HOST -p PORT ARGS…`.
+    pub fn command<S: AsRef<str>>(&self, args: &[S]) -> Command {
+        let program = self.argv.first().map(String::as_str).unwrap_or("nodetool");
+        Command::new(program)
+            .args(self.argv.iter().skip(1))
+            .args(["-h", &self.host, "-p", &self.port.to_string()])
+            .args(args.iter().map(|a| a.as_ref()))
+            .timeout(self.timeout)
+    }
+
+    /// Runs nodetool and returns stdout; connection failures become [`NodetoolError::Unreachable`].
+    pub async fn run<S: AsRef<str>>(&self, args: &[S]) -> Result<String, NodetoolError> {
+        match self.command(args).run().await {
+            Ok(out) => Ok(out.stdout),
+            Err(err) => {
+                if let Some(text) = err.output_text()
+                    && is_connection_failure(&text)
+                {
+                    return Err(NodetoolError::Unreachable {
+                        addr: self.jmx_addr(),
+                        detail: first_meaningful_line(&text),
+                    });
+                }
+                Err(err.into())
+            }
+        }
+    }
+
+    fn parse<T>(
+        &self,
+        args: &[&str],
+        out: &str,
+        f: impl Fn(&str) -> Result<T, ParseError>,
+    ) -> Result<T, NodetoolError> {
+        f(out).map_err(|source| NodetoolError::Parse {
+            cmdline: self.command(args).cmdline(),
+            source,
+        })
+    }
+
+    /// `nodetool version` → the release version, e.g. `5.0.8`.
+    pub async fn version(&self) -> Result<String, NodetoolError> {
+        let args = ["version"];
+        let out = self.run(&args).await?;
+        self.parse(&args, &out, parse::version)
+    }
+
+    /// `nodetool info` → key/value facts about the node.
+    pub async fn info(&self) -> Result<parse::Info, NodetoolError> {
+        let args = ["info"];
+        let out = self.run(&args).await?;
+        self.parse(&args, &out, parse::info)
+    }
+
+    /// `nodetool statusbackup` → whether incremental backups are on.
+    pub async fn statusbackup(&self) -> Result<bool, NodetoolError> {
+        let args = ["statusbackup"];
+        let out = self.run(&args).await?;
+        self.parse(&args, &out, parse::statusbackup)
+    }
+
+    /// `nodetool listsnapshots` → one row per snapshot and table.
+    pub async fn listsnapshots(&self) -> Result<Vec<parse::SnapshotRow>, NodetoolError> {
+        let args = ["listsnapshots"];
+        let out = self.run(&args).await?;
+        self.parse(&args, &out, parse::listsnapshots)
+    }
+
+    /// `nodetool tablestats [ks[.table]…]` → per-table figures.
+    pub async fn tablestats(
+        &self,
+        targets: &[String],
+    ) -> Result<Vec<parse::TableStats>, NodetoolError> {
+        let mut args = vec!["tablestats".to_string()];
+        args.extend(targets.iter().cloned());
+        let out = self.run(&args).await?;
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.parse(&refs, &out, parse::tablestats)
+    }
+}
+
+/// True when nodetool's output says it could not connect to JMX at all.
+pub fn is_connection_failure(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("failed to connect")
+        || t.contains("connection refused")
+        || t.contains("connectexception")
+        || t.contains("no route to host")
+        || t.contains("unknownhostexception")
+}
+
+fn first_meaningful_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("at ") && !l.starts_with('-'))
+        .unwrap_or("no output")
+        .chars()
+        .take(400)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(nodetool: Vec<String>) -> NodeConfig {
+        NodeConfig {
+            name: "n1".into(),
+            cql: "127.0.0.1:9042".into(),
+            jmx: "127.0.0.1:7299".into(),
+            data_dirs: vec!["/tmp/x".into()],
+            commitlog_dir: None,
+            nodetool,
+            nodetool_timeout_secs: 5,
+            dev_node_dir: None,
+        }
+    }
+
+    #[test]
+    fn builds_an_argv_with_host_and_port() {
+        let nt = Nodetool::for_node(&node(vec![
+            "java".into(),
+            "-cp".into(),
+            "lib/*".into(),
+            "NodeTool".into(),
+        ]));
+        assert_eq!(
+            nt.command(&["snapshot", "-t", "nightly"]).cmdline(),
+            "java -cp 'lib/*' NodeTool -h 127.0.0.1 -p 7299 snapshot -t nightly"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_failure_is_reported_as_unreachable() {
+        // A stand-in program that fails the way nodetool does when JMX is down (unit test of
+        // the classification only; the integration tests use the real nodetool).
+        let script = "echo \"nodetool: Failed to connect to '127.0.0.1:7299' - ConnectException: 'Connection refused'.\" >&2; exit 1";
+        let nt = Nodetool::for_node(&node(vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            script.into(),
+            "sh".into(),
+        ]));
+        let err = nt.version().await.expect_err("down");
+        assert!(matches!(err, NodetoolError::Unreachable { .. }), "{err}");
+        assert!(err.to_string().contains("127.0.0.1:7299"));
+    }
+}

@@ -1,0 +1,202 @@
+//! The HTTP edge: the axum router with the Leptos pages, `/healthz`, `/metrics`, the OpenAPI
+//! document and every `/api/v1` route, wrapped in tracing, compression, timeout, body-limit
+//! and metrics layers.
+
+pub mod error;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::{App, shell};
+use axum::body::Body;
+use axum::extract::{FromRef, MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use serde::Serialize;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::catalog::Catalog;
+use crate::config::HttpConfig;
+use crate::metrics::Metrics;
+use error::{ApiError, ErrorBody};
+
+/// Everything a handler may need; cloned per request (all fields are cheap handles).
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos: LeptosOptions,
+    pub catalog: Catalog,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// State for a server whose web assets are in `site_root`, listening on `addr`.
+    pub fn new(catalog: Catalog, site_root: &std::path::Path, addr: std::net::SocketAddr) -> Self {
+        let env = match std::env::var("LEPTOS_ENV").map(|v| v.to_ascii_lowercase()) {
+            Ok(v) if v == "dev" || v == "development" => leptos::config::Env::DEV,
+            _ => leptos::config::Env::PROD,
+        };
+        let leptos = LeptosOptions::builder()
+            .output_name("snapkeep")
+            .site_root(site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .env(env)
+            .build();
+        Self {
+            leptos,
+            catalog,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// The OpenAPI document: every `/api/v1` route is listed here as it is added.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Snapkeep API",
+        description = "Snapshots, backups, storage growth and approval-gated restores for Apache Cassandra."
+    ),
+    paths(healthz, crate::calculator::calculator),
+    components(schemas(ErrorBody, Health, crate::calculator::CalculatorResponse))
+)]
+pub struct ApiDoc;
+
+/// Builds the whole application router.
+pub fn app(state: AppState, http: &HttpConfig) -> Router {
+    let leptos_options = state.leptos.clone();
+    let routes = generate_route_list(App);
+    let api_v1 = Router::new()
+        .route("/calculator", get(crate::calculator::calculator))
+        .fallback(api_not_found);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
+        .nest("/api/v1", api_v1)
+        .route("/api", get(api_not_found))
+        .route("/api/{*rest}", get(api_not_found).post(api_not_found))
+        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
+        .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(http.request_timeout_secs),
+        ))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Health of the server and its catalog.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: &'static str,
+    /// Snapkeep version.
+    pub version: &'static str,
+    /// `ok`, or why the catalog cannot be used.
+    pub catalog: String,
+}
+
+/// Liveness and catalog health.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Healthy", body = Health),
+        (status = 503, description = "The catalog cannot be used", body = Health),
+    )
+)]
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.catalog.health().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(Health {
+                status: "ok",
+                version: env!("CARGO_PKG_VERSION"),
+                catalog: "ok".into(),
+            }),
+        ),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: catalog unusable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "unavailable",
+                    version: env!("CARGO_PKG_VERSION"),
+                    catalog: err.to_string(),
+                }),
+            )
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f4f82"/><path d="M16 5 27 16 16 27 5 16z" fill="#f5f7fa"/><path d="M16 10 22 16 16 22 10 16z" fill="#2f8f5b"/></svg>"##;
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
+}
+
+async fn api_not_found(req: Request) -> ApiError {
+    ApiError::NotFound(format!(
+        "no API route {} {}; see /api/openapi.json for the routes",
+        req.method(),
+        req.uri().path()
+    ))
+}
+
+/// Records method, route pattern, status and latency of every request.
+async fn track_metrics(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".to_string());
+    let response = next.run(req).await;
+    state
+        .metrics
+        .record_request(&method, &route, response.status().as_u16(), start.elapsed());
+    response
+}

@@ -1,0 +1,17 @@
+//! Snapkeep: keeps Apache Cassandra snapshots and backups safe and shows what they cost.
+//!
+//! The library behind the `snapkeep` binary. Each domain lives in its own module and owns its
+//! types, errors, routes and tests; [`http::app`] assembles the axum router and
+//! [`cli::run`] is what `main` calls.
+
+pub mod calculator;
+pub mod cassandra;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod disk;
+pub mod http;
+pub mod metrics;
+pub mod process;
+pub mod server;
+pub mod telemetry;

@@ -1,0 +1,166 @@
+//! The HTTP edge driven through the real router (`tower::ServiceExt::oneshot`) with a real
+//! SQLite catalog in a temporary directory.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt as _;
+use snapkeep::catalog::Catalog;
+use snapkeep::config::HttpConfig;
+use snapkeep::http::{AppState, app};
+use tower::ServiceExt as _;
+
+async fn router() -> (axum::Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let catalog = Catalog::open(&dir.path().join("catalog.db"))
+        .await
+        .expect("catalog");
+    let state = AppState::new(catalog, dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    (app(state, &HttpConfig::default()), dir)
+}
+
+async fn get(router: &axum::Router, uri: &str) -> (StatusCode, String, String) {
+    let resp = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, ctype, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).expect("JSON body")
+}
+
+#[tokio::test]
+async fn healthz_reports_version_and_catalog() {
+    let (r, _dir) = router().await;
+    let (status, ctype, body) = get(&r, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ctype.starts_with("application/json"));
+    let v = json(&body);
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["catalog"], "ok");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn healthz_is_503_when_the_catalog_is_unusable() {
+    let (r, dir) = router().await;
+    // Close the pool under the server: the catalog can no longer answer.
+    let catalog = Catalog::open(&dir.path().join("catalog.db"))
+        .await
+        .expect("open");
+    let state = AppState::new(
+        catalog.clone(),
+        dir.path(),
+        "127.0.0.1:0".parse().expect("addr"),
+    );
+    let r2 = app(state, &HttpConfig::default());
+    catalog.pool().close().await;
+    let (status, _, body) = get(&r2, "/healthz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let v = json(&body);
+    assert_eq!(v["status"], "unavailable");
+    assert!(v["catalog"].as_str().unwrap_or("").contains("catalog"));
+    drop(r);
+}
+
+#[tokio::test]
+async fn calculator_api_matches_the_seed_example() {
+    let (r, _dir) = router().await;
+    let (status, _, body) = get(&r, "/api/v1/calculator?live_gb=100&churn_pct=50").await;
+    assert_eq!(status, StatusCode::OK);
+    let v = json(&body);
+    assert_eq!(v["live_gb"], 100.0);
+    assert_eq!(v["hold_gb"], 50.0);
+    assert_eq!(v["total_gb"], 150.0);
+}
+
+#[tokio::test]
+async fn calculator_api_names_the_bad_field_and_range() {
+    let (r, _dir) = router().await;
+    let (status, _, body) = get(&r, "/api/v1/calculator?live_gb=5000&churn_pct=50").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let v = json(&body);
+    assert_eq!(v["field"], "live_gb");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("10–1000 GB"),
+        "{body}"
+    );
+    let (status, _, body) = get(&r, "/api/v1/calculator?churn_pct=abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json(&body)["field"], "churn_pct");
+    let (status, _, body) = get(&r, "/api/v1/calculator?live=1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json(&body)["field"], "live");
+}
+
+#[tokio::test]
+async fn unknown_api_routes_are_json_404s() {
+    let (r, _dir) = router().await;
+    for uri in ["/api/v1/nope", "/api/nope", "/api/v2/calculator"] {
+        let (status, ctype, body) = get(&r, uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(ctype.starts_with("application/json"), "{uri}: {ctype}");
+        assert_eq!(json(&body)["error"], "not_found", "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_pages_are_styled_404_pages() {
+    let (r, _dir) = router().await;
+    let (status, ctype, body) = get(&r, "/definitely/not/here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    assert!(body.contains("Page not found"));
+    assert!(
+        body.contains("aria-label=\"Main\""),
+        "navigation is on the 404 page"
+    );
+}
+
+#[tokio::test]
+async fn pages_are_server_rendered() {
+    let (r, _dir) = router().await;
+    let (status, _, body) = get(&r, "/calculator?live_gb=200&churn_pct=25").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("250 GB"), "total rendered on the server");
+    assert!(
+        body.contains("/pkg/snapkeep.js"),
+        "hydration script referenced"
+    );
+}
+
+#[tokio::test]
+async fn openapi_documents_every_api_route() {
+    let (r, _dir) = router().await;
+    let (status, _, body) = get(&r, "/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let v = json(&body);
+    let paths = v["paths"].as_object().expect("paths");
+    assert!(paths.contains_key("/api/v1/calculator"));
+    assert!(paths.contains_key("/healthz"));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_in_prometheus_format() {
+    let (r, _dir) = router().await;
+    get(&r, "/healthz").await;
+    get(&r, "/healthz").await;
+    let (status, ctype, body) = get(&r, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ctype.starts_with("text/plain"));
+    assert!(
+        body.contains("http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"),
+        "{body}"
+    );
+    assert!(body.contains("process_resident_memory_bytes"));
+}
