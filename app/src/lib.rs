@@ -4,6 +4,7 @@
 //! Built twice: with feature `ssr` into the server binary, which renders every page, and with
 //! feature `hydrate` into WebAssembly, which takes the rendered page over in the browser.
 
+pub mod api;
 pub mod growth;
 mod layout;
 mod pages;

@@ -36,6 +36,61 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         catalog: Option<PathBuf>,
     },
+    /// Start (or reuse) a dev node under STATE_DIR/node1, load the `shop` demo data once, and
+    /// serve the console against it; Ctrl-C stops both.
+    Demo {
+        /// Address to listen on (IP:PORT); port 0 picks a free port.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Directory for Snapkeep's state and the dev node (default ./snapkeep-data).
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// A real Apache Cassandra 5.0 node for trying Snapkeep out (fetched with Maven).
+    DevNode {
+        #[command(subcommand)]
+        action: DevNodeAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevNodeAction {
+    /// Start (or reuse) the node in DIR and write DIR/snapkeep.toml.
+    Start {
+        /// The node's directory (conf, data, commitlog, logs).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// CQL port (default: a free port; kept across restarts).
+        #[arg(long)]
+        cql_port: Option<u16>,
+        /// JMX port for nodetool (default: a free port).
+        #[arg(long)]
+        jmx_port: Option<u16>,
+        /// Inter-node storage port (default: a free port).
+        #[arg(long)]
+        storage_port: Option<u16>,
+        /// Loopback address to bind, e.g. 127.0.0.2 for a second node.
+        #[arg(long, default_value = "127.0.0.1")]
+        listen: std::net::Ipv4Addr,
+        /// Turn on incremental_backups in cassandra.yaml.
+        #[arg(long)]
+        incremental_backups: bool,
+        /// Node name used in Snapkeep's configuration.
+        #[arg(long, default_value = "node1")]
+        name: String,
+    },
+    /// Stop the node in DIR (SIGTERM, then SIGKILL after --timeout seconds).
+    Stop {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Say whether the node in DIR runs.
+    Status {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// Runs the parsed command line.
@@ -59,6 +114,124 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .build()
                 .context("cannot start the async runtime")?;
             runtime.block_on(crate::server::serve(config))?;
+            Ok(())
+        }
+        Command::Demo { listen, state_dir } => {
+            let overrides = Overrides {
+                listen,
+                state_dir,
+                catalog: None,
+                log_format: cli.log_format,
+            };
+            let mut config = Config::load(cli.config.as_deref(), &overrides)?;
+            crate::telemetry::init(config.log_format);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(demo(&mut config))
+        }
+        Command::DevNode { action } => {
+            crate::telemetry::init(cli.log_format.unwrap_or_default());
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(dev_node(action))
+        }
+    }
+}
+
+async fn demo(config: &mut Config) -> anyhow::Result<()> {
+    use crate::cassandra::{Nodetool, cql::Cql, demo, devnode};
+    let dir = config.state_dir.join("node1");
+    println!(
+        "starting the Cassandra {} dev node in {} …",
+        devnode::CASSANDRA_VERSION,
+        dir.display()
+    );
+    let started = devnode::start(&devnode::StartOptions::new(&dir)).await?;
+    devnode::write_config(&started.node)?;
+    let node = started.node.node_config();
+    let cql = Cql::connect(&node.cql, std::time::Duration::from_secs(30)).await?;
+    if demo::is_loaded(&cql).await? {
+        println!("demo keyspace `shop` already loaded");
+    } else {
+        println!("loading the demo keyspace `shop` (about 100,000 rows) …");
+        demo::load(&cql, &Nodetool::for_node(&node)).await?;
+    }
+    drop(cql);
+    config.nodes = vec![node];
+    let result = crate::server::serve(config.clone()).await;
+    println!("stopping the dev node …");
+    devnode::stop(&dir, std::time::Duration::from_secs(60)).await?;
+    result?;
+    Ok(())
+}
+
+async fn dev_node(action: DevNodeAction) -> anyhow::Result<()> {
+    use crate::cassandra::devnode;
+    match action {
+        DevNodeAction::Start {
+            dir,
+            cql_port,
+            jmx_port,
+            storage_port,
+            listen,
+            incremental_backups,
+            name,
+        } => {
+            let mut opts = devnode::StartOptions::new(dir);
+            opts.cql_port = cql_port;
+            opts.jmx_port = jmx_port;
+            opts.storage_port = storage_port;
+            opts.listen = listen;
+            opts.incremental_backups = incremental_backups;
+            opts.name = name;
+            let started = devnode::start(&opts).await?;
+            let config = devnode::write_config(&started.node)?;
+            let n = &started.node;
+            println!(
+                "Cassandra {} dev node {} {} in {} (CQL {}, JMX 127.0.0.1:{})",
+                devnode::CASSANDRA_VERSION,
+                n.name,
+                if started.reused {
+                    "already running"
+                } else {
+                    "started"
+                },
+                n.dir.display(),
+                n.cql_addr(),
+                n.jmx_port
+            );
+            println!(
+                "serve it with: snapkeep serve --config {}",
+                config.display()
+            );
+            Ok(())
+        }
+        DevNodeAction::Stop { dir, timeout } => {
+            if devnode::stop(&dir, std::time::Duration::from_secs(timeout)).await? {
+                println!("stopped the dev node in {}", dir.display());
+            } else {
+                println!("the dev node in {} was not running", dir.display());
+            }
+            Ok(())
+        }
+        DevNodeAction::Status { dir } => {
+            let node = devnode::load(&dir)?;
+            match node.running_pid() {
+                Some(pid) => println!(
+                    "running (pid {pid}, CQL {} {})",
+                    node.cql_addr(),
+                    if node.cql_open() {
+                        "open"
+                    } else {
+                        "not answering yet"
+                    }
+                ),
+                None => println!("stopped"),
+            }
             Ok(())
         }
     }

@@ -11,6 +11,8 @@ pub mod cli;
 pub mod config;
 pub mod disk;
 pub mod http;
+pub mod inventory;
+pub mod jobs;
 pub mod metrics;
 pub mod process;
 pub mod server;

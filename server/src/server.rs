@@ -58,7 +58,23 @@ impl Server {
                 "web assets (pkg/snapkeep.js) not found: pages render but will not become interactive; build them with `make build` or set site_root"
             );
         }
-        let state = AppState::new(catalog, &site_root, addr);
+        match crate::jobs::mark_interrupted(catalog.pool()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                jobs = n,
+                "jobs left running by the previous server were marked interrupted"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot mark interrupted jobs"),
+        }
+        let state = AppState::new(catalog, config.nodes.clone(), &site_root, addr);
+        if !config.nodes.is_empty() {
+            let inventory = state.inventory.clone();
+            tokio::spawn(async move {
+                if let Err(e) = inventory.start_scan().await {
+                    tracing::warn!(error = %e, "cannot start the first scan");
+                }
+            });
+        }
         let router = app(state, &config.http);
         Ok(Self {
             listener,

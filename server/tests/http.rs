@@ -14,7 +14,12 @@ async fn router() -> (axum::Router, tempfile::TempDir) {
     let catalog = Catalog::open(&dir.path().join("catalog.db"))
         .await
         .expect("catalog");
-    let state = AppState::new(catalog, dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    let state = AppState::new(
+        catalog,
+        vec![],
+        dir.path(),
+        "127.0.0.1:0".parse().expect("addr"),
+    );
     (app(state, &HttpConfig::default()), dir)
 }
 
@@ -60,6 +65,7 @@ async fn healthz_is_503_when_the_catalog_is_unusable() {
         .expect("open");
     let state = AppState::new(
         catalog.clone(),
+        vec![],
         dir.path(),
         "127.0.0.1:0".parse().expect("addr"),
     );

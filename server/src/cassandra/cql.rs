@@ -21,7 +21,7 @@ pub enum CqlError {
 
 /// A connected CQL session to one node.
 pub struct Cql {
-    session: Session,
+    session: std::sync::Arc<Session>,
     addr: String,
 }
 
@@ -120,7 +120,7 @@ impl Cql {
             detail: e.to_string(),
         })?;
         Ok(Self {
-            session,
+            session: std::sync::Arc::new(session),
             addr: addr.to_string(),
         })
     }
@@ -130,7 +130,7 @@ impl Cql {
     }
 
     /// The driver session, for statements this module does not wrap.
-    pub fn session(&self) -> &Session {
+    pub fn session(&self) -> &std::sync::Arc<Session> {
         &self.session
     }
 

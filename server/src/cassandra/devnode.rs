@@ -27,6 +27,7 @@ const YAML_TEMPLATE: &str = include_str!("../../cassandra/cassandra.yaml.tmpl");
 const LOGBACK: &str = include_str!("../../cassandra/logback.xml");
 const JVM_ARGS: &str = include_str!("../../cassandra/jvm-args.txt");
 const NODETOOL_JVM_ARGS: &str = include_str!("../../cassandra/nodetool-jvm-args.txt");
+const TOOLS_LOGBACK: &str = include_str!("../../cassandra/logback-tools.xml");
 
 const NODE_FILE: &str = "node.json";
 const PID_FILE: &str = "cassandra.pid";
@@ -34,15 +35,23 @@ const PID_FILE: &str = "cassandra.pid";
 /// What can go wrong starting or stopping a dev node.
 #[derive(Debug, thiserror::Error)]
 pub enum DevNodeError {
-    #[error("Java was not found (`java -version` failed: {0}). Install JDK 17, e.g. `apt-get install -y openjdk-17-jdk-headless`, or set JAVA_HOME")]
+    #[error(
+        "Java was not found (`java -version` failed: {0}). Install JDK 17, e.g. `apt-get install -y openjdk-17-jdk-headless`, or set JAVA_HOME"
+    )]
     JavaMissing(String),
-    #[error("Java {found} is too old; Cassandra {CASSANDRA_VERSION} needs Java 11 or 17 (set JAVA_HOME to a JDK 17)")]
+    #[error(
+        "Java {found} is too old; Cassandra {CASSANDRA_VERSION} needs Java 11 or 17 (set JAVA_HOME to a JDK 17)"
+    )]
     JavaTooOld { found: String },
-    #[error("Maven was not found (`mvn -v` failed: {0}). Install it, e.g. `apt-get install -y maven`: it fetches Cassandra from Maven Central")]
+    #[error(
+        "Maven was not found (`mvn -v` failed: {0}). Install it, e.g. `apt-get install -y maven`: it fetches Cassandra from Maven Central"
+    )]
     MavenMissing(String),
     #[error("fetching Cassandra {CASSANDRA_VERSION} from Maven Central failed: {0}")]
     Fetch(#[source] RunError),
-    #[error("{what} port {addr} is already in use (another Cassandra or dev node?); pick another with --{flag}")]
+    #[error(
+        "{what} port {addr} is already in use (another Cassandra or dev node?); pick another with --{flag}"
+    )]
     PortTaken {
         what: &'static str,
         flag: &'static str,
@@ -62,14 +71,18 @@ pub enum DevNodeError {
         log: PathBuf,
         tail: String,
     },
-    #[error("Cassandra did not open its CQL port {addr} within {secs} s; the end of its log {log}:\n{tail}")]
+    #[error(
+        "Cassandra did not open its CQL port {addr} within {secs} s; the end of its log {log}:\n{tail}"
+    )]
     StartTimeout {
         addr: SocketAddr,
         secs: u64,
         log: PathBuf,
         tail: String,
     },
-    #[error("{dir} is not a dev node directory (no {NODE_FILE}); start one with `snapkeep dev-node start --dir {dir}`")]
+    #[error(
+        "{dir} is not a dev node directory (no {NODE_FILE}); start one with `snapkeep dev-node start --dir {dir}`"
+    )]
     NotADevNode { dir: PathBuf },
     #[error("node.json in {dir} is unreadable: {detail}")]
     BadNodeFile { dir: PathBuf, detail: String },
@@ -211,7 +224,9 @@ pub fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(dir).join("snapkeep");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     home.join(".cache").join("snapkeep")
 }
 
@@ -234,11 +249,7 @@ pub async fn check_java() -> Result<PathBuf, DevNodeError> {
         .await
         .map_err(|e| DevNodeError::JavaMissing(e.to_string()))?;
     let text = format!("{}{}", out.stderr, out.stdout);
-    let version = text
-        .split('"')
-        .nth(1)
-        .unwrap_or("")
-        .to_string();
+    let version = text.split('"').nth(1).unwrap_or("").to_string();
     let major: u32 = version
         .split(['.', '-', '+'])
         .next()
@@ -257,6 +268,7 @@ pub async fn ensure_cassandra() -> Result<PathBuf, DevNodeError> {
     let lib = root.join("lib");
     let marker = root.join(".complete");
     if marker.is_file() && lib.is_dir() {
+        write_tools_logback(&lib)?;
         return Ok(lib);
     }
     Command::new("mvn")
@@ -288,7 +300,17 @@ pub async fn ensure_cassandra() -> Result<PathBuf, DevNodeError> {
     }
     fs::rename(&staging, &lib).map_err(io_err(&lib))?;
     fs::write(&marker, CASSANDRA_VERSION).map_err(io_err(&marker))?;
+    write_tools_logback(&lib)?;
     Ok(lib)
+}
+
+/// nodetool's logging configuration (warnings to stderr, so stdout is only the answer).
+fn write_tools_logback(lib: &Path) -> Result<(), DevNodeError> {
+    let path = lib.join("logback-tools.xml");
+    if fs::read_to_string(&path).ok().as_deref() != Some(TOOLS_LOGBACK) {
+        fs::write(&path, TOOLS_LOGBACK).map_err(io_err(&path))?;
+    }
+    Ok(())
 }
 
 /// Replaces every `{{KEY}}`; a placeholder left over is an error.
@@ -393,7 +415,10 @@ pub async fn start(opts: &StartOptions) -> Result<Started, DevNodeError> {
     check_port(Ipv4Addr::LOCALHOST, jmx_port, "JMX", "jmx-port")?;
 
     let node = DevNode {
-        name: existing.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| opts.name.clone()),
+        name: existing
+            .as_ref()
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| opts.name.clone()),
         dir: dir.clone(),
         listen: opts.listen,
         cql_port,
@@ -405,7 +430,15 @@ pub async fn start(opts: &StartOptions) -> Result<Started, DevNodeError> {
     };
     let conf = dir.join("conf");
     let logs = dir.join("logs");
-    for sub in ["conf", "data", "commitlog", "saved_caches", "hints", "cdc_raw", "logs"] {
+    for sub in [
+        "conf",
+        "data",
+        "commitlog",
+        "saved_caches",
+        "hints",
+        "cdc_raw",
+        "logs",
+    ] {
         let p = dir.join(sub);
         fs::create_dir_all(&p).map_err(io_err(&p))?;
     }
@@ -527,7 +560,15 @@ fn log_tail(paths: &[PathBuf]) -> String {
             let _ = f.seek(SeekFrom::Start(len.saturating_sub(4000)));
             let mut s = String::new();
             if f.read_to_string(&mut s).is_ok() && !s.trim().is_empty() {
-                return s.lines().rev().take(25).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+                return s
+                    .lines()
+                    .rev()
+                    .take(25)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
             }
         }
     }
@@ -612,9 +653,21 @@ mod tests {
     #[test]
     fn shipped_templates_have_only_known_placeholders() {
         let vars: Vec<(&str, String)> = [
-            "DATA_DIR", "COMMITLOG_DIR", "SAVED_CACHES_DIR", "HINTS_DIR", "CDC_DIR", "LISTEN",
-            "CQL_PORT", "STORAGE_PORT", "CLUSTER_NAME", "INCREMENTAL_BACKUPS", "LIB_DIR",
-            "CONF_DIR", "LOG_DIR", "JMX_PORT", "NODE_DIR",
+            "DATA_DIR",
+            "COMMITLOG_DIR",
+            "SAVED_CACHES_DIR",
+            "HINTS_DIR",
+            "CDC_DIR",
+            "LISTEN",
+            "CQL_PORT",
+            "STORAGE_PORT",
+            "CLUSTER_NAME",
+            "INCREMENTAL_BACKUPS",
+            "LIB_DIR",
+            "CONF_DIR",
+            "LOG_DIR",
+            "JMX_PORT",
+            "NODE_DIR",
         ]
         .iter()
         .map(|k| (*k, "x".to_string()))
@@ -640,7 +693,10 @@ mod tests {
         let argv = n.nodetool_argv();
         assert_eq!(argv.first().map(String::as_str), Some("/usr/bin/java"));
         assert!(argv.contains(&"/cache/lib/*".to_string()));
-        assert_eq!(argv.last().map(String::as_str), Some("org.apache.cassandra.tools.NodeTool"));
+        assert_eq!(
+            argv.last().map(String::as_str),
+            Some("org.apache.cassandra.tools.NodeTool")
+        );
         let cfg = n.node_config();
         assert_eq!(cfg.jmx, "127.0.0.1:2");
         assert_eq!(cfg.data_dirs, vec![PathBuf::from("/d/data")]);

@@ -276,6 +276,55 @@ mod tests {
         assert!(version("nodetool: Failed to connect").is_err());
     }
 
+    /// Outputs captured from a real Cassandra 5.0.8 node (server/tests/fixtures/nodetool/).
+    fn fixture(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/nodetool")
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn real_outputs_parse() {
+        assert_eq!(version(&fixture("version.txt")).as_deref(), Ok("5.0.8"));
+        assert_eq!(statusbackup(&fixture("statusbackup.txt")), Ok(false));
+        let i = info(&fixture("info.txt")).expect("info");
+        assert_eq!(i.get("Native Transport active"), Some("true"));
+        assert_eq!(i.get("Data Center"), Some("datacenter1"));
+        assert_eq!(
+            listsnapshots(&fixture("listsnapshots-empty.txt")),
+            Ok(vec![])
+        );
+        assert!(version(&fixture("down-error.txt")).is_err());
+        assert!(crate::cassandra::nodetool::is_connection_failure(&fixture(
+            "down-error.txt"
+        )));
+        assert!(!crate::cassandra::nodetool::is_connection_failure(
+            &fixture("unknown-keyspace-error.txt")
+        ));
+    }
+
+    #[test]
+    fn snapshot_rows_are_read_by_header_columns() {
+        let out = "Snapshot Details: \n\
+Snapshot name           Keyspace name Column family name True size Size on disk Creation time            Expiration time\n\
+nightly                 shop          orders             1.06 KiB  1.72 MiB     2026-11-24T20:08:00.123Z                \n\
+truncated-1795550000-t  shop          t                  0 bytes   5 KiB        2026-11-24T20:09:00.000Z 2026-11-27T20:09:00.000Z\n\
+\n\
+Total TrueDiskSpaceUsed: 1.06 KiB\n";
+        let rows = listsnapshots(out).expect("rows");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].tag, "nightly");
+        assert_eq!(rows[0].table, "orders");
+        assert_eq!(rows[0].true_size_bytes, Some(1085));
+        assert_eq!(rows[0].expires_at, None);
+        assert_eq!(rows[1].tag, "truncated-1795550000-t");
+        assert_eq!(
+            rows[1].expires_at.as_deref(),
+            Some("2026-11-27T20:09:00.000Z")
+        );
+    }
+
     #[test]
     fn no_snapshots_is_an_empty_list() {
         assert_eq!(

@@ -22,6 +22,8 @@ pub enum ApiError {
     Conflict(String),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error("catalog query failed: {0}")]
+    Db(#[from] sqlx::Error),
 }
 
 /// The JSON error body.
@@ -54,6 +56,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             ApiError::Catalog(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            ApiError::Db(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         };
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");

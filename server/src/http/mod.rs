@@ -25,7 +25,8 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
 use crate::catalog::Catalog;
-use crate::config::HttpConfig;
+use crate::config::{HttpConfig, NodeConfig};
+use crate::inventory::Inventory;
 use crate::metrics::Metrics;
 use error::{ApiError, ErrorBody};
 
@@ -35,11 +36,17 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub catalog: Catalog,
     pub metrics: Arc<Metrics>,
+    pub inventory: Inventory,
 }
 
 impl AppState {
     /// State for a server whose web assets are in `site_root`, listening on `addr`.
-    pub fn new(catalog: Catalog, site_root: &std::path::Path, addr: std::net::SocketAddr) -> Self {
+    pub fn new(
+        catalog: Catalog,
+        nodes: Vec<NodeConfig>,
+        site_root: &std::path::Path,
+        addr: std::net::SocketAddr,
+    ) -> Self {
         let env = match std::env::var("LEPTOS_ENV").map(|v| v.to_ascii_lowercase()) {
             Ok(v) if v == "dev" || v == "development" => leptos::config::Env::DEV,
             _ => leptos::config::Env::PROD,
@@ -51,10 +58,12 @@ impl AppState {
             .site_addr(addr)
             .env(env)
             .build();
+        let inventory = Inventory::new(catalog.pool().clone(), nodes);
         Self {
             leptos,
             catalog,
             metrics: Arc::new(Metrics::new()),
+            inventory,
         }
     }
 }
@@ -72,7 +81,14 @@ impl FromRef<AppState> for LeptosOptions {
         title = "Snapkeep API",
         description = "Snapshots, backups, storage growth and approval-gated restores for Apache Cassandra."
     ),
-    paths(healthz, crate::calculator::calculator),
+    paths(
+        healthz,
+        crate::calculator::calculator,
+        crate::inventory::routes::list_nodes,
+        crate::inventory::routes::list_tables,
+        crate::inventory::routes::start_scan,
+        crate::inventory::routes::get_job,
+    ),
     components(schemas(ErrorBody, Health, crate::calculator::CalculatorResponse))
 )]
 pub struct ApiDoc;
@@ -83,7 +99,16 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
     let routes = generate_route_list(App);
     let api_v1 = Router::new()
         .route("/calculator", get(crate::calculator::calculator))
+        .route("/nodes", get(crate::inventory::routes::list_nodes))
+        .route("/tables", get(crate::inventory::routes::list_tables))
+        .route(
+            "/scans",
+            axum::routing::post(crate::inventory::routes::start_scan),
+        )
+        .route("/jobs/{id}", get(crate::inventory::routes::get_job))
         .fallback(api_not_found);
+    let backend: app::api::BackendHandle = Arc::new(state.inventory.clone());
+    let context = move || leptos::prelude::provide_context(backend.clone());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -93,8 +118,13 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         .nest("/api/v1", api_v1)
         .route("/api", get(api_not_found))
         .route("/api/{*rest}", get(api_not_found).post(api_not_found))
-        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(leptos_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(

@@ -1,0 +1,167 @@
+//! What travels between the server and the browser: the data-transfer objects of the
+//! inventory (nodes, filesystems, tables, jobs), the server functions the pages call, and the
+//! [`Backend`] the server implements for them.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One filesystem holding a data directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FilesystemDto {
+    pub data_dir: String,
+    pub total_bytes: Option<i64>,
+    pub avail_bytes: Option<i64>,
+    pub free_bytes: Option<i64>,
+    pub total_inodes: Option<i64>,
+    pub free_inodes: Option<i64>,
+    /// Why the directory could not be scanned, if it could not.
+    pub error: Option<String>,
+}
+
+/// One Cassandra node and what Snapkeep last saw of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NodeDto {
+    pub name: String,
+    pub cql: String,
+    pub jmx: String,
+    pub reachable: bool,
+    /// Cassandra version reported by nodetool.
+    pub version: Option<String>,
+    /// Why the node is unreachable, when it is.
+    pub error: Option<String>,
+    /// When the node was last checked (Unix ms, UTC).
+    pub checked_at: Option<i64>,
+    /// When its data directories were last scanned successfully (Unix ms, UTC).
+    pub scanned_at: Option<i64>,
+    pub filesystems: Vec<FilesystemDto>,
+    /// Bytes and inodes kept alive only by snapshots on this node (each inode once).
+    pub hold_bytes: i64,
+    pub hold_inodes: i64,
+}
+
+/// One table of one node, from the last good scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TableDto {
+    pub node: String,
+    pub keyspace: String,
+    pub table: String,
+    /// Table id (32 hex digits, as in the directory name).
+    pub id: String,
+    /// False when the directory's id matches no live table (a dropped or re-created table).
+    pub in_schema: bool,
+    pub live_bytes: i64,
+    pub live_files: i64,
+    pub sstables: i64,
+    pub snapshot_count: i64,
+    /// Bytes linked from `snapshots/` (each inode once per table).
+    pub snapshots_bytes: i64,
+    /// Bytes only snapshots keep alive.
+    pub hold_bytes: i64,
+    pub backups_bytes: i64,
+    pub backups_files: i64,
+}
+
+/// A long operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct JobDto {
+    pub id: i64,
+    pub kind: String,
+    /// `queued`, `running`, `done`, `failed` or `interrupted`.
+    pub state: String,
+    pub progress: f64,
+    pub message: String,
+    pub error: Option<String>,
+}
+
+impl JobDto {
+    pub fn finished(&self) -> bool {
+        matches!(self.state.as_str(), "done" | "failed" | "interrupted")
+    }
+}
+
+/// Everything the Overview page shows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OverviewDto {
+    pub nodes: Vec<NodeDto>,
+    pub tables: Vec<TableDto>,
+    pub unknown_dirs: Vec<String>,
+    /// A scan under way, if any.
+    pub running: Option<JobDto>,
+}
+
+/// What the server provides to server functions (through Leptos context).
+#[cfg(feature = "ssr")]
+pub trait Backend: Send + Sync {
+    fn overview(
+        &self,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<OverviewDto, String>> + Send + '_>>;
+    fn start_scan(
+        &self,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<JobDto, String>> + Send + '_>>;
+    fn job(
+        &self,
+        id: i64,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<JobDto>, String>> + Send + '_>>;
+}
+
+/// The shared handle the server puts in context.
+#[cfg(feature = "ssr")]
+pub type BackendHandle = std::sync::Arc<dyn Backend>;
+
+#[cfg(feature = "ssr")]
+fn backend() -> Result<BackendHandle, ServerFnError> {
+    use_context::<BackendHandle>()
+        .ok_or_else(|| ServerFnError::new("the server provides no backend"))
+}
+
+/// Nodes, filesystems and tables from the last good scan.
+#[server(prefix = "/rpc", endpoint = "overview")]
+pub async fn get_overview() -> Result<OverviewDto, ServerFnError> {
+    backend()?.overview().await.map_err(ServerFnError::new)
+}
+
+/// Starts a scan of every node (or returns the one already running).
+#[server(prefix = "/rpc", endpoint = "scan")]
+pub async fn start_scan() -> Result<JobDto, ServerFnError> {
+    backend()?.start_scan().await.map_err(ServerFnError::new)
+}
+
+/// One job's state.
+#[server(prefix = "/rpc", endpoint = "job")]
+pub async fn get_job(id: i64) -> Result<Option<JobDto>, ServerFnError> {
+    backend()?.job(id).await.map_err(ServerFnError::new)
+}
+
+/// Formats bytes with binary units: `1.5 GiB`.
+pub fn format_bytes(bytes: i64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = bytes.max(0) as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{} B", bytes.max(0))
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_use_binary_units() {
+        assert_eq!(format_bytes(0), "0 B");
+        assert_eq!(format_bytes(1023), "1023 B");
+        assert_eq!(format_bytes(1536), "1.5 KiB");
+        assert_eq!(format_bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
+        assert_eq!(format_bytes(-5), "0 B");
+    }
+}

@@ -1,0 +1,226 @@
+//! The demo data set of `make demo`: keyspace `shop` with a user-defined type, a table with
+//! clustering columns and a plain table, about 100,000 rows written in several flushed
+//! batches with overwrites and deletes, so that there are several SSTables and compaction has
+//! real work (and snapshots get a real hold once it runs).
+
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt as _, TryStreamExt as _};
+use scylla::value::CqlTimestamp;
+use uuid::Uuid;
+
+use super::cql::{Cql, CqlError};
+use super::nodetool::{Nodetool, NodetoolError};
+
+/// Why loading the demo data failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Cql(#[from] CqlError),
+    #[error(transparent)]
+    Nodetool(#[from] NodetoolError),
+}
+
+/// A customer's postal address (the user-defined type `shop.address`).
+#[derive(Debug, Clone, scylla::SerializeValue)]
+struct Address {
+    street: String,
+    city: String,
+    zip: String,
+}
+
+const SCHEMA: [&str; 5] = [
+    "CREATE KEYSPACE IF NOT EXISTS shop WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+    "CREATE TYPE IF NOT EXISTS shop.address (street text, city text, zip text)",
+    "CREATE TABLE IF NOT EXISTS shop.customers (id uuid PRIMARY KEY, name text, email text, address frozen<address>)",
+    "CREATE TABLE IF NOT EXISTS shop.orders (customer_id uuid, order_time timestamp, order_id uuid, total double, status text, PRIMARY KEY ((customer_id), order_time, order_id)) WITH CLUSTERING ORDER BY (order_time DESC, order_id ASC)",
+    "CREATE TABLE IF NOT EXISTS shop.products (sku text PRIMARY KEY, name text, price double, stock int)",
+];
+
+/// Row counts written by [`load`].
+pub const CUSTOMERS: usize = 20_000;
+pub const ORDERS_PER_CUSTOMER: usize = 3;
+pub const PRODUCTS: usize = 10_000;
+
+/// True when the demo keyspace exists already.
+pub async fn is_loaded(cql: &Cql) -> Result<bool, CqlError> {
+    Ok(cql.schema().await?.keyspaces.iter().any(|k| k == "shop"))
+}
+
+fn customer_id(i: usize) -> Uuid {
+    Uuid::from_u128(0x5eed_0000_0000_0000_0000_0000_0000_0000 | i as u128)
+}
+
+/// Creates the `shop` keyspace and writes the rows (a few minutes at most on a laptop).
+pub async fn load(cql: &Cql, nodetool: &Nodetool) -> Result<(), DemoError> {
+    for s in SCHEMA {
+        cql.execute(s).await?;
+    }
+    let session = cql.session();
+    let prep = |s: &'static str| async move {
+        session.prepare(s).await.map_err(|e| CqlError::Query {
+            statement: s.to_string(),
+            detail: e.to_string(),
+        })
+    };
+    let ins_customer =
+        prep("INSERT INTO shop.customers (id, name, email, address) VALUES (?, ?, ?, ?)").await?;
+    let ins_order = prep(
+        "INSERT INTO shop.orders (customer_id, order_time, order_id, total, status) VALUES (?, ?, ?, ?, ?)",
+    )
+    .await?;
+    let ins_product =
+        prep("INSERT INTO shop.products (sku, name, price, stock) VALUES (?, ?, ?, ?)").await?;
+    let del_order = prep("DELETE FROM shop.orders WHERE customer_id = ?").await?;
+
+    let run = |what: &'static str,
+               n: usize,
+               f: Box<
+        dyn Fn(usize) -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync,
+    >| {
+        let f = std::sync::Arc::new(f);
+        async move {
+            stream::iter(0..n)
+                .map(|i| {
+                    let f = f.clone();
+                    async move { f(i).await }
+                })
+                .buffer_unordered(64)
+                .try_collect::<Vec<()>>()
+                .await
+                .map(drop)
+                .map_err(|detail| CqlError::Query {
+                    statement: what.to_string(),
+                    detail,
+                })
+        }
+    };
+
+    // Customers, in two flushed halves.
+    for half in 0..2 {
+        let session = session.clone();
+        let stmt = ins_customer.clone();
+        run(
+            "INSERT INTO shop.customers",
+            CUSTOMERS / 2,
+            Box::new(move |i| {
+                let session = session.clone();
+                let stmt = stmt.clone();
+                let i = half * (CUSTOMERS / 2) + i;
+                Box::pin(async move {
+                    let address = Address {
+                        street: format!("{} Main Street", i % 900 + 1),
+                        city: ["Lisbon", "Oslo", "Austin", "Osaka", "Lyon"][i % 5].to_string(),
+                        zip: format!("{:05}", i % 99_999),
+                    };
+                    session
+                        .execute_unpaged(
+                            &stmt,
+                            (
+                                customer_id(i),
+                                format!("Customer {i}"),
+                                format!("c{i}@example.com"),
+                                address,
+                            ),
+                        )
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                })
+            }),
+        )
+        .await?;
+        nodetool.run(&["flush", "shop"]).await?;
+    }
+    // Orders, three per customer, in three flushed rounds.
+    for round in 0..ORDERS_PER_CUSTOMER {
+        let session = session.clone();
+        let stmt = ins_order.clone();
+        run(
+            "INSERT INTO shop.orders",
+            CUSTOMERS,
+            Box::new(move |i| {
+                let session = session.clone();
+                let stmt = stmt.clone();
+                Box::pin(async move {
+                    let when =
+                        CqlTimestamp(1_760_000_000_000 + (i * 7 + round * 86_400_000) as i64);
+                    let order = Uuid::from_u128(((round as u128) << 64) | i as u128);
+                    session
+                        .execute_unpaged(
+                            &stmt,
+                            (
+                                customer_id(i),
+                                when,
+                                order,
+                                (i % 500) as f64 + 0.99,
+                                "placed",
+                            ),
+                        )
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                })
+            }),
+        )
+        .await?;
+        nodetool.run(&["flush", "shop"]).await?;
+    }
+    // Products written three times (overwrites: compaction will drop the old versions).
+    for version in 0..3 {
+        let session = session.clone();
+        let stmt = ins_product.clone();
+        run(
+            "INSERT INTO shop.products",
+            PRODUCTS,
+            Box::new(move |i| {
+                let session = session.clone();
+                let stmt = stmt.clone();
+                Box::pin(async move {
+                    session
+                        .execute_unpaged(
+                            &stmt,
+                            (
+                                format!("SKU-{i:06}"),
+                                format!("Product {i}"),
+                                (i % 200) as f64 + version as f64,
+                                (i % 50) as i32 + version,
+                            ),
+                        )
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                })
+            }),
+        )
+        .await?;
+        nodetool.run(&["flush", "shop"]).await?;
+    }
+    // Some customers leave: their orders are deleted (tombstones).
+    {
+        let session = session.clone();
+        let stmt = del_order.clone();
+        run(
+            "DELETE FROM shop.orders",
+            CUSTOMERS / 10,
+            Box::new(move |i| {
+                let session = session.clone();
+                let stmt = stmt.clone();
+                Box::pin(async move {
+                    session
+                        .execute_unpaged(&stmt, (customer_id(i * 10),))
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                })
+            }),
+        )
+        .await?;
+    }
+    nodetool
+        .clone()
+        .with_timeout(Duration::from_secs(300))
+        .run(&["flush", "shop"])
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,406 @@
+//! The live inventory: which nodes are reachable, their Cassandra version, filesystems, and
+//! per table the live SSTables, snapshots, hold and incremental backups, from scans of the
+//! data directories. A scan is a job; readers see the newest scan that finished, so the last
+//! good figures stay visible while a new scan runs.
+
+pub mod routes;
+
+use std::collections::{HashMap, HashSet};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::api::{Backend, FilesystemDto, JobDto, NodeDto, OverviewDto, TableDto};
+use sqlx::SqlitePool;
+
+use crate::cassandra::Nodetool;
+use crate::cassandra::cql::Cql;
+use crate::config::NodeConfig;
+use crate::disk::scan_data_dirs;
+use crate::jobs::{self, Job, now_ms};
+
+/// The inventory service: the catalog and the configured nodes.
+#[derive(Clone)]
+pub struct Inventory {
+    pool: SqlitePool,
+    nodes: Arc<Vec<NodeConfig>>,
+}
+
+pub const SCAN_JOB: &str = "scan";
+
+#[derive(sqlx::FromRow)]
+struct NodeRow {
+    reachable: i64,
+    version: Option<String>,
+    last_error: Option<String>,
+    checked_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FsRow {
+    data_dir: String,
+    total_bytes: Option<i64>,
+    avail_bytes: Option<i64>,
+    free_bytes: Option<i64>,
+    total_inodes: Option<i64>,
+    free_inodes: Option<i64>,
+    error: Option<String>,
+}
+
+impl From<Job> for JobDto {
+    fn from(j: Job) -> Self {
+        JobDto {
+            id: j.id,
+            kind: j.kind,
+            state: j.state,
+            progress: j.progress,
+            message: j.message,
+            error: j.error,
+        }
+    }
+}
+
+impl Inventory {
+    pub fn new(pool: SqlitePool, nodes: Vec<NodeConfig>) -> Self {
+        Self {
+            pool,
+            nodes: Arc::new(nodes),
+        }
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub fn nodes(&self) -> &[NodeConfig] {
+        &self.nodes
+    }
+
+    /// Starts a scan of every node as a job, or returns the scan already under way.
+    pub async fn start_scan(&self) -> Result<Job, sqlx::Error> {
+        if let Some(job) = jobs::active(&self.pool, SCAN_JOB).await? {
+            return Ok(job);
+        }
+        let id = jobs::create(&self.pool, SCAN_JOB, None).await?;
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.run_scan(id).await;
+        });
+        jobs::get(&self.pool, id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Runs scan job `id` to its end, recording the outcome in the job.
+    pub async fn run_scan(&self, id: i64) {
+        let pool = &self.pool;
+        if let Err(e) = jobs::start(pool, id).await {
+            tracing::error!(job = id, error = %e, "cannot start scan job");
+            return;
+        }
+        let total = self.nodes.len().max(1) as f64;
+        let mut failures = Vec::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let _ = jobs::progress(
+                pool,
+                id,
+                i as f64 / total,
+                &format!("scanning {}", node.name),
+            )
+            .await;
+            if let Err(e) = scan_node(pool, node, id).await {
+                tracing::warn!(node = %node.name, error = %e, "scan failed");
+                failures.push(format!("{}: {e}", node.name));
+            }
+        }
+        let outcome = if failures.is_empty() {
+            jobs::finish(pool, id, &format!("scanned {} node(s)", self.nodes.len())).await
+        } else {
+            jobs::fail(pool, id, &failures.join("; ")).await
+        };
+        if let Err(e) = outcome {
+            tracing::error!(job = id, error = %e, "cannot record the end of a scan job");
+        }
+    }
+
+    /// Nodes with their last check and last good scan.
+    pub async fn nodes_view(&self) -> Result<Vec<NodeDto>, sqlx::Error> {
+        let mut out = Vec::new();
+        for n in self.nodes.iter() {
+            let row: Option<NodeRow> = sqlx::query_as(
+                "SELECT reachable, version, last_error, checked_at FROM nodes WHERE name = ?",
+            )
+            .bind(&n.name)
+            .fetch_optional(&self.pool)
+            .await?;
+            let scan: Option<(i64, Option<i64>, i64, i64)> = sqlx::query_as(
+                "SELECT id, finished_at, hold_bytes, hold_inodes FROM scans WHERE node = ? AND state = 'done' ORDER BY id DESC LIMIT 1",
+            )
+            .bind(&n.name)
+            .fetch_optional(&self.pool)
+            .await?;
+            let mut filesystems = Vec::new();
+            if let Some((scan_id, ..)) = scan {
+                let rows: Vec<FsRow> = sqlx::query_as(
+                    "SELECT data_dir, total_bytes, avail_bytes, free_bytes, total_inodes, free_inodes, error FROM scan_filesystems WHERE scan_id = ? ORDER BY data_dir",
+                )
+                .bind(scan_id)
+                .fetch_all(&self.pool)
+                .await?;
+                filesystems = rows
+                    .into_iter()
+                    .map(|r| FilesystemDto {
+                        data_dir: r.data_dir,
+                        total_bytes: r.total_bytes,
+                        avail_bytes: r.avail_bytes,
+                        free_bytes: r.free_bytes,
+                        total_inodes: r.total_inodes,
+                        free_inodes: r.free_inodes,
+                        error: r.error,
+                    })
+                    .collect();
+            }
+            let row = row.unwrap_or(NodeRow {
+                reachable: 0,
+                version: None,
+                last_error: Some("not checked yet: run a scan".into()),
+                checked_at: None,
+            });
+            let (reachable, version, error, checked_at) =
+                (row.reachable, row.version, row.last_error, row.checked_at);
+            out.push(NodeDto {
+                name: n.name.clone(),
+                cql: n.cql.clone(),
+                jmx: n.jmx.clone(),
+                reachable: reachable != 0,
+                version,
+                error,
+                checked_at,
+                scanned_at: scan.and_then(|s| s.1),
+                filesystems,
+                hold_bytes: scan.map(|s| s.2).unwrap_or(0),
+                hold_inodes: scan.map(|s| s.3).unwrap_or(0),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Tables of every node from its last good scan.
+    pub async fn tables_view(&self) -> Result<Vec<TableDto>, sqlx::Error> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT s.node, t.keyspace_name, t.table_name, t.table_id, t.in_schema, t.live_bytes, t.live_files, \
+                    t.sstables, t.snapshot_count, t.snapshots_bytes, t.hold_bytes, t.backups_bytes, t.backups_files \
+             FROM scan_tables t JOIN scans s ON s.id = t.scan_id \
+             WHERE s.id IN (SELECT max(id) FROM scans WHERE state = 'done' GROUP BY node) \
+             ORDER BY s.node, t.keyspace_name, t.table_name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TableDto {
+                node: r.0,
+                keyspace: r.1,
+                table: r.2,
+                id: r.3,
+                in_schema: r.4 != 0,
+                live_bytes: r.5,
+                live_files: r.6,
+                sstables: r.7,
+                snapshot_count: r.8,
+                snapshots_bytes: r.9,
+                hold_bytes: r.10,
+                backups_bytes: r.11,
+                backups_files: r.12,
+            })
+            .collect())
+    }
+
+    async fn unknown_view(&self) -> Result<Vec<String>, sqlx::Error> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT path, reason FROM scan_unknown WHERE scan_id IN \
+             (SELECT max(id) FROM scans WHERE state = 'done' GROUP BY node) ORDER BY path LIMIT 200",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(p, r)| format!("{p}: {r}")).collect())
+    }
+
+    pub async fn overview(&self) -> Result<OverviewDto, sqlx::Error> {
+        Ok(OverviewDto {
+            nodes: self.nodes_view().await?,
+            tables: self.tables_view().await?,
+            unknown_dirs: self.unknown_view().await?,
+            running: jobs::active(&self.pool, SCAN_JOB).await?.map(JobDto::from),
+        })
+    }
+}
+
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
+
+impl Backend for Inventory {
+    fn overview(&self) -> BoxFut<'_, OverviewDto> {
+        Box::pin(async move { Inventory::overview(self).await.map_err(|e| e.to_string()) })
+    }
+    fn start_scan(&self) -> BoxFut<'_, JobDto> {
+        Box::pin(async move {
+            Inventory::start_scan(self)
+                .await
+                .map(JobDto::from)
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn job(&self, id: i64) -> BoxFut<'_, Option<JobDto>> {
+        Box::pin(async move {
+            jobs::get(&self.pool, id)
+                .await
+                .map(|j| j.map(JobDto::from))
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Checks one node, reads its schema when reachable, scans its data directories and records
+/// the result as a finished scan. Returns an error only when nothing could be recorded.
+pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Result<i64, String> {
+    let nodetool = Nodetool::for_node(node).with_timeout(Duration::from_secs(60));
+    let (reachable, version, error) = match nodetool.version().await {
+        Ok(v) => (true, Some(v), None),
+        Err(e) => (false, None, Some(e.to_string())),
+    };
+    sqlx::query(
+        "INSERT INTO nodes (name, reachable, version, last_error, checked_at) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (name) DO UPDATE SET reachable = excluded.reachable, \
+         version = coalesce(excluded.version, nodes.version), last_error = excluded.last_error, checked_at = excluded.checked_at",
+    )
+    .bind(&node.name)
+    .bind(reachable as i64)
+    .bind(&version)
+    .bind(&error)
+    .bind(now_ms())
+    .execute(pool)
+    .await
+    .map_err(|e| e.to_string())?;
+
+    // Table ids of the live schema, to tell current tables from dropped/re-created ones.
+    let live_ids: Option<HashSet<String>> = if reachable {
+        match Cql::connect(&node.cql, Duration::from_secs(10)).await {
+            Ok(cql) => match cql.schema().await {
+                Ok(schema) => Some(schema.tables.iter().map(|t| t.dir_id()).collect()),
+                Err(e) => {
+                    tracing::warn!(node = %node.name, error = %e, "cannot read the schema");
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::warn!(node = %node.name, error = %e, "cannot connect with CQL");
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    let started = now_ms();
+    let dirs = node.data_dirs.clone();
+    let scan = tokio::task::spawn_blocking(move || scan_data_dirs(&dirs))
+        .await
+        .map_err(|e| format!("the scan task failed: {e}"))?;
+    let holds = scan.holds();
+
+    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    let scan_id: i64 = sqlx::query_scalar(
+        "INSERT INTO scans (node, job_id, state, started_at, finished_at, files_seen, hold_bytes, hold_inodes) \
+         VALUES (?, ?, 'done', ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&node.name)
+    .bind(job_id)
+    .bind(started)
+    .bind(now_ms())
+    .bind(scan.files_seen as i64)
+    .bind(holds.node.bytes as i64)
+    .bind(holds.node.inodes as i64)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| e.to_string())?;
+    for d in &scan.data_dirs {
+        sqlx::query(
+            "INSERT INTO scan_filesystems (scan_id, data_dir, total_bytes, avail_bytes, free_bytes, total_inodes, free_inodes, error) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(scan_id)
+        .bind(d.path.display().to_string())
+        .bind(d.fs.as_ref().map(|f| f.total_bytes as i64))
+        .bind(d.fs.as_ref().map(|f| f.avail_bytes as i64))
+        .bind(d.fs.as_ref().map(|f| f.free_bytes as i64))
+        .bind(d.fs.as_ref().map(|f| f.total_inodes as i64))
+        .bind(d.fs.as_ref().map(|f| f.free_inodes as i64))
+        .bind(&d.error)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    for (i, t) in scan.tables.iter().enumerate() {
+        let mut snap_files = crate::disk::FileSet::default();
+        for s in &t.snapshots {
+            snap_files.files.extend(s.files.files.iter().cloned());
+        }
+        let hold = holds.tables.get(&i).copied().unwrap_or_default();
+        let in_schema = live_ids.as_ref().is_none_or(|ids| ids.contains(&t.id));
+        sqlx::query(
+            "INSERT INTO scan_tables (scan_id, keyspace_name, table_name, table_id, data_dir, in_schema, live_bytes, live_files, \
+             live_inodes, sstables, snapshot_count, snapshots_bytes, snapshots_files, hold_bytes, hold_inodes, backups_bytes, backups_files) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(scan_id)
+        .bind(&t.keyspace)
+        .bind(&t.table)
+        .bind(&t.id)
+        .bind(t.data_dir.display().to_string())
+        .bind(in_schema as i64)
+        .bind(t.live.bytes() as i64)
+        .bind(t.live.files.len() as i64)
+        .bind(t.live.inodes() as i64)
+        .bind(t.live.sstables() as i64)
+        .bind(t.snapshots.len() as i64)
+        .bind(snap_files.bytes() as i64)
+        .bind(snap_files.files.len() as i64)
+        .bind(hold.bytes as i64)
+        .bind(hold.inodes as i64)
+        .bind(t.backups.bytes() as i64)
+        .bind(t.backups.files.len() as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    let mut unknown: HashMap<String, String> = HashMap::new();
+    for u in &scan.unknown {
+        unknown.insert(u.path.display().to_string(), u.reason.clone());
+    }
+    for (path, reason) in unknown {
+        sqlx::query("INSERT INTO scan_unknown (scan_id, path, reason) VALUES (?, ?, ?)")
+            .bind(scan_id)
+            .bind(path)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(scan_id)
+}
