@@ -9,9 +9,11 @@ BIN := target/release/snapkeep
 
 .PHONY: demo build test lint unit e2e bench tools clean
 
-## Build and run Snapkeep on its embedded default (state in ./snapkeep-data).
+## Build and run Snapkeep on its embedded default: a real Cassandra dev node under
+## ./snapkeep-data/node1 with the `shop` demo data, and the console on http://127.0.0.1:3000.
 demo: build
-	$(BIN) serve
+	server/scripts/ensure-tools.sh cassandra
+	$(BIN) demo
 
 ## Release build: server binary and the optimised WebAssembly UI.
 build: tools
@@ -20,17 +22,18 @@ build: tools
 tools:
 	server/scripts/ensure-tools.sh build
 
-## Every check CI runs: format, lints, unit and integration tests, release build, browser tests.
+## Every check CI runs: format, lints, release build, unit and integration tests (release
+## profile, so they reuse the release build's dependencies), browser tests.
 test:
 	server/scripts/ensure-tools.sh test
-	$(MAKE) --no-print-directory lint unit build e2e
+	$(MAKE) --no-print-directory lint build unit e2e
 
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
 unit:
-	cargo test --workspace
+	cargo test --workspace --release
 
 e2e:
 	cd end2end && npx playwright test

@@ -2,9 +2,11 @@
 
 mod calculator;
 mod not_found;
+mod overview;
 
 pub use calculator::Calculator;
 pub use not_found::NotFound;
+pub use overview::Overview;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,26 +22,6 @@ fn NotBuiltYet(title: &'static str, what: &'static str) -> impl IntoView {
             <p>{what}</p>
             <p class="muted">
                 "This page shows no data until that feature lands; nothing here is made up."
-            </p>
-        </section>
-    }
-}
-
-#[component]
-pub fn Overview() -> impl IntoView {
-    view! {
-        <Title text="Overview" />
-        <h1>"Overview"</h1>
-        <p class="lead">
-            "Every snapshot and backup of your Cassandra nodes, what each one costs on disk, and restores that a second person approves."
-        </p>
-        <section class="card notice" role="status">
-            <h2>"No Cassandra node connected yet"</h2>
-            <p>
-                "Node inventory, per-table live bytes, snapshot hold and filesystem headroom appear here once Snapkeep is pointed at a node. "
-                "Until then, try the "
-                <a href="/calculator">"storage calculator"</a>
-                " to see what snapshots will cost."
             </p>
         </section>
     }

@@ -1,0 +1,303 @@
+//! The Overview: every node (reachable or not, with the reason), its filesystems' bytes and
+//! inodes, and per table the live data, snapshots, snapshot hold and incremental backups, with
+//! a Rescan button that shows the scan's progress.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::{
+    FilesystemDto, JobDto, NodeDto, OverviewDto, StartScan, TableDto, format_bytes, format_utc,
+    get_job, get_overview,
+};
+
+/// A used/total bar with its figures in words.
+#[component]
+fn UsageBar(label: &'static str, used: i64, total: i64, text: String) -> impl IntoView {
+    let pct = if total > 0 {
+        (100.0 * used as f64 / total as f64).clamp(0.0, 100.0)
+    } else {
+        0.0
+    };
+    let fill_class = if pct >= 90.0 {
+        "usage-fill danger"
+    } else {
+        "usage-fill"
+    };
+    view! {
+        <div class="usage">
+            <div class="usage-label">
+                <span>{label}</span>
+                <span>{text}</span>
+            </div>
+            <div
+                class="usage-bar"
+                role="meter"
+                aria-label=label
+                aria-valuemin="0"
+                aria-valuemax="100"
+                aria-valuenow=format!("{pct:.0}")
+            >
+                <span class=fill_class style:width=format!("{pct:.1}%")></span>
+            </div>
+        </div>
+    }
+}
+
+fn filesystem_view(fs: FilesystemDto) -> impl IntoView {
+    let body = match (
+        &fs.error,
+        fs.total_bytes,
+        fs.free_bytes,
+        fs.total_inodes,
+        fs.free_inodes,
+    ) {
+        (None, Some(tb), Some(fb), Some(ti), Some(fi)) => {
+            let ub = tb - fb;
+            let ui = ti - fi;
+            view! {
+                <UsageBar
+                    label="Disk"
+                    used=ub
+                    total=tb
+                    text=format!("{} used of {} ({} free)", format_bytes(ub), format_bytes(tb), format_bytes(fb))
+                />
+                <UsageBar
+                    label="Inodes"
+                    used=ui
+                    total=ti
+                    text=format!("{ui} used of {ti} ({fi} free)")
+                />
+            }
+            .into_any()
+        }
+        (Some(err), ..) => view! { <p class="error" role="alert">{err.clone()}</p> }.into_any(),
+        _ => view! { <p class="muted">"No filesystem figures."</p> }.into_any(),
+    };
+    view! {
+        <div class="filesystem">
+            <p class="path"><code>{fs.data_dir.clone()}</code></p>
+            {body}
+        </div>
+    }
+}
+
+fn node_view(n: NodeDto) -> impl IntoView {
+    let status = if n.reachable {
+        view! { <span class="badge ok">"Reachable"</span> }.into_any()
+    } else {
+        view! { <span class="badge bad">"Unreachable"</span> }.into_any()
+    };
+    view! {
+        <article class="card node" data-node=n.name.clone()>
+            <header class="node-head">
+                <h3>{n.name.clone()}</h3>
+                {status}
+                <span class="muted">
+                    {n.version.clone().map(|v| format!("Cassandra {v}")).unwrap_or_default()}
+                </span>
+            </header>
+            {n.error.clone().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <p class="muted small">
+                "CQL " <code>{n.cql.clone()}</code> " · JMX " <code>{n.jmx.clone()}</code>
+                {n.scanned_at.map(|t| format!(" · last scan {}", format_utc(t)))}
+            </p>
+            <p>
+                "Snapshot hold on this node: "
+                <strong data-testid="node-hold">{format_bytes(n.hold_bytes)}</strong>
+                {format!(" in {} inodes kept alive only by snapshots", n.hold_inodes)}
+            </p>
+            {n.filesystems.into_iter().map(filesystem_view).collect_view()}
+        </article>
+    }
+}
+
+fn tables_view(tables: Vec<TableDto>, caption: &'static str) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="data">
+                <caption>{caption}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Node"</th>
+                        <th scope="col">"Keyspace"</th>
+                        <th scope="col">"Table"</th>
+                        <th scope="col" class="num">"Live data"</th>
+                        <th scope="col" class="num">"SSTables"</th>
+                        <th scope="col" class="num">"Snapshots"</th>
+                        <th scope="col" class="num">"Under snapshots/"</th>
+                        <th scope="col" class="num">"Snapshot hold"</th>
+                        <th scope="col" class="num">"Under backups/"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {tables
+                        .into_iter()
+                        .map(|t| {
+                            let dropped = (!t.in_schema).then_some(" (not in the live schema)");
+                            let key = format!("{}.{}", t.keyspace, t.table);
+                            view! {
+                                <tr data-table=key>
+                                    <td>{t.node}</td>
+                                    <td>{t.keyspace}</td>
+                                    <td>
+                                        <span title=format!("table id {}", t.id)>{t.table}</span>
+                                        {dropped}
+                                    </td>
+                                    <td class="num">{format_bytes(t.live_bytes)}</td>
+                                    <td class="num">{t.sstables}</td>
+                                    <td class="num">{t.snapshot_count}</td>
+                                    <td class="num">{format_bytes(t.snapshots_bytes)}</td>
+                                    <td class="num">{format_bytes(t.hold_bytes)}</td>
+                                    <td class="num">
+                                        {format!("{} ({} files)", format_bytes(t.backups_bytes), t.backups_files)}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+fn is_system(keyspace: &str) -> bool {
+    keyspace.starts_with("system")
+}
+
+fn overview_view(o: OverviewDto) -> impl IntoView {
+    if o.nodes.is_empty() {
+        return view! {
+            <section class="card notice" role="status">
+                <h2>"No Cassandra node configured"</h2>
+                <p>
+                    "Add a " <code>"[[nodes]]"</code>
+                    " section to the configuration (see README), or run " <code>"make demo"</code>
+                    " for a dev node with sample data. Until then, try the "
+                    <a href="/calculator">"storage calculator"</a> "."
+                </p>
+            </section>
+        }
+        .into_any();
+    }
+    let (system, user): (Vec<TableDto>, Vec<TableDto>) =
+        o.tables.into_iter().partition(|t| is_system(&t.keyspace));
+    let no_scan = user.is_empty() && system.is_empty();
+    view! {
+        <section aria-labelledby="nodes-h">
+            <h2 id="nodes-h">"Nodes"</h2>
+            <div class="nodes">{o.nodes.into_iter().map(node_view).collect_view()}</div>
+        </section>
+        <section aria-labelledby="tables-h">
+            <h2 id="tables-h">"Keyspaces and tables"</h2>
+            {if no_scan {
+                view! { <p class="muted">"No scan has finished yet: press Rescan."</p> }.into_any()
+            } else if user.is_empty() {
+                view! { <p class="muted">"No user keyspaces yet."</p> }.into_any()
+            } else {
+                tables_view(user, "User tables, from the last scan").into_any()
+            }}
+            {(!system.is_empty())
+                .then(|| {
+                    view! {
+                        <details>
+                            <summary>{format!("System keyspaces ({} tables)", system.len())}</summary>
+                            {tables_view(system, "System tables")}
+                        </details>
+                    }
+                })}
+            {(!o.unknown_dirs.is_empty())
+                .then(|| {
+                    view! {
+                        <details>
+                            <summary>{format!("Unrecognised entries ({})", o.unknown_dirs.len())}</summary>
+                            <ul>{o.unknown_dirs.into_iter().map(|u| view! { <li><code>{u}</code></li> }).collect_view()}</ul>
+                        </details>
+                    }
+                })}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn Overview() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| get_overview());
+    let scan = ServerAction::<StartScan>::new();
+    let job = RwSignal::new(None::<JobDto>);
+
+    Effect::new(move |_| {
+        if let Some(Ok(j)) = scan.value().get() {
+            job.set(Some(j));
+        }
+    });
+    // Poll the job until it ends, then reload the figures (runs in the browser only).
+    Effect::new(move |_| {
+        let Some(j) = job.get() else { return };
+        if j.finished() {
+            overview.refetch();
+            return;
+        }
+        let id = j.id;
+        set_timeout(
+            move || {
+                leptos::task::spawn_local(async move {
+                    if let Ok(Some(j)) = get_job(id).await {
+                        job.set(Some(j));
+                    }
+                });
+            },
+            std::time::Duration::from_millis(700),
+        );
+    });
+
+    view! {
+        <Title text="Overview" />
+        <div class="page-head">
+            <h1>"Overview"</h1>
+            <ActionForm action=scan attr:class="inline">
+                <button type="submit" disabled=move || job.get().is_some_and(|j| !j.finished())>
+                    "Rescan"
+                </button>
+            </ActionForm>
+        </div>
+        <p class="lead">
+            "Every node, its disks and inodes, and per table what snapshots and incremental backups cost."
+        </p>
+        {move || {
+            job.get()
+                .map(|j| {
+                    let text = match j.state.as_str() {
+                        "done" => "Scan finished.".to_string(),
+                        "failed" => format!("Scan failed: {}", j.error.clone().unwrap_or_default()),
+                        _ => format!("Scanning… {}", j.message),
+                    };
+                    view! {
+                        <div class="scan-status" role="status" aria-live="polite" data-state=j.state.clone()>
+                            <progress max="1" value=j.progress></progress>
+                            <span>{text}</span>
+                        </div>
+                    }
+                })
+        }}
+        {move || {
+            scan.value()
+                .get()
+                .and_then(|r| r.err())
+                .map(|e| view! { <p class="error" role="alert">{format!("Cannot start a scan: {e}")}</p> })
+        }}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                overview
+                    .get()
+                    .map(|r| match r {
+                        Ok(o) => overview_view(o).into_any(),
+                        Err(e) => {
+                            view! { <p class="error" role="alert">{format!("Cannot load the overview: {e}")}</p> }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
