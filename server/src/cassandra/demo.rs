@@ -6,6 +6,8 @@
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
+use scylla::serialize::row::SerializeRow;
+use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 use uuid::Uuid;
 
@@ -73,154 +75,108 @@ pub async fn load(cql: &Cql, nodetool: &Nodetool) -> Result<(), DemoError> {
         prep("INSERT INTO shop.products (sku, name, price, stock) VALUES (?, ?, ?, ?)").await?;
     let del_order = prep("DELETE FROM shop.orders WHERE customer_id = ?").await?;
 
-    let run = |what: &'static str,
-               n: usize,
-               f: Box<
-        dyn Fn(usize) -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync,
-    >| {
-        let f = std::sync::Arc::new(f);
-        async move {
-            stream::iter(0..n)
-                .map(|i| {
-                    let f = f.clone();
-                    async move { f(i).await }
-                })
-                .buffer_unordered(64)
-                .try_collect::<Vec<()>>()
-                .await
-                .map(drop)
-                .map_err(|detail| CqlError::Query {
-                    statement: what.to_string(),
-                    detail,
-                })
-        }
-    };
-
     // Customers, in two flushed halves.
-    for half in 0..2 {
-        let session = session.clone();
-        let stmt = ins_customer.clone();
-        run(
+    let half = CUSTOMERS / 2;
+    for part in 0..2 {
+        write_all(
+            cql,
+            &ins_customer,
             "INSERT INTO shop.customers",
-            CUSTOMERS / 2,
-            Box::new(move |i| {
-                let session = session.clone();
-                let stmt = stmt.clone();
-                let i = half * (CUSTOMERS / 2) + i;
-                Box::pin(async move {
-                    let address = Address {
-                        street: format!("{} Main Street", i % 900 + 1),
-                        city: ["Lisbon", "Oslo", "Austin", "Osaka", "Lyon"][i % 5].to_string(),
-                        zip: format!("{:05}", i % 99_999),
-                    };
-                    session
-                        .execute_unpaged(
-                            &stmt,
-                            (
-                                customer_id(i),
-                                format!("Customer {i}"),
-                                format!("c{i}@example.com"),
-                                address,
-                            ),
-                        )
-                        .await
-                        .map(drop)
-                        .map_err(|e| e.to_string())
-                })
-            }),
+            half,
+            |i| {
+                let i = part * half + i;
+                let address = Address {
+                    street: format!("{} Main Street", i % 900 + 1),
+                    city: ["Lisbon", "Oslo", "Austin", "Osaka", "Lyon"][i % 5].to_string(),
+                    zip: format!("{:05}", i % 99_999),
+                };
+                (
+                    customer_id(i),
+                    format!("Customer {i}"),
+                    format!("c{i}@example.com"),
+                    address,
+                )
+            },
         )
         .await?;
         nodetool.run(&["flush", "shop"]).await?;
     }
     // Orders, three per customer, in three flushed rounds.
     for round in 0..ORDERS_PER_CUSTOMER {
-        let session = session.clone();
-        let stmt = ins_order.clone();
-        run(
-            "INSERT INTO shop.orders",
-            CUSTOMERS,
-            Box::new(move |i| {
-                let session = session.clone();
-                let stmt = stmt.clone();
-                Box::pin(async move {
-                    let when =
-                        CqlTimestamp(1_760_000_000_000 + (i * 7 + round * 86_400_000) as i64);
-                    let order = Uuid::from_u128(((round as u128) << 64) | i as u128);
-                    session
-                        .execute_unpaged(
-                            &stmt,
-                            (
-                                customer_id(i),
-                                when,
-                                order,
-                                (i % 500) as f64 + 0.99,
-                                "placed",
-                            ),
-                        )
-                        .await
-                        .map(drop)
-                        .map_err(|e| e.to_string())
-                })
-            }),
-        )
+        write_all(cql, &ins_order, "INSERT INTO shop.orders", CUSTOMERS, |i| {
+            let when = CqlTimestamp(1_760_000_000_000 + (i * 7 + round * 86_400_000) as i64);
+            let order = Uuid::from_u128(((round as u128) << 64) | i as u128);
+            (
+                customer_id(i),
+                when,
+                order,
+                (i % 500) as f64 + 0.99,
+                "placed",
+            )
+        })
         .await?;
         nodetool.run(&["flush", "shop"]).await?;
     }
     // Products written three times (overwrites: compaction will drop the old versions).
     for version in 0..3 {
-        let session = session.clone();
-        let stmt = ins_product.clone();
-        run(
+        write_all(
+            cql,
+            &ins_product,
             "INSERT INTO shop.products",
             PRODUCTS,
-            Box::new(move |i| {
-                let session = session.clone();
-                let stmt = stmt.clone();
-                Box::pin(async move {
-                    session
-                        .execute_unpaged(
-                            &stmt,
-                            (
-                                format!("SKU-{i:06}"),
-                                format!("Product {i}"),
-                                (i % 200) as f64 + version as f64,
-                                (i % 50) as i32 + version,
-                            ),
-                        )
-                        .await
-                        .map(drop)
-                        .map_err(|e| e.to_string())
-                })
-            }),
+            |i| {
+                (
+                    format!("SKU-{i:06}"),
+                    format!("Product {i}"),
+                    (i % 200) as f64 + version as f64,
+                    (i % 50) as i32 + version,
+                )
+            },
         )
         .await?;
         nodetool.run(&["flush", "shop"]).await?;
     }
     // Some customers leave: their orders are deleted (tombstones).
-    {
-        let session = session.clone();
-        let stmt = del_order.clone();
-        run(
-            "DELETE FROM shop.orders",
-            CUSTOMERS / 10,
-            Box::new(move |i| {
-                let session = session.clone();
-                let stmt = stmt.clone();
-                Box::pin(async move {
-                    session
-                        .execute_unpaged(&stmt, (customer_id(i * 10),))
-                        .await
-                        .map(drop)
-                        .map_err(|e| e.to_string())
-                })
-            }),
-        )
-        .await?;
-    }
+    write_all(
+        cql,
+        &del_order,
+        "DELETE FROM shop.orders",
+        CUSTOMERS / 10,
+        |i| (customer_id(i * 10),),
+    )
+    .await?;
     nodetool
         .clone()
         .with_timeout(Duration::from_secs(300))
         .run(&["flush", "shop"])
         .await?;
     Ok(())
+}
+
+/// Executes `stmt` for rows `0..n` (values from `values`), 64 at a time.
+async fn write_all<V, F>(
+    cql: &Cql,
+    stmt: &PreparedStatement,
+    what: &str,
+    n: usize,
+    values: F,
+) -> Result<(), CqlError>
+where
+    F: Fn(usize) -> V,
+    V: SerializeRow,
+{
+    let session = cql.session();
+    stream::iter(0..n)
+        .map(|i| {
+            let v = values(i);
+            async move { session.execute_unpaged(stmt, v).await.map(drop) }
+        })
+        .buffer_unordered(64)
+        .try_collect::<Vec<()>>()
+        .await
+        .map(drop)
+        .map_err(|e| CqlError::Query {
+            statement: what.to_string(),
+            detail: e.to_string(),
+        })
 }
