@@ -90,7 +90,14 @@ impl Server {
 
     /// Serves until SIGTERM or Ctrl-C.
     pub async fn run(self) -> Result<(), ServeError> {
-        axum::serve(self.listener, self.router)
+        use axum::serve::ListenerExt as _;
+        // Small responses must not wait for Nagle's algorithm and delayed ACKs (~40 ms).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(ServeError::Serve)

@@ -173,6 +173,8 @@ fn scan_one(data_dir: &Path, scan: &mut NodeScan) -> Result<(), ScanError> {
     })?;
     let mut ks_entries: Vec<_> = keyspaces.filter_map(Result::ok).collect();
     ks_entries.sort_by_key(|e| e.file_name());
+    // Table directories found, scanned afterwards in parallel.
+    let mut pending: Vec<(String, String, String, PathBuf)> = Vec::new();
     for ks in ks_entries {
         let ks_path = ks.path();
         let Ok(ft) = ks.file_type() else {
@@ -211,15 +213,12 @@ fn scan_one(data_dir: &Path, scan: &mut NodeScan) -> Result<(), ScanError> {
             let is_dir = t.file_type().map(|ft| ft.is_dir()).unwrap_or(false);
             match (is_dir, parse_table_dir_name(&name)) {
                 (true, Some((table, id))) => {
-                    let table_dir = scan_table(
-                        data_dir,
-                        &keyspace,
-                        table,
-                        &id.to_ascii_lowercase(),
-                        &t_path,
-                        scan,
-                    );
-                    scan.tables.push(table_dir);
+                    pending.push((
+                        keyspace.clone(),
+                        table.to_string(),
+                        id.to_ascii_lowercase(),
+                        t_path,
+                    ));
                 }
                 (true, None) => scan.unknown.push(UnknownEntry {
                     path: t_path,
@@ -232,7 +231,49 @@ fn scan_one(data_dir: &Path, scan: &mut NodeScan) -> Result<(), ScanError> {
             }
         }
     }
+    scan_tables_parallel(data_dir, pending, scan);
     Ok(())
+}
+
+/// Scans table directories on as many threads as there are cores, keeping their order.
+fn scan_tables_parallel(
+    data_dir: &Path,
+    pending: Vec<(String, String, String, PathBuf)>,
+    scan: &mut NodeScan,
+) {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(pending.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, TableDir, NodeScan)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((ks, table, id, path)) = pending.get(i) else {
+                        break;
+                    };
+                    let mut local = NodeScan::default();
+                    let t = scan_table(data_dir, ks, table, id, path, &mut local);
+                    if let Ok(mut r) = results.lock() {
+                        r.push((i, t, local));
+                    }
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, ..)| *i);
+    for (_, t, local) in results {
+        scan.tables.push(t);
+        scan.unknown.extend(local.unknown);
+        scan.problems.extend(local.problems);
+        scan.files_seen += local.files_seen;
+    }
 }
 
 fn scan_table(
@@ -430,65 +471,73 @@ struct InodeUse {
     seen: u64,
     live: u64,
     backups: u64,
-    /// (tag, table index) of each snapshot link.
-    snaps: Vec<(String, usize)>,
+    /// (tag id, table index) of each snapshot link.
+    snaps: Vec<(u32, u32)>,
 }
 
 impl NodeScan {
-    /// Computes the holds: for every inode, where its links are. An inode no live file links
-    /// but a snapshot does is held by snapshots; it is exclusive to a snapshot when all of its
-    /// links (`st_nlink`) are inside that snapshot.
+    /// Computes the holds: for every inode a snapshot links, where all its links are. An inode
+    /// no live file links but a snapshot does is held by snapshots; it is exclusive to a
+    /// snapshot when all of its links (`st_nlink`) are inside that snapshot.
     pub fn holds(&self) -> Holds {
+        // Pass 1: the inodes snapshots link (usually a small part of all files).
+        let mut tags: Vec<&str> = Vec::new();
+        let mut tag_ids: HashMap<&str, u32> = HashMap::new();
         let mut inodes: HashMap<(u64, u64), InodeUse> = HashMap::new();
         for (ti, t) in self.tables.iter().enumerate() {
-            for f in &t.live.files {
-                let u = inodes.entry((f.dev, f.ino)).or_default();
-                u.size = f.size;
-                u.nlink = f.nlink;
-                u.seen += 1;
-                u.live += 1;
-            }
-            for f in &t.backups.files {
-                let u = inodes.entry((f.dev, f.ino)).or_default();
-                u.size = f.size;
-                u.nlink = f.nlink;
-                u.seen += 1;
-                u.backups += 1;
-            }
             for s in &t.snapshots {
+                let tag_id = *tag_ids.entry(s.tag.as_str()).or_insert_with(|| {
+                    tags.push(s.tag.as_str());
+                    (tags.len() - 1) as u32
+                });
                 for f in &s.files.files {
                     let u = inodes.entry((f.dev, f.ino)).or_default();
                     u.size = f.size;
                     u.nlink = f.nlink;
                     u.seen += 1;
-                    u.snaps.push((s.tag.clone(), ti));
+                    u.snaps.push((tag_id, ti as u32));
+                }
+            }
+        }
+        // Pass 2: live and backup links of those inodes.
+        for t in &self.tables {
+            for f in &t.live.files {
+                if let Some(u) = inodes.get_mut(&(f.dev, f.ino)) {
+                    u.seen += 1;
+                    u.live += 1;
+                }
+            }
+            for f in &t.backups.files {
+                if let Some(u) = inodes.get_mut(&(f.dev, f.ino)) {
+                    u.seen += 1;
+                    u.backups += 1;
                 }
             }
         }
         let mut holds = Holds::default();
-        for u in inodes.values() {
-            if u.snaps.is_empty() {
-                continue;
-            }
-            let mut tags: Vec<&str> = u.snaps.iter().map(|(t, _)| t.as_str()).collect();
-            tags.sort_unstable();
-            tags.dedup();
-            let mut tables: Vec<usize> = u.snaps.iter().map(|(_, t)| *t).collect();
+        for u in inodes.values_mut() {
+            u.snaps.sort_unstable();
+            let mut inode_tags: Vec<u32> = u.snaps.iter().map(|(t, _)| *t).collect();
+            inode_tags.dedup();
+            let mut tables: Vec<u32> = u.snaps.iter().map(|(_, t)| *t).collect();
             tables.sort_unstable();
             tables.dedup();
             let held = u.live == 0;
-            let exclusive = held && tags.len() == 1 && u.backups == 0 && u.seen >= u.nlink;
+            let exclusive = held && inode_tags.len() == 1 && u.backups == 0 && u.seen >= u.nlink;
             if held {
                 holds.node.bytes += u.size;
                 holds.node.inodes += 1;
                 for t in &tables {
-                    let h = holds.tables.entry(*t).or_default();
+                    let h = holds.tables.entry(*t as usize).or_default();
                     h.bytes += u.size;
                     h.inodes += 1;
                 }
             }
-            for tag in &tags {
-                let s = holds.snapshots.entry((*tag).to_string()).or_default();
+            for tag in &inode_tags {
+                let s = holds
+                    .snapshots
+                    .entry(tags[*tag as usize].to_string())
+                    .or_default();
                 s.size_bytes += u.size;
                 s.files += 1;
                 if exclusive {
@@ -497,7 +546,7 @@ impl NodeScan {
                 } else if held {
                     s.shared_bytes += u.size;
                 }
-                let mut tag_tables: Vec<usize> = u
+                let mut tag_tables: Vec<u32> = u
                     .snaps
                     .iter()
                     .filter(|(t, _)| t == tag)
@@ -505,7 +554,7 @@ impl NodeScan {
                     .collect();
                 tag_tables.dedup();
                 for ti in tag_tables {
-                    let e = s.tables.entry(ti).or_default();
+                    let e = s.tables.entry(ti as usize).or_default();
                     e.0 += u.size;
                     if exclusive {
                         e.1 += u.size;
