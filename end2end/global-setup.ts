@@ -12,6 +12,11 @@ export default async function globalSetup(): Promise<void> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'snapkeep-e2e-'));
   const nodeDir = path.join(stateDir, 'node1');
   execFileSync(binary, ['dev-node', 'start', '--dir', nodeDir], { stdio: 'inherit', timeout: 600_000 });
+  // A small `shop` keyspace (customers, orders, products) for the snapshot pages to work on.
+  execFileSync(binary, ['dev-node', 'load-demo', '--dir', nodeDir, '--customers', '1000', '--products', '500'], {
+    stdio: 'inherit',
+    timeout: 300_000,
+  });
   const config = path.join(nodeDir, 'snapkeep.toml');
   const child = spawn(binary, ['serve', '--config', config, '--listen', '127.0.0.1:0', '--state-dir', stateDir], {
     env: { ...process.env, LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'), RUST_LOG: 'warn' },

@@ -46,6 +46,23 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Take, list, show and clear snapshots through a running server's API.
+    Snapshot {
+        /// The server (default $SNAPKEEP_SERVER or http://127.0.0.1:3000). The API token is
+        /// read from $SNAPKEEP_TOKEN.
+        #[arg(
+            long,
+            global = true,
+            env = "SNAPKEEP_SERVER",
+            default_value = "http://127.0.0.1:3000"
+        )]
+        server: String,
+        /// Print JSON for scripts instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: crate::client::SnapshotCommand,
+    },
     /// A real Apache Cassandra 5.0 node for trying Snapkeep out (fetched with Maven).
     DevNode {
         #[command(subcommand)]
@@ -91,6 +108,17 @@ pub enum DevNodeAction {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Load the `shop` demo keyspace into the running node in DIR (skipped when present).
+    LoadDemo {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Customers to write (each with three orders).
+        #[arg(long, default_value_t = crate::cassandra::demo::CUSTOMERS)]
+        customers: usize,
+        /// Products to write (each written three times).
+        #[arg(long, default_value_t = crate::cassandra::demo::PRODUCTS)]
+        products: usize,
+    },
 }
 
 /// Runs the parsed command line.
@@ -130,6 +158,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .build()
                 .context("cannot start the async runtime")?;
             runtime.block_on(demo(&mut config))
+        }
+        Command::Snapshot {
+            server,
+            json,
+            action,
+        } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(async move {
+                let token = std::env::var("SNAPKEEP_TOKEN").ok();
+                let client = crate::client::ApiClient::new(&server, token)?;
+                crate::client::run_snapshot(&client, action, json).await?;
+                Ok(())
+            })
         }
         Command::DevNode { action } => {
             crate::telemetry::init(cli.log_format.unwrap_or_default());
@@ -215,6 +259,32 @@ async fn dev_node(action: DevNodeAction) -> anyhow::Result<()> {
                 println!("stopped the dev node in {}", dir.display());
             } else {
                 println!("the dev node in {} was not running", dir.display());
+            }
+            Ok(())
+        }
+        DevNodeAction::LoadDemo {
+            dir,
+            customers,
+            products,
+        } => {
+            use crate::cassandra::{Nodetool, cql::Cql, demo};
+            let node = devnode::load(&dir)?.node_config();
+            let cql = Cql::connect(&node.cql, std::time::Duration::from_secs(30)).await?;
+            if demo::is_loaded(&cql).await? {
+                println!("demo keyspace `shop` already loaded");
+            } else {
+                demo::load_sized(
+                    &cql,
+                    &Nodetool::for_node(&node),
+                    demo::DemoSize {
+                        customers,
+                        products,
+                    },
+                )
+                .await?;
+                println!(
+                    "loaded the demo keyspace `shop` ({customers} customers, {products} products)"
+                );
             }
             Ok(())
         }

@@ -66,7 +66,8 @@ impl Server {
             ),
             Err(e) => tracing::warn!(error = %e, "cannot mark interrupted jobs"),
         }
-        let state = AppState::new(catalog, config.nodes.clone(), &site_root, addr);
+        let state = AppState::new(catalog, config.nodes.clone(), &site_root, addr)
+            .with_snapshots_config(config.snapshots.clone());
         if !config.nodes.is_empty() {
             let inventory = state.inventory.clone();
             tokio::spawn(async move {

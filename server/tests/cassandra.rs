@@ -307,3 +307,467 @@ async fn an_unreachable_node_is_reported_with_the_reason() {
         "{fs_err}"
     );
 }
+
+// ---- Snapshots through the REST API (real node, real nodetool) ----
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+async fn api(cfg: NodeConfig) -> (axum::Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let catalog = Catalog::open(&dir.path().join("catalog.db"))
+        .await
+        .expect("catalog");
+    let state = snapkeep::http::AppState::new(
+        catalog,
+        vec![cfg],
+        dir.path(),
+        "127.0.0.1:0".parse().expect("addr"),
+    );
+    (
+        snapkeep::http::app(state, &snapkeep::config::HttpConfig::default()),
+        dir,
+    )
+}
+
+async fn call(
+    r: &axum::Router,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = r
+        .clone()
+        .oneshot(req.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, v)
+}
+
+async fn wait_job(r: &axum::Router, id: &Value) -> Value {
+    for _ in 0..1200 {
+        let (status, job) = call(r, Method::GET, &format!("/api/v1/jobs/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        if matches!(
+            job["state"].as_str(),
+            Some("done" | "failed" | "interrupted")
+        ) {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("job {id} did not finish");
+}
+
+async fn take(r: &axum::Router, body: Value) -> Value {
+    let (status, v) = call(r, Method::POST, "/api/v1/snapshots", Some(body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let job = wait_job(r, &v["job"]["id"]).await;
+    assert_eq!(job["state"], "done", "{job}");
+    v
+}
+
+async fn rescan(r: &axum::Router) {
+    let (status, v) = call(r, Method::POST, "/api/v1/scans", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let job = wait_job(r, &v["id"]).await;
+    assert_eq!(job["state"], "done", "{job}");
+}
+
+/// An independent inode walk of one snapshot directory: (all bytes, bytes of inodes no other
+/// path links, files).
+fn snapshot_bytes_by_hand(dir: &Path) -> (u64, u64, u64) {
+    let (mut all, mut only, mut files) = (0, 0, 0);
+    for e in std::fs::read_dir(dir).expect("snapshot dir") {
+        let m = std::fs::symlink_metadata(e.expect("entry").path()).expect("stat");
+        if m.is_file() {
+            files += 1;
+            all += m.len();
+            if m.nlink() == 1 {
+                only += m.len();
+            }
+        }
+    }
+    (all, only, files)
+}
+
+fn find<'a>(items: &'a Value, tag: &str) -> Option<&'a Value> {
+    items["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["tag"] == tag))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshots_are_taken_measured_by_inode_and_cleared() {
+    let cql = cql().await;
+    keyspace(&cql, "it_snap").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_snap.t (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    write_rows(&cql, "it_snap.t", 0, 500).await;
+    let nt = Nodetool::for_node(&config());
+    nt.run(&["flush", "it_snap"]).await.expect("flush");
+    let (r, _dir) = api(config()).await;
+
+    let started = take(&r, json!({"tables": ["it_snap.t"], "tag": "it-take"})).await;
+    assert_eq!(started["tables"], json!(["it_snap.t"]));
+    let (_, list) = call(&r, Method::GET, "/api/v1/snapshots?keyspace=it_snap", None).await;
+    let s = find(&list, "it-take").unwrap_or_else(|| panic!("listed: {list}"));
+    assert_eq!(s["kind"], "manual");
+    assert_eq!(s["status"], "present");
+    let snap = table_dir("it_snap", "t").join("snapshots").join("it-take");
+    let (all, only, files) = snapshot_bytes_by_hand(&snap);
+    assert_eq!(s["size_bytes"].as_u64(), Some(all));
+    assert_eq!(s["files"].as_u64(), Some(files));
+    assert_eq!(
+        s["exclusive_hold_bytes"].as_u64(),
+        Some(only),
+        "fresh snapshot: only its manifest and schema are its own"
+    );
+    assert_eq!(s["shared_hold_bytes"], 0);
+
+    let (status, d) = call(&r, Method::GET, "/api/v1/snapshots/it-take", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let t = &d["tables"][0];
+    assert_eq!(
+        (t["keyspace"].as_str(), t["table"].as_str()),
+        (Some("it_snap"), Some("t"))
+    );
+    assert_eq!(t["row_count"], 500, "{t}");
+    assert_eq!(t["row_count_method"], "count");
+    assert!(
+        t["schema_cql"]
+            .as_str()
+            .unwrap_or("")
+            .contains("CREATE TABLE")
+    );
+    assert_eq!(t["files_total"].as_u64(), Some(files));
+    assert!(
+        t["file_list"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["path"] == "manifest.json"))
+    );
+
+    // Bad input.
+    let (status, v) = call(
+        &r,
+        Method::POST,
+        "/api/v1/snapshots",
+        Some(json!({"tables": ["it_snap.t"], "tag": "it-take"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let (status, v) = call(
+        &r,
+        Method::POST,
+        "/api/v1/snapshots",
+        Some(json!({"tag": "bad tag!"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("[A-Za-z0-9_.-]"),
+        "{v}"
+    );
+    let (status, v) = call(
+        &r,
+        Method::POST,
+        "/api/v1/snapshots",
+        Some(json!({"tables": ["it_snap.t"], "ttl": "3 weeks"})),
+    )
+    .await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("ttl"))
+    );
+    let (status, v) = call(
+        &r,
+        Method::POST,
+        "/api/v1/snapshots",
+        Some(json!({"tables": ["it_snap.nope"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("it_snap.nope"),
+        "{v}"
+    );
+    let (status, v) = call(
+        &r,
+        Method::POST,
+        "/api/v1/snapshots",
+        Some(json!({"keyspaces": ["no_such_ks"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("no_such_ks"),
+        "{v}"
+    );
+
+    // Compaction replaces the live SSTables: the snapshot now holds them alone.
+    write_rows(&cql, "it_snap.t", 250, 750).await;
+    nt.run(&["flush", "it_snap"]).await.expect("flush");
+    nt.clone()
+        .with_timeout(Duration::from_secs(300))
+        .run(&["compact", "it_snap"])
+        .await
+        .expect("compact");
+    rescan(&r).await;
+    let (_, list) = call(&r, Method::GET, "/api/v1/snapshots?keyspace=it_snap", None).await;
+    let s = find(&list, "it-take").expect("still listed");
+    let (all, only, _) = snapshot_bytes_by_hand(&snap);
+    assert!(
+        only > 1000,
+        "compaction left the old SSTables to the snapshot alone"
+    );
+    assert_eq!(
+        s["exclusive_hold_bytes"].as_u64(),
+        Some(only),
+        "hold equals an independent inode walk"
+    );
+    assert_eq!(s["size_bytes"].as_u64(), Some(all));
+    let (_, tables) = call(&r, Method::GET, "/api/v1/tables", None).await;
+    let t = tables
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["keyspace"] == "it_snap"))
+        .expect("table");
+    assert_eq!(
+        t["hold_bytes"].as_u64(),
+        Some(only),
+        "table hold counts each inode once"
+    );
+
+    // Clear: frees exactly the exclusive hold; links shared with live files stay.
+    let shared_inodes: Vec<u64> = std::fs::read_dir(&snap)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::symlink_metadata(e.path()).ok())
+        .filter(|m| m.nlink() > 1)
+        .map(|m| m.ino())
+        .collect();
+    let (status, v) = call(&r, Method::DELETE, "/api/v1/snapshots/it-take", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["frees_bytes"].as_u64(), Some(only));
+    let job = wait_job(&r, &v["job"]["id"]).await;
+    assert_eq!(job["state"], "done", "{job}");
+    assert!(!snap.exists(), "snapshot directory removed");
+    let live: HashSet<u64> = std::fs::read_dir(table_dir("it_snap", "t"))
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::symlink_metadata(e.path()).ok())
+        .map(|m| m.ino())
+        .collect();
+    assert!(
+        shared_inodes.iter().all(|i| live.contains(i)),
+        "shared files still live"
+    );
+    let (_, d) = call(&r, Method::GET, "/api/v1/snapshots/it-take", None).await;
+    assert_eq!(d["status"], "cleared");
+    let (_, list) = call(&r, Method::GET, "/api/v1/snapshots?keyspace=it_snap", None).await;
+    assert!(find(&list, "it-take").is_none(), "no longer present");
+    let (_, list) = call(
+        &r,
+        Method::GET,
+        "/api/v1/snapshots?keyspace=it_snap&status=cleared",
+        None,
+    )
+    .await;
+    assert!(find(&list, "it-take").is_some(), "kept in the history");
+    let (status, _) = call(&r, Method::DELETE, "/api/v1/snapshots/it-take", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "already cleared");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshots_taken_outside_snapkeep_are_discovered_and_classified() {
+    let cql = cql().await;
+    keyspace(&cql, "it_disc").await;
+    for t in ["user_profiles", "doomed"] {
+        cql.execute(&format!(
+            "CREATE TABLE IF NOT EXISTS it_disc.{t} (id int PRIMARY KEY, v text)"
+        ))
+        .await
+        .expect("table");
+        write_rows(&cql, &format!("it_disc.{t}"), 0, 100).await;
+    }
+    let nt = Nodetool::for_node(&config());
+    nt.run(&["snapshot", "-t", "ext-nightly", "it_disc"])
+        .await
+        .expect("snapshot");
+    cql.execute("TRUNCATE it_disc.user_profiles")
+        .await
+        .expect("truncate");
+    cql.execute("DROP TABLE it_disc.doomed")
+        .await
+        .expect("drop");
+
+    let (r, _dir) = api(config()).await;
+    rescan(&r).await;
+    let (_, list) = call(
+        &r,
+        Method::GET,
+        "/api/v1/snapshots?keyspace=it_disc&per_page=100",
+        None,
+    )
+    .await;
+    let ext = find(&list, "ext-nightly").unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(ext["kind"], "external");
+    assert_eq!(
+        ext["tables"],
+        json!(["it_disc.doomed", "it_disc.user_profiles"])
+    );
+    let items = list["items"].as_array().expect("items");
+    let truncated = items
+        .iter()
+        .find(|s| s["kind"] == "truncated")
+        .unwrap_or_else(|| panic!("TRUNCATE's snapshot found: {list}"));
+    assert!(
+        truncated["tag"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("truncated-")
+    );
+    let note = truncated["note"].as_str().unwrap_or("");
+    assert!(
+        note.contains("it_disc.user_profiles was truncated at") && note.contains("can undo it"),
+        "{note}"
+    );
+    assert!(
+        items.iter().any(|s| s["kind"] == "dropped"),
+        "DROP's snapshot found: {list}"
+    );
+    let (_, kinds) = call(
+        &r,
+        Method::GET,
+        "/api/v1/snapshots?keyspace=it_disc&kind=truncated",
+        None,
+    )
+    .await;
+    assert_eq!(kinds["total"], 1);
+
+    let (_, d) = call(&r, Method::GET, "/api/v1/snapshots/ext-nightly", None).await;
+    let created = d["created_at"].as_i64().unwrap_or(0);
+    assert!(
+        (snapkeep::jobs::now_ms() - created).abs() < 600_000,
+        "created_at from the manifest: {created}"
+    );
+    assert!(d["tables"].as_array().is_some_and(|t| t.iter().all(|t| {
+        t["schema_cql"]
+            .as_str()
+            .is_some_and(|s| s.contains("CREATE TABLE"))
+    })));
+
+    // Cleared outside Snapkeep: the next scan marks it gone, history kept.
+    nt.run(&["clearsnapshot", "-t", "ext-nightly"])
+        .await
+        .expect("clear");
+    rescan(&r).await;
+    let (_, d) = call(&r, Method::GET, "/api/v1/snapshots/ext-nightly", None).await;
+    assert_eq!(d["status"], "gone");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_snapshots_of_one_table_are_all_answered_and_recorded_once() {
+    let cql = cql().await;
+    keyspace(&cql, "it_conc").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_conc.t (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    write_rows(&cql, "it_conc.t", 0, 100).await;
+    let (r, _dir) = api(config()).await;
+    let calls = (0..50).map(|i| {
+        let r = r.clone();
+        async move {
+            call(
+                &r,
+                Method::POST,
+                "/api/v1/snapshots",
+                Some(json!({"tables": ["it_conc.t"], "tag": format!("conc-{i}")})),
+            )
+            .await
+        }
+    });
+    let answers = futures::future::join_all(calls).await;
+    let mut accepted = Vec::new();
+    for (status, v) in &answers {
+        match *status {
+            StatusCode::ACCEPTED => accepted.push(v.clone()),
+            StatusCode::CONFLICT => assert_eq!(v["error"], "busy", "{v}"),
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    assert!(!accepted.is_empty());
+    for v in &accepted {
+        let job = wait_job(&r, &v["job"]["id"]).await;
+        assert_eq!(job["state"], "done", "{job}");
+    }
+    let (_, list) = call(
+        &r,
+        Method::GET,
+        "/api/v1/snapshots?keyspace=it_conc&per_page=100",
+        None,
+    )
+    .await;
+    assert_eq!(list["total"].as_u64(), Some(accepted.len() as u64));
+    let dir = table_dir("it_conc", "t").join("snapshots");
+    let on_disk: HashSet<String> = std::fs::read_dir(&dir)
+        .expect("snapshots dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let recorded: HashSet<String> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| s["tag"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        on_disk, recorded,
+        "exactly the accepted snapshots exist, each recorded once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_nodetool_fails_the_job_and_records_nothing() {
+    let cql = cql().await;
+    keyspace(&cql, "it_fail").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_fail.t (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    let mut cfg = config();
+    cfg.jmx = "127.0.0.1:1".into();
+    let (r, _dir) = api(cfg).await;
+    let (status, v) = call(
+        &r,
+        Method::POST,
+        "/api/v1/snapshots",
+        Some(json!({"tables": ["it_fail.t"], "tag": "never"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let job = wait_job(&r, &v["job"]["id"]).await;
+    assert_eq!(job["state"], "failed");
+    assert!(
+        job["error"].as_str().unwrap_or("").contains("127.0.0.1:1"),
+        "nodetool's reason: {job}"
+    );
+    let (_, list) = call(&r, Method::GET, "/api/v1/snapshots?status=all", None).await;
+    assert_eq!(list["total"], 0, "nothing recorded");
+}

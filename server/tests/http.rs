@@ -170,3 +170,117 @@ async fn metrics_count_requests_in_prometheus_format() {
     );
     assert!(body.contains("process_resident_memory_bytes"));
 }
+
+async fn send(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let resp = router
+        .clone()
+        .oneshot(
+            req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_default())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn snapshot_requests_are_checked_before_anything_runs() {
+    let (r, _dir) = router().await;
+    let (status, v) = send(
+        &r,
+        "POST",
+        "/api/v1/snapshots",
+        Some(r#"{"tag":"bad tag!"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["field"], "tag");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("[A-Za-z0-9_.-]")
+    );
+    let long = format!(r#"{{"tag":"{}"}}"#, "x".repeat(101));
+    let (status, _) = send(&r, "POST", "/api/v1/snapshots", Some(&long)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, v) = send(&r, "POST", "/api/v1/snapshots", Some(r#"{"ttl":"soon"}"#)).await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("ttl"))
+    );
+    let (status, v) = send(
+        &r,
+        "POST",
+        "/api/v1/snapshots",
+        Some(r#"{"tables":["orders"]}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("tables"))
+    );
+    let (status, v) = send(&r, "POST", "/api/v1/snapshots", Some("{not json")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["message"].as_str().unwrap_or("").contains("JSON"));
+    let (status, v) = send(&r, "POST", "/api/v1/snapshots", Some(r#"{"node":"nope"}"#)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(v["message"].as_str().unwrap_or("").contains("nope"));
+    let (status, v) = send(&r, "POST", "/api/v1/snapshots", Some("{}")).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no node configured: {v}"
+    );
+}
+
+#[tokio::test]
+async fn snapshot_list_filters_are_checked_and_unknown_tags_are_404() {
+    let (r, _dir) = router().await;
+    let (status, v) = send(&r, "GET", "/api/v1/snapshots", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            v["total"].as_i64(),
+            v["page"].as_i64(),
+            v["per_page"].as_i64()
+        ),
+        (Some(0), Some(1), Some(50))
+    );
+    for (query, field) in [
+        ("kind=weird", "kind"),
+        ("status=lost", "status"),
+        ("from=yesterday", "from"),
+        ("from=2026-11-24&to=2026-11-01", "to"),
+        ("sort=colour", "sort"),
+        ("per_page=100000", "per_page"),
+    ] {
+        let (status, v) = send(&r, "GET", &format!("/api/v1/snapshots?{query}"), None).await;
+        assert_eq!(
+            (status, v["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{query}: {v}"
+        );
+    }
+    let (status, v) = send(&r, "GET", "/api/v1/snapshots?page=abc", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    let (status, v) = send(&r, "GET", "/api/v1/snapshots/nightly", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(v["message"].as_str().unwrap_or("").contains("nightly"));
+    let (status, _) = send(&r, "DELETE", "/api/v1/snapshots/nightly", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

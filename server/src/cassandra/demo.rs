@@ -53,8 +53,29 @@ fn customer_id(i: usize) -> Uuid {
     Uuid::from_u128(0x5eed_0000_0000_0000_0000_0000_0000_0000 | i as u128)
 }
 
+/// How many rows [`load`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSize {
+    pub customers: usize,
+    pub products: usize,
+}
+
+impl DemoSize {
+    /// The full demo data set (about 100,000 rows).
+    pub const FULL: DemoSize = DemoSize {
+        customers: CUSTOMERS,
+        products: PRODUCTS,
+    };
+}
+
 /// Creates the `shop` keyspace and writes the rows (a few minutes at most on a laptop).
 pub async fn load(cql: &Cql, nodetool: &Nodetool) -> Result<(), DemoError> {
+    load_sized(cql, nodetool, DemoSize::FULL).await
+}
+
+/// [`load`] with another number of customers (each with three orders) and products.
+pub async fn load_sized(cql: &Cql, nodetool: &Nodetool, size: DemoSize) -> Result<(), DemoError> {
+    let (customers, products) = (size.customers.max(2), size.products.max(1));
     for s in SCHEMA {
         cql.execute(s).await?;
     }
@@ -76,7 +97,7 @@ pub async fn load(cql: &Cql, nodetool: &Nodetool) -> Result<(), DemoError> {
     let del_order = prep("DELETE FROM shop.orders WHERE customer_id = ?").await?;
 
     // Customers, in two flushed halves.
-    let half = CUSTOMERS / 2;
+    let half = customers / 2;
     for part in 0..2 {
         write_all(
             cql,
@@ -103,7 +124,7 @@ pub async fn load(cql: &Cql, nodetool: &Nodetool) -> Result<(), DemoError> {
     }
     // Orders, three per customer, in three flushed rounds.
     for round in 0..ORDERS_PER_CUSTOMER {
-        write_all(cql, &ins_order, "INSERT INTO shop.orders", CUSTOMERS, |i| {
+        write_all(cql, &ins_order, "INSERT INTO shop.orders", customers, |i| {
             let when = CqlTimestamp(1_760_000_000_000 + (i * 7 + round * 86_400_000) as i64);
             let order = Uuid::from_u128(((round as u128) << 64) | i as u128);
             (
@@ -123,7 +144,7 @@ pub async fn load(cql: &Cql, nodetool: &Nodetool) -> Result<(), DemoError> {
             cql,
             &ins_product,
             "INSERT INTO shop.products",
-            PRODUCTS,
+            products,
             |i| {
                 (
                     format!("SKU-{i:06}"),
@@ -141,7 +162,7 @@ pub async fn load(cql: &Cql, nodetool: &Nodetool) -> Result<(), DemoError> {
         cql,
         &del_order,
         "DELETE FROM shop.orders",
-        CUSTOMERS / 10,
+        customers / 10,
         |i| (customer_id(i * 10),),
     )
     .await?;

@@ -125,6 +125,37 @@ impl Nodetool {
         self.parse(&args, &out, parse::listsnapshots)
     }
 
+    /// `nodetool snapshot -t TAG [--ttl TTL] [-sf] [-kt ks.t,…] [-- keyspaces…]`: flushes
+    /// (unless `skip_flush`) and hard-links every SSTable of the targets into
+    /// `snapshots/TAG/`. `tables` (as `keyspace.table`) wins over `keyspaces`; neither means
+    /// every keyspace.
+    pub async fn snapshot(
+        &self,
+        tag: &str,
+        ttl: Option<&str>,
+        skip_flush: bool,
+        keyspaces: &[String],
+        tables: &[String],
+    ) -> Result<(), NodetoolError> {
+        self.run(&snapshot_args(tag, ttl, skip_flush, keyspaces, tables))
+            .await
+            .map(drop)
+    }
+
+    /// `nodetool clearsnapshot -t TAG [-- keyspaces…]`.
+    pub async fn clearsnapshot(
+        &self,
+        tag: &str,
+        keyspaces: &[String],
+    ) -> Result<(), NodetoolError> {
+        let mut args = vec!["clearsnapshot".to_string(), "-t".into(), tag.to_string()];
+        if !keyspaces.is_empty() {
+            args.push("--".into());
+            args.extend(keyspaces.iter().cloned());
+        }
+        self.run(&args).await.map(drop)
+    }
+
     /// `nodetool tablestats [ks[.table]…]` → per-table figures.
     pub async fn tablestats(
         &self,
@@ -136,6 +167,32 @@ impl Nodetool {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         self.parse(&refs, &out, parse::tablestats)
     }
+}
+
+/// The arguments of [`Nodetool::snapshot`].
+pub fn snapshot_args(
+    tag: &str,
+    ttl: Option<&str>,
+    skip_flush: bool,
+    keyspaces: &[String],
+    tables: &[String],
+) -> Vec<String> {
+    let mut args = vec!["snapshot".to_string(), "-t".into(), tag.to_string()];
+    if let Some(ttl) = ttl {
+        args.push("--ttl".into());
+        args.push(ttl.to_string());
+    }
+    if skip_flush {
+        args.push("-sf".into());
+    }
+    if !tables.is_empty() {
+        args.push("-kt".into());
+        args.push(tables.join(","));
+    } else if !keyspaces.is_empty() {
+        args.push("--".into());
+        args.extend(keyspaces.iter().cloned());
+    }
+    args
 }
 
 /// True when nodetool's output says it could not connect to JMX at all.
@@ -186,6 +243,29 @@ mod tests {
         assert_eq!(
             nt.command(&["snapshot", "-t", "nightly"]).cmdline(),
             "java -cp 'lib/*' NodeTool -h 127.0.0.1 -p 7299 snapshot -t nightly"
+        );
+    }
+
+    #[test]
+    fn snapshot_arguments_name_tables_or_keyspaces() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            snapshot_args("t1", None, false, &[], &[]),
+            s(&["snapshot", "-t", "t1"])
+        );
+        assert_eq!(
+            snapshot_args("t1", Some("3d"), true, &s(&["shop"]), &[]),
+            s(&["snapshot", "-t", "t1", "--ttl", "3d", "-sf", "--", "shop"])
+        );
+        assert_eq!(
+            snapshot_args(
+                "t1",
+                None,
+                false,
+                &s(&["x"]),
+                &s(&["shop.orders", "shop.products"])
+            ),
+            s(&["snapshot", "-t", "t1", "-kt", "shop.orders,shop.products"])
         );
     }
 

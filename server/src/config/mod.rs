@@ -78,6 +78,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The Cassandra nodes this server watches.
     pub nodes: Vec<NodeConfig>,
+    /// `[snapshots]`: row counting when snapshots are taken.
+    pub snapshots: crate::snapshots::SnapshotsConfig,
 }
 
 /// One Cassandra node: where to reach it and where its files are.
@@ -133,6 +135,8 @@ struct FileConfig {
     http: Option<HttpConfig>,
     #[serde(default)]
     nodes: Vec<NodeConfig>,
+    #[serde(default)]
+    snapshots: crate::snapshots::SnapshotsConfig,
 }
 
 /// Overrides given on the command line (highest precedence).
@@ -290,6 +294,7 @@ impl Config {
             log_format,
             http,
             nodes,
+            snapshots: parsed.snapshots,
         })
     }
 

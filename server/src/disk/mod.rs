@@ -2,8 +2,13 @@
 //! (statvfs). Later, the one module that links, copies and removes files, and only inside the
 //! configured roots.
 
+pub mod remove;
 pub mod scan;
 pub mod statvfs;
 
-pub use scan::{FileEntry, FileSet, NodeScan, ScanError, SnapshotDir, TableDir, scan_data_dirs};
+pub use remove::{RemoveError, remove_snapshot_dir, snapshot_dir};
+pub use scan::{
+    FileEntry, FileSet, NodeScan, ScanError, SnapshotDir, TableDir, TableFilter, scan_data_dirs,
+    scan_data_dirs_filtered,
+};
 pub use statvfs::{FsStats, fs_stats};

@@ -135,9 +135,19 @@ pub fn parse_table_dir_name(name: &str) -> Option<(&str, &str)> {
 /// Scans the given data directories. A missing or unreadable data directory is recorded in
 /// its [`DataDirScan::error`]; the others are still scanned.
 pub fn scan_data_dirs(dirs: &[PathBuf]) -> NodeScan {
+    scan_data_dirs_filtered(dirs, &|_, _, _| true)
+}
+
+/// Which table directories a scan enters: `(keyspace, table, id)` → scan it or not.
+pub type TableFilter = dyn Fn(&str, &str, &str) -> bool + Sync;
+
+/// [`scan_data_dirs`] limited to the table directories `filter` accepts (others are neither
+/// entered nor listed as unknown). Holds stay exact: every link of an SSTable inode is inside
+/// its own table directory, and links elsewhere show in the link count.
+pub fn scan_data_dirs_filtered(dirs: &[PathBuf], filter: &TableFilter) -> NodeScan {
     let mut scan = NodeScan::default();
     for dir in dirs {
-        let result = scan_one(dir, &mut scan);
+        let result = scan_one(dir, filter, &mut scan);
         let fs = fs_stats(dir).ok();
         scan.data_dirs.push(DataDirScan {
             path: dir.clone(),
@@ -148,7 +158,7 @@ pub fn scan_data_dirs(dirs: &[PathBuf]) -> NodeScan {
     scan
 }
 
-fn scan_one(data_dir: &Path, scan: &mut NodeScan) -> Result<(), ScanError> {
+fn scan_one(data_dir: &Path, filter: &TableFilter, scan: &mut NodeScan) -> Result<(), ScanError> {
     let meta = fs::symlink_metadata(data_dir).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             ScanError::Missing {
@@ -213,6 +223,9 @@ fn scan_one(data_dir: &Path, scan: &mut NodeScan) -> Result<(), ScanError> {
             let is_dir = t.file_type().map(|ft| ft.is_dir()).unwrap_or(false);
             match (is_dir, parse_table_dir_name(&name)) {
                 (true, Some((table, id))) => {
+                    if !filter(&keyspace, table, &id.to_ascii_lowercase()) {
+                        continue;
+                    }
                     pending.push((
                         keyspace.clone(),
                         table.to_string(),

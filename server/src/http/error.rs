@@ -20,6 +20,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Another operation holds what this one needs; retrying later will work.
+    #[error("{0}")]
+    Busy(String),
+    /// A node or service the request needs cannot be reached.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
     #[error("catalog query failed: {0}")]
@@ -29,7 +35,8 @@ pub enum ApiError {
 /// The JSON error body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// Machine-readable code: `bad_request`, `not_found`, `conflict`, `unavailable`, `internal`.
+    /// Machine-readable code: `bad_request`, `not_found`, `conflict`, `busy` (retry later),
+    /// `unavailable`, `internal`.
     pub error: &'static str,
     /// What went wrong and what to do, in words.
     pub message: String,
@@ -55,6 +62,8 @@ impl IntoResponse for ApiError {
             }
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
+            ApiError::Busy(_) => (StatusCode::CONFLICT, "busy", None),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Catalog(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Db(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         };
@@ -67,5 +76,37 @@ impl IntoResponse for ApiError {
             field,
         };
         (status, Json(body)).into_response()
+    }
+}
+
+impl From<crate::snapshots::SnapshotError> for ApiError {
+    fn from(e: crate::snapshots::SnapshotError) -> Self {
+        use crate::snapshots::SnapshotError as E;
+        match e {
+            E::BadRequest { field, message } => ApiError::bad_field(field, message),
+            E::NotFound(m) => ApiError::NotFound(m),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Busy(m) => ApiError::Busy(m),
+            E::Unavailable(m) => ApiError::Unavailable(m),
+            E::Db(e) => ApiError::Db(e),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::BadRequest {
+            field: None,
+            message: format!("bad query string: {}", e.body_text()),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::BadRequest {
+            field: None,
+            message: format!("bad JSON body: {}", e.body_text()),
+        }
     }
 }

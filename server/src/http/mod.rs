@@ -2,6 +2,7 @@
 //! document and every `/api/v1` route, wrapped in tracing, compression, timeout, body-limit
 //! and metrics layers.
 
+pub mod backend;
 pub mod error;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::catalog::Catalog;
 use crate::config::{HttpConfig, NodeConfig};
 use crate::inventory::Inventory;
 use crate::metrics::Metrics;
+use crate::snapshots::{SnapshotService, SnapshotsConfig};
 use error::{ApiError, ErrorBody};
 
 /// Everything a handler may need; cloned per request (all fields are cheap handles).
@@ -37,6 +39,7 @@ pub struct AppState {
     pub catalog: Catalog,
     pub metrics: Arc<Metrics>,
     pub inventory: Inventory,
+    pub snapshots: SnapshotService,
 }
 
 impl AppState {
@@ -58,13 +61,45 @@ impl AppState {
             .site_addr(addr)
             .env(env)
             .build();
-        let inventory = Inventory::new(catalog.pool().clone(), nodes);
+        let inventory = Inventory::new(catalog.pool().clone(), nodes.clone());
+        let scanner = inventory.clone();
+        let snapshots =
+            SnapshotService::new(catalog.pool().clone(), nodes, SnapshotsConfig::default())
+                .with_after_job(Arc::new(move || {
+                    // The Overview's per-table totals catch up with what the job changed.
+                    let scanner = scanner.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = scanner.start_scan().await {
+                            tracing::warn!(error = %e, "cannot start a scan after a snapshot job");
+                        }
+                    });
+                }));
         Self {
             leptos,
             catalog,
             metrics: Arc::new(Metrics::new()),
             inventory,
+            snapshots,
         }
+    }
+
+    /// The same state with another `[snapshots]` configuration.
+    pub fn with_snapshots_config(mut self, config: SnapshotsConfig) -> Self {
+        let scanner = self.inventory.clone();
+        self.snapshots = SnapshotService::new(
+            self.catalog.pool().clone(),
+            self.inventory.nodes().to_vec(),
+            config,
+        )
+        .with_after_job(Arc::new(move || {
+            let scanner = scanner.clone();
+            tokio::spawn(async move {
+                if let Err(e) = scanner.start_scan().await {
+                    tracing::warn!(error = %e, "cannot start a scan after a snapshot job");
+                }
+            });
+        }));
+        self
     }
 }
 
@@ -88,6 +123,10 @@ impl FromRef<AppState> for LeptosOptions {
         crate::inventory::routes::list_tables,
         crate::inventory::routes::start_scan,
         crate::inventory::routes::get_job,
+        crate::snapshots::routes::create,
+        crate::snapshots::routes::list,
+        crate::snapshots::routes::detail,
+        crate::snapshots::routes::clear,
     ),
     components(schemas(ErrorBody, Health, crate::calculator::CalculatorResponse))
 )]
@@ -106,8 +145,19 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
             axum::routing::post(crate::inventory::routes::start_scan),
         )
         .route("/jobs/{id}", get(crate::inventory::routes::get_job))
+        .route(
+            "/snapshots",
+            get(crate::snapshots::routes::list).post(crate::snapshots::routes::create),
+        )
+        .route(
+            "/snapshots/{tag}",
+            get(crate::snapshots::routes::detail).delete(crate::snapshots::routes::clear),
+        )
         .fallback(api_not_found);
-    let backend: app::api::BackendHandle = Arc::new(state.inventory.clone());
+    let backend: app::api::BackendHandle = Arc::new(backend::Services {
+        inventory: state.inventory.clone(),
+        snapshots: state.snapshots.clone(),
+    });
     let context = move || leptos::prelude::provide_context(backend.clone());
     Router::new()
         .route("/healthz", get(healthz))
@@ -117,7 +167,13 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         .route("/favicon.ico", get(favicon))
         .nest("/api/v1", api_v1)
         .route("/api", get(api_not_found))
-        .route("/api/{*rest}", get(api_not_found).post(api_not_found))
+        .route(
+            "/api/{*rest}",
+            get(api_not_found)
+                .post(api_not_found)
+                .delete(api_not_found)
+                .put(api_not_found),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(leptos_options.clone())
         })

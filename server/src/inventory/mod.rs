@@ -6,11 +6,10 @@
 pub mod routes;
 
 use std::collections::{HashMap, HashSet};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::api::{Backend, FilesystemDto, JobDto, NodeDto, OverviewDto, TableDto};
+use app::api::{FilesystemDto, JobDto, NodeDto, OverviewDto, TableDto};
 use sqlx::SqlitePool;
 
 use crate::cassandra::Nodetool;
@@ -18,6 +17,7 @@ use crate::cassandra::cql::Cql;
 use crate::config::NodeConfig;
 use crate::disk::scan_data_dirs;
 use crate::jobs::{self, Job, now_ms};
+use crate::snapshots::record::{RecordOptions, Scope, record};
 
 /// The inventory service: the catalog and the configured nodes.
 #[derive(Clone)]
@@ -251,30 +251,6 @@ impl Inventory {
     }
 }
 
-type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
-
-impl Backend for Inventory {
-    fn overview(&self) -> BoxFut<'_, OverviewDto> {
-        Box::pin(async move { Inventory::overview(self).await.map_err(|e| e.to_string()) })
-    }
-    fn start_scan(&self) -> BoxFut<'_, JobDto> {
-        Box::pin(async move {
-            Inventory::start_scan(self)
-                .await
-                .map(JobDto::from)
-                .map_err(|e| e.to_string())
-        })
-    }
-    fn job(&self, id: i64) -> BoxFut<'_, Option<JobDto>> {
-        Box::pin(async move {
-            jobs::get(&self.pool, id)
-                .await
-                .map(|j| j.map(JobDto::from))
-                .map_err(|e| e.to_string())
-        })
-    }
-}
-
 /// Checks one node, reads its schema when reachable, scans its data directories and records
 /// the result as a finished scan. Returns an error only when nothing could be recorded.
 pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Result<i64, String> {
@@ -402,5 +378,14 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
             .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())?;
+    let opts = RecordOptions {
+        scope: Scope::Node,
+        intent: None,
+        clearing: None,
+        observed_at: started,
+    };
+    record(pool, &node.name, &scan, &holds, &opts)
+        .await
+        .map_err(|e| format!("cannot record the snapshots found: {e}"))?;
     Ok(scan_id)
 }

@@ -1,0 +1,483 @@
+//! The CLI's side of the REST API: `snapkeep snapshot create|list|show|clear` talk to a
+//! running server (`--server URL`, default `$SNAPKEEP_SERVER` or http://127.0.0.1:3000) with
+//! the token in `$SNAPKEEP_TOKEN`, print for people or `--json` for scripts, and exit non-zero
+//! with the server's message when a request is refused.
+
+use std::time::Duration;
+
+use app::api::{JobDto, SnapshotDetailDto, SnapshotJobDto, SnapshotPage, format_bytes, format_utc};
+use axum::body::Bytes;
+use axum::http::{Method, Request, header};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::de::DeserializeOwned;
+
+/// Why a CLI request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("`{0}` is not a server URL; write it like http://127.0.0.1:3000")]
+    BadUrl(String),
+    #[error(
+        "cannot reach the Snapkeep server at {url}: {detail} (is `snapkeep serve` running? set --server or SNAPKEEP_SERVER)"
+    )]
+    Unreachable { url: String, detail: String },
+    #[error("the server refused: {message} (HTTP {status})")]
+    Refused { status: u16, message: String },
+    #[error("unexpected answer from {url}: {detail}")]
+    BadAnswer { url: String, detail: String },
+    #[error("{0}")]
+    JobFailed(String),
+}
+
+/// A client of one Snapkeep server.
+pub struct ApiClient {
+    base: String,
+    token: Option<String>,
+    http: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+}
+
+/// Percent-encodes one query-string or path value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `?k=v&…` of the pairs whose value is set.
+pub fn query_string(pairs: &[(&str, Option<String>)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+impl ApiClient {
+    pub fn new(server: &str, token: Option<String>) -> Result<Self, ClientError> {
+        let base = server.trim().trim_end_matches('/').to_string();
+        let ok = base.starts_with("http://")
+            && base.len() > "http://".len()
+            && base.parse::<axum::http::Uri>().is_ok();
+        if !ok {
+            return Err(ClientError::BadUrl(server.to_string()));
+        }
+        Ok(Self {
+            base,
+            token: token.filter(|t| !t.is_empty()),
+            http: Client::builder(TokioExecutor::new()).build_http(),
+        })
+    }
+
+    /// Sends a request and decodes a JSON answer; non-2xx answers become
+    /// [`ClientError::Refused`] with the server's message.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(&url)
+            .header(header::ACCEPT, "application/json");
+        if let Some(t) = &self.token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(v) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Full::new(Bytes::from(v.to_string()))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let req = req
+            .body(body)
+            .map_err(|_| ClientError::BadUrl(url.clone()))?;
+        let res = tokio::time::timeout(Duration::from_secs(60), self.http.request(req))
+            .await
+            .map_err(|_| ClientError::Unreachable {
+                url: self.base.clone(),
+                detail: "no answer within 60 s".into(),
+            })?
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                detail: std::error::Error::source(&e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| e.to_string()),
+            })?;
+        let status = res.status();
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| ClientError::BadAnswer {
+                url: url.clone(),
+                detail: e.to_string(),
+            })?
+            .to_bytes();
+        if !status.is_success() {
+            let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| {
+                    v.get("message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(500).collect());
+            return Err(ClientError::Refused {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::BadAnswer {
+            url,
+            detail: e.to_string(),
+        })
+    }
+
+    /// Polls a job until it finishes, printing its progress messages to stderr unless `quiet`.
+    pub async fn wait(&self, job: JobDto, quiet: bool) -> Result<JobDto, ClientError> {
+        let mut last = String::new();
+        let mut job = job;
+        loop {
+            if !quiet && job.message != last && !job.message.is_empty() {
+                eprintln!("{:>3.0} %  {}", job.progress * 100.0, job.message);
+                last = job.message.clone();
+            }
+            if job.finished() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            job = self
+                .call(Method::GET, &format!("/api/v1/jobs/{}", job.id), None)
+                .await?;
+        }
+        match job.state.as_str() {
+            "done" => Ok(job),
+            _ => Err(ClientError::JobFailed(format!(
+                "job {} {}: {}",
+                job.id,
+                job.state,
+                job.error.clone().unwrap_or_else(|| job.message.clone())
+            ))),
+        }
+    }
+}
+
+/// `snapkeep snapshot …` as the CLI parsed it.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum SnapshotCommand {
+    /// Take a snapshot (`nodetool snapshot` on the node(s)) and wait for it.
+    Create {
+        /// Node (default: every configured node).
+        #[arg(long)]
+        node: Option<String>,
+        /// Keyspace to snapshot (repeatable; default every keyspace).
+        #[arg(long = "keyspace", value_name = "KEYSPACE")]
+        keyspaces: Vec<String>,
+        /// Table to snapshot as keyspace.table (repeatable).
+        #[arg(long = "table", value_name = "KEYSPACE.TABLE")]
+        tables: Vec<String>,
+        /// Tag (default snapkeep-<UTC time>).
+        #[arg(long)]
+        tag: Option<String>,
+        /// Time to live, e.g. 3d, 12h, 30m.
+        #[arg(long)]
+        ttl: Option<String>,
+        /// Do not flush memtables first.
+        #[arg(long)]
+        skip_flush: bool,
+        /// Answer with the job at once instead of waiting for it.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// List snapshots (newest first; filters as on the Snapshots page).
+    List {
+        #[arg(long)]
+        node: Option<String>,
+        #[arg(long)]
+        keyspace: Option<String>,
+        /// table or keyspace.table
+        #[arg(long)]
+        table: Option<String>,
+        /// manual, scheduled, truncated, dropped, pre-restore or external
+        #[arg(long)]
+        kind: Option<String>,
+        /// Part of the tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// present (default), cleared, gone or all
+        #[arg(long)]
+        status: Option<String>,
+        /// Created on or after this UTC day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// Created on or before this UTC day (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        /// created, tag, size, exclusive, shared, expires, node, kind; leading - for descending
+        #[arg(long, allow_hyphen_values = true)]
+        sort: Option<String>,
+        #[arg(long)]
+        page: Option<i64>,
+        #[arg(long)]
+        per_page: Option<i64>,
+    },
+    /// Show one snapshot: its tables, schema, row counts and files.
+    Show {
+        tag: String,
+        #[arg(long)]
+        node: Option<String>,
+    },
+    /// Clear a snapshot (or one keyspace or table of it) and wait for it.
+    Clear {
+        tag: String,
+        #[arg(long)]
+        node: Option<String>,
+        #[arg(long)]
+        keyspace: Option<String>,
+        /// table or keyspace.table
+        #[arg(long)]
+        table: Option<String>,
+        /// Answer with the job at once instead of waiting for it.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ClientError> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| ClientError::BadAnswer {
+        url: String::new(),
+        detail: e.to_string(),
+    })?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Runs one `snapkeep snapshot …` command.
+pub async fn run_snapshot(
+    client: &ApiClient,
+    cmd: SnapshotCommand,
+    json: bool,
+) -> Result<(), ClientError> {
+    match cmd {
+        SnapshotCommand::Create {
+            node,
+            keyspaces,
+            tables,
+            tag,
+            ttl,
+            skip_flush,
+            no_wait,
+        } => {
+            let body = serde_json::json!({
+                "node": node,
+                "keyspaces": (!keyspaces.is_empty()).then_some(keyspaces),
+                "tables": (!tables.is_empty()).then_some(tables),
+                "tag": tag,
+                "ttl": ttl,
+                "skip_flush": skip_flush,
+            });
+            let mut started: SnapshotJobDto = client
+                .call(Method::POST, "/api/v1/snapshots", Some(body))
+                .await?;
+            if !no_wait {
+                started.job = client.wait(started.job.clone(), json).await?;
+            }
+            if json {
+                return print_json(&started);
+            }
+            if no_wait {
+                println!(
+                    "snapshot {} started as job {} ({} table(s) on {})",
+                    started.tag,
+                    started.job.id,
+                    started.tables.len(),
+                    started.nodes.join(", ")
+                );
+            } else {
+                println!("{}", started.job.message);
+            }
+            Ok(())
+        }
+        SnapshotCommand::List {
+            node,
+            keyspace,
+            table,
+            kind,
+            tag,
+            status,
+            from,
+            to,
+            sort,
+            page,
+            per_page,
+        } => {
+            let qs = query_string(&[
+                ("node", node),
+                ("keyspace", keyspace),
+                ("table", table),
+                ("kind", kind),
+                ("tag", tag),
+                ("status", status),
+                ("from", from),
+                ("to", to),
+                ("sort", sort),
+                ("page", page.map(|p| p.to_string())),
+                ("per_page", per_page.map(|p| p.to_string())),
+            ]);
+            let page: SnapshotPage = client
+                .call(Method::GET, &format!("/api/v1/snapshots{qs}"), None)
+                .await?;
+            if json {
+                return print_json(&page);
+            }
+            println!(
+                "{:<40} {:<10} {:<11} {:<23} {:>6} {:>10} {:>10} {:>10} {:<8}",
+                "TAG", "NODE", "KIND", "CREATED", "TABLES", "SIZE", "EXCLUSIVE", "SHARED", "STATUS"
+            );
+            for s in &page.items {
+                println!(
+                    "{:<40} {:<10} {:<11} {:<23} {:>6} {:>10} {:>10} {:>10} {:<8}",
+                    s.tag,
+                    s.node,
+                    s.kind,
+                    format_utc(s.created_at),
+                    s.tables.len(),
+                    format_bytes(s.size_bytes),
+                    format_bytes(s.exclusive_hold_bytes),
+                    format_bytes(s.shared_hold_bytes),
+                    s.status
+                );
+            }
+            let pages = (page.total + page.per_page - 1) / page.per_page.max(1);
+            println!(
+                "page {} of {} ({} snapshot(s))",
+                page.page,
+                pages.max(1),
+                page.total
+            );
+            Ok(())
+        }
+        SnapshotCommand::Show { tag, node } => {
+            let qs = query_string(&[("node", node)]);
+            let d: SnapshotDetailDto = client
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/snapshots/{}{qs}", encode(&tag)),
+                    None,
+                )
+                .await?;
+            if json {
+                return print_json(&d);
+            }
+            println!("snapshot {} ({}, {})", d.tag, d.kind, d.status);
+            println!("  nodes:      {}", d.nodes.join(", "));
+            println!("  created:    {}", format_utc(d.created_at));
+            if let Some(e) = d.expires_at {
+                println!("  expires:    {}", format_utc(e));
+            }
+            if let Some(n) = &d.note {
+                println!("  note:       {n}");
+            }
+            println!(
+                "  size {} · exclusive hold {} (clearing frees this) · shared hold {} · {} files",
+                format_bytes(d.size_bytes),
+                format_bytes(d.exclusive_hold_bytes),
+                format_bytes(d.shared_hold_bytes),
+                d.files
+            );
+            for t in &d.tables {
+                let rows = match (t.row_count, t.row_count_method.as_deref()) {
+                    (Some(n), Some("estimate")) => format!("~{n} partitions (estimate)"),
+                    (Some(n), _) => format!("{n} rows"),
+                    _ => "rows not recorded".into(),
+                };
+                println!(
+                    "  {}.{} on {} [{}]: {} files, {}, exclusive {}, {rows}",
+                    t.keyspace,
+                    t.table,
+                    t.node,
+                    t.status,
+                    t.files,
+                    format_bytes(t.size_bytes),
+                    format_bytes(t.exclusive_hold_bytes)
+                );
+            }
+            Ok(())
+        }
+        SnapshotCommand::Clear {
+            tag,
+            node,
+            keyspace,
+            table,
+            no_wait,
+        } => {
+            let qs = query_string(&[("node", node), ("keyspace", keyspace), ("table", table)]);
+            let mut started: SnapshotJobDto = client
+                .call(
+                    Method::DELETE,
+                    &format!("/api/v1/snapshots/{}{qs}", encode(&tag)),
+                    None,
+                )
+                .await?;
+            if !no_wait {
+                started.job = client.wait(started.job.clone(), json).await?;
+            }
+            if json {
+                return print_json(&started);
+            }
+            if no_wait {
+                println!(
+                    "clearing {} as job {} (frees {})",
+                    started.tag,
+                    started.job.id,
+                    format_bytes(started.frees_bytes.unwrap_or(0))
+                );
+            } else {
+                println!("{}", started.job.message);
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_percent_encoded() {
+        assert_eq!(encode("a b/c?d"), "a%20b%2Fc%3Fd");
+        assert_eq!(encode("snapkeep-1.x_y~"), "snapkeep-1.x_y~");
+        assert_eq!(
+            query_string(&[
+                ("a", Some("1".into())),
+                ("b", None),
+                ("c", Some("x&y".into()))
+            ]),
+            "?a=1&c=x%26y"
+        );
+        assert_eq!(query_string(&[("a", None)]), "");
+    }
+
+    #[test]
+    fn only_http_urls_are_accepted() {
+        assert!(ApiClient::new("http://127.0.0.1:3000/", None).is_ok());
+        for bad in ["", "127.0.0.1:3000", "ftp://x", "http://"] {
+            assert!(ApiClient::new(bad, None).is_err(), "{bad}");
+        }
+    }
+}

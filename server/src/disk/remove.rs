@@ -1,0 +1,160 @@
+//! Removing one table's snapshot directory (`nodetool clearsnapshot` cannot narrow to one
+//! table). The path is built from catalog names, each checked to be a single plain path
+//! component, under a data directory that must be one of the node's configured ones; nothing
+//! that is a symbolic link is followed or removed through.
+
+use std::path::{Path, PathBuf};
+
+/// Why a snapshot directory was not removed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveError {
+    #[error("{path} is not one of the node's configured data directories")]
+    OutsideDataDirs { path: PathBuf },
+    #[error("`{name}` is not a valid {what} name")]
+    BadName { what: &'static str, name: String },
+    #[error("{path} is a symbolic link or not a directory; refusing to remove it")]
+    NotADirectory { path: PathBuf },
+    #[error("cannot remove {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn component<'a>(what: &'static str, name: &'a str) -> Result<&'a str, RemoveError> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\0'])
+        && name.len() <= 255;
+    if ok {
+        Ok(name)
+    } else {
+        Err(RemoveError::BadName {
+            what,
+            name: name.to_string(),
+        })
+    }
+}
+
+/// `<data_dir>/<keyspace>/<table>-<id>/snapshots/<tag>`, after checking that `data_dir` is one
+/// of `allowed` and every name is one plain path component.
+pub fn snapshot_dir(
+    allowed: &[PathBuf],
+    data_dir: &Path,
+    keyspace: &str,
+    table: &str,
+    table_id: &str,
+    tag: &str,
+) -> Result<PathBuf, RemoveError> {
+    if !allowed.iter().any(|d| d == data_dir) {
+        return Err(RemoveError::OutsideDataDirs {
+            path: data_dir.to_path_buf(),
+        });
+    }
+    let table_dir = format!(
+        "{}-{}",
+        component("table", table)?,
+        component("table id", table_id)?
+    );
+    Ok(data_dir
+        .join(component("keyspace", keyspace)?)
+        .join(table_dir)
+        .join("snapshots")
+        .join(component("snapshot tag", tag)?))
+}
+
+/// Removes one table's snapshot directory (see [`snapshot_dir`]). A directory already gone is
+/// not an error.
+pub fn remove_snapshot_dir(
+    allowed: &[PathBuf],
+    data_dir: &Path,
+    keyspace: &str,
+    table: &str,
+    table_id: &str,
+    tag: &str,
+) -> Result<bool, RemoveError> {
+    let path = snapshot_dir(allowed, data_dir, keyspace, table, table_id, tag)?;
+    // No symbolic link anywhere on the way below the data directory.
+    let mut p = data_dir.to_path_buf();
+    for part in path
+        .strip_prefix(data_dir)
+        .into_iter()
+        .flat_map(|r| r.iter())
+    {
+        p.push(part);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() && !m.file_type().is_symlink() => {}
+            Ok(_) => return Err(RemoveError::NotADirectory { path: p }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(source) => return Err(RemoveError::Io { path: p, source }),
+        }
+    }
+    std::fs::remove_dir_all(&path).map_err(|source| RemoveError::Io { path, source })?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn removes_only_inside_a_configured_data_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let snap = data
+            .join("shop")
+            .join(format!("orders-{ID}"))
+            .join("snapshots")
+            .join("nightly");
+        std::fs::create_dir_all(&snap).expect("mkdir");
+        std::fs::write(snap.join("manifest.json"), "{}").expect("write");
+        let allowed = vec![data.clone()];
+        let other = dir.path().join("other");
+        assert!(matches!(
+            remove_snapshot_dir(&[other.clone()], &data, "shop", "orders", ID, "nightly"),
+            Err(RemoveError::OutsideDataDirs { .. })
+        ));
+        for (ks, tag) in [
+            ("..", "nightly"),
+            ("shop", "../x"),
+            ("shop", ""),
+            ("a/b", "t"),
+        ] {
+            assert!(
+                matches!(
+                    remove_snapshot_dir(&allowed, &data, ks, "orders", ID, tag),
+                    Err(RemoveError::BadName { .. })
+                ),
+                "{ks} {tag}"
+            );
+        }
+        assert!(snap.exists(), "nothing removed by refused calls");
+        assert!(remove_snapshot_dir(&allowed, &data, "shop", "orders", ID, "nightly").expect("rm"));
+        assert!(!snap.exists());
+        assert!(
+            !remove_snapshot_dir(&allowed, &data, "shop", "orders", ID, "nightly").expect("gone")
+        );
+    }
+
+    #[test]
+    fn never_removes_through_a_symlink() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let outside = dir.path().join("outside").join("snapshots").join("nightly");
+        std::fs::create_dir_all(&outside).expect("mkdir");
+        std::fs::create_dir_all(data.join("shop")).expect("mkdir");
+        std::os::unix::fs::symlink(
+            dir.path().join("outside"),
+            data.join("shop").join(format!("orders-{ID}")),
+        )
+        .expect("symlink");
+        let err = remove_snapshot_dir(&[data.clone()], &data, "shop", "orders", ID, "nightly")
+            .expect_err("refused");
+        assert!(matches!(err, RemoveError::NotADirectory { .. }), "{err}");
+        assert!(outside.exists());
+    }
+}

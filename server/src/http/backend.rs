@@ -1,0 +1,104 @@
+//! What the pages' server functions call: the [`app::api::Backend`] the server provides
+//! through Leptos context, over the same services the REST API uses.
+
+use app::api::{
+    Backend, BoxFuture, CreateSnapshotRequest, JobDto, OverviewDto, SnapshotDetailDto,
+    SnapshotFormOptions, SnapshotJobDto, SnapshotPage, SnapshotQuery,
+};
+
+use crate::inventory::Inventory;
+use crate::jobs;
+use crate::snapshots::SnapshotService;
+use crate::snapshots::query::{self, DEFAULT_FILES_LIMIT};
+use crate::snapshots::service::is_system_keyspace;
+
+/// The services behind the pages.
+#[derive(Clone)]
+pub struct Services {
+    pub inventory: Inventory,
+    pub snapshots: SnapshotService,
+}
+
+fn msg(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl Backend for Services {
+    fn overview(&self) -> BoxFuture<'_, OverviewDto> {
+        Box::pin(async move { self.inventory.overview().await.map_err(msg) })
+    }
+    fn start_scan(&self) -> BoxFuture<'_, JobDto> {
+        Box::pin(async move {
+            self.inventory
+                .start_scan()
+                .await
+                .map(JobDto::from)
+                .map_err(msg)
+        })
+    }
+    fn job(&self, id: i64) -> BoxFuture<'_, Option<JobDto>> {
+        Box::pin(async move {
+            jobs::get(self.inventory.pool(), id)
+                .await
+                .map(|j| j.map(JobDto::from))
+                .map_err(msg)
+        })
+    }
+    fn list_snapshots(&self, q: SnapshotQuery) -> BoxFuture<'_, SnapshotPage> {
+        Box::pin(async move { query::list(self.snapshots.pool(), &q).await.map_err(msg) })
+    }
+    fn snapshot(
+        &self,
+        tag: String,
+        node: Option<String>,
+    ) -> BoxFuture<'_, Option<SnapshotDetailDto>> {
+        Box::pin(async move {
+            query::detail(
+                self.snapshots.pool(),
+                &tag,
+                node.as_deref().filter(|n| !n.is_empty()),
+                DEFAULT_FILES_LIMIT,
+            )
+            .await
+            .map_err(msg)
+        })
+    }
+    fn snapshot_form_options(&self) -> BoxFuture<'_, SnapshotFormOptions> {
+        Box::pin(async move {
+            let tables = self.inventory.tables_view().await.map_err(msg)?;
+            let mut names: Vec<String> = tables
+                .into_iter()
+                .filter(|t| t.in_schema && !is_system_keyspace(&t.keyspace))
+                .map(|t| format!("{}.{}", t.keyspace, t.table))
+                .collect();
+            names.sort();
+            names.dedup();
+            Ok(SnapshotFormOptions {
+                nodes: self
+                    .snapshots
+                    .nodes()
+                    .iter()
+                    .map(|n| n.name.clone())
+                    .collect(),
+                tables: names,
+            })
+        })
+    }
+    fn create_snapshot(&self, request: CreateSnapshotRequest) -> BoxFuture<'_, SnapshotJobDto> {
+        Box::pin(async move { self.snapshots.create(request, None).await.map_err(msg) })
+    }
+    fn clear_snapshot(
+        &self,
+        tag: String,
+        node: Option<String>,
+        keyspace: Option<String>,
+        table: Option<String>,
+    ) -> BoxFuture<'_, SnapshotJobDto> {
+        Box::pin(async move {
+            self.snapshots
+                .clear(&tag, node.as_deref(), keyspace.as_deref(), table.as_deref())
+                .await
+                .map_err(msg)
+        })
+    }
+}

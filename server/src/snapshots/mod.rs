@@ -1,0 +1,48 @@
+//! Snapshots: taking them (`nodetool snapshot`), discovering the ones taken outside Snapkeep
+//! (plain nodetool, TRUNCATE's and DROP's automatic ones), recording each with its files,
+//! manifest, schema and inode-true hold, listing them, and clearing them.
+//!
+//! - [`validate`]: tags, TTLs, table names, and what kind a tag says a snapshot is.
+//! - [`record`]: writes what a scan saw into the catalog.
+//! - [`query`]: the list (filters, sort, pages, timeline) and the detail.
+//! - [`service`]: take and clear as jobs, at most one per table at a time.
+//! - [`routes`]: `/api/v1/snapshots`.
+
+pub mod locks;
+pub mod query;
+pub mod record;
+pub mod routes;
+pub mod service;
+pub mod validate;
+
+pub use locks::{TableLocks, TablesGuard};
+pub use service::{SnapshotService, SnapshotsConfig};
+
+/// What can go wrong with a snapshot request, each with the message the user sees.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{message}")]
+    BadRequest {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Busy(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("catalog query failed: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl SnapshotError {
+    pub fn bad(field: &'static str, message: impl Into<String>) -> Self {
+        SnapshotError::BadRequest {
+            field,
+            message: message.into(),
+        }
+    }
+}
