@@ -744,6 +744,101 @@ async fn concurrent_snapshots_of_one_table_are_all_answered_and_recorded_once() 
     );
 }
 
+/// Runs the `snapkeep` binary (off the async threads) and returns (exit code, stdout, stderr).
+async fn snapkeep_cli(args: Vec<String>) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_snapkeep"))
+            .args(&args)
+            .env_remove("SNAPKEEP_SERVER")
+            .output()
+            .expect("run snapkeep");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_snapshot_cli_creates_lists_shows_and_clears_through_the_server() {
+    let cql = cql().await;
+    keyspace(&cql, "it_cli").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_cli.t (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    write_rows(&cql, "it_cli.t", 0, 50).await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let overrides = snapkeep::config::Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        state_dir: Some(state.path().to_path_buf()),
+        ..Default::default()
+    };
+    let mut cfg = snapkeep::config::Config::load_from(None, &[], &overrides).expect("config");
+    cfg.nodes = vec![config()];
+    let server = snapkeep::server::Server::bind(&cfg).await.expect("bind");
+    let url = format!("http://{}", server.local_addr());
+    tokio::spawn(server.run());
+    let args = |a: &[&str]| {
+        let mut v: Vec<String> = vec!["snapshot".into(), "--server".into(), url.clone()];
+        v.extend(a.iter().map(|s| s.to_string()));
+        v
+    };
+
+    let (code, out, err) =
+        snapkeep_cli(args(&["create", "--table", "it_cli.t", "--tag", "cli-1"])).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("snapshot cli-1 taken"), "{out}");
+    let (code, out, err) = snapkeep_cli(args(&["list", "--keyspace", "it_cli", "--json"])).await;
+    assert_eq!(code, 0, "{err}");
+    let page: Value = serde_json::from_str(&out).expect("JSON list");
+    assert_eq!(page["items"][0]["tag"], "cli-1");
+    let (code, out, _) = snapkeep_cli(args(&["list", "--keyspace", "it_cli"])).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("cli-1") && out.contains("page 1 of 1 (1 snapshot(s))"),
+        "{out}"
+    );
+    let (code, out, _) = snapkeep_cli(args(&["show", "cli-1"])).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("it_cli.t") && out.contains("50 rows"), "{out}");
+
+    // Refusals carry the server's message and exit non-zero.
+    let (code, _, err) =
+        snapkeep_cli(args(&["create", "--table", "it_cli.t", "--tag", "cli-1"])).await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("already exists") && err.contains("409"),
+        "{err}"
+    );
+    let (code, _, err) = snapkeep_cli(args(&["create", "--tag", "bad tag!"])).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("[A-Za-z0-9_.-]"), "{err}");
+
+    let (code, out, err) = snapkeep_cli(args(&["clear", "cli-1", "--json"])).await;
+    assert_eq!(code, 0, "{err}");
+    let cleared: Value = serde_json::from_str(&out).expect("JSON clear");
+    assert_eq!(cleared["job"]["state"], "done");
+    let (code, _, err) = snapkeep_cli(args(&["clear", "cli-1"])).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no snapshot `cli-1`"), "{err}");
+
+    let (code, _, err) = snapkeep_cli(vec![
+        "snapshot".into(),
+        "list".into(),
+        "--server".into(),
+        "http://127.0.0.1:1".into(),
+    ])
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot reach the Snapkeep server at http://127.0.0.1:1"),
+        "{err}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_nodetool_fails_the_job_and_records_nothing() {
     let cql = cql().await;
