@@ -42,3 +42,4 @@ print(f"SSR GET / over 1000 requests: p50 {lat[499]:.2f} ms, p99 {lat[989]:.2f} 
 p.terminate(); p.wait()
 PY
 if [ "${SNAPKEEP_BENCH_SCAN:-1}" != 0 ]; then cargo bench --bench scan; fi
+cargo bench --bench snapshots
