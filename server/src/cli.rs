@@ -46,6 +46,28 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Manage users (straight on the catalog; works before the server runs).
+    User {
+        /// Directory for Snapkeep's state (default ./snapkeep-data).
+        #[arg(long, value_name = "DIR", global = true)]
+        state_dir: Option<PathBuf>,
+        /// The SQLite catalog file (default STATE_DIR/catalog.db).
+        #[arg(long, value_name = "FILE", global = true)]
+        catalog: Option<PathBuf>,
+        #[command(subcommand)]
+        action: crate::auth::cli::UserCommand,
+    },
+    /// Manage API tokens (straight on the catalog).
+    Token {
+        /// Directory for Snapkeep's state (default ./snapkeep-data).
+        #[arg(long, value_name = "DIR", global = true)]
+        state_dir: Option<PathBuf>,
+        /// The SQLite catalog file (default STATE_DIR/catalog.db).
+        #[arg(long, value_name = "FILE", global = true)]
+        catalog: Option<PathBuf>,
+        #[command(subcommand)]
+        action: crate::auth::cli::TokenCommand,
+    },
     /// Take, list, show and clear snapshots through a running server's API.
     Snapshot {
         /// The server (default $SNAPKEEP_SERVER or http://127.0.0.1:3000). The API token is
@@ -159,6 +181,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("cannot start the async runtime")?;
             runtime.block_on(demo(&mut config))
         }
+        Command::User {
+            state_dir,
+            catalog,
+            action,
+        } => catalog_command(
+            cli.config.as_deref(),
+            state_dir,
+            catalog,
+            |pool| async move { crate::auth::cli::run_user(&pool, action).await },
+        ),
+        Command::Token {
+            state_dir,
+            catalog,
+            action,
+        } => catalog_command(
+            cli.config.as_deref(),
+            state_dir,
+            catalog,
+            |pool| async move { crate::auth::cli::run_token(&pool, action).await },
+        ),
         Command::Snapshot {
             server,
             json,
@@ -186,6 +228,63 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Opens the configured catalog and runs one user or token command on it.
+fn catalog_command<F, Fut>(
+    config: Option<&std::path::Path>,
+    state_dir: Option<PathBuf>,
+    catalog: Option<PathBuf>,
+    f: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(sqlx::SqlitePool) -> Fut,
+    Fut: Future<Output = Result<String, crate::auth::AuthError>>,
+{
+    let overrides = Overrides {
+        state_dir,
+        catalog,
+        ..Overrides::default()
+    };
+    let config = Config::load(config, &overrides)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let catalog = crate::catalog::Catalog::open(&config.catalog).await?;
+        let out = f(catalog.pool().clone()).await?;
+        println!("{out}");
+        Ok(())
+    })
+}
+
+/// The users `snapkeep demo` makes, one per role.
+const DEMO_USERS: [(&str, crate::auth::Role); 4] = [
+    ("demo-viewer", crate::auth::Role::Viewer),
+    ("demo-operator", crate::auth::Role::Operator),
+    ("demo-approver", crate::auth::Role::Approver),
+    ("demo-admin", crate::auth::Role::Admin),
+];
+
+/// Creates the demo users (or gives them new passwords) and prints how to sign in.
+async fn demo_users(config: &Config) -> anyhow::Result<()> {
+    use crate::auth::{generate_password, store};
+    let catalog = crate::catalog::Catalog::open(&config.catalog).await?;
+    let pool = catalog.pool();
+    println!("demo users (passwords are new each time `snapkeep demo` starts):");
+    for (name, role) in DEMO_USERS {
+        let password = generate_password()?;
+        if store::user_exists(pool, name).await? {
+            store::set_password(pool, name, &password).await?;
+            store::set_role(pool, name, role).await?;
+            store::set_disabled(pool, name, false).await?;
+        } else {
+            store::add_user(pool, name, role, &password).await?;
+        }
+        println!("  {name:<14} {:<9} password: {password}", role.as_str());
+    }
+    Ok(())
+}
+
 async fn demo(config: &mut Config) -> anyhow::Result<()> {
     use crate::cassandra::{Nodetool, cql::Cql, demo, devnode};
     let dir = config.state_dir.join("node1");
@@ -205,6 +304,7 @@ async fn demo(config: &mut Config) -> anyhow::Result<()> {
         demo::load(&cql, &Nodetool::for_node(&node)).await?;
     }
     drop(cql);
+    demo_users(config).await?;
     config.nodes = vec![node];
     let result = crate::server::serve(config.clone()).await;
     println!("stopping the dev node …");

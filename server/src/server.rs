@@ -67,7 +67,8 @@ impl Server {
             Err(e) => tracing::warn!(error = %e, "cannot mark interrupted jobs"),
         }
         let state = AppState::new(catalog, config.nodes.clone(), &site_root, addr)
-            .with_snapshots_config(config.snapshots.clone());
+            .with_snapshots_config(config.snapshots.clone())
+            .with_auth_config(config.auth.clone());
         if !config.nodes.is_empty() {
             let inventory = state.inventory.clone();
             tokio::spawn(async move {
@@ -98,10 +99,14 @@ impl Server {
                 tracing::debug!(error = %err, "cannot set TCP_NODELAY");
             }
         });
-        axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(ServeError::Serve)
+        axum::serve(
+            listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServeError::Serve)
     }
 }
 

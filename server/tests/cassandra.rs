@@ -316,19 +316,50 @@ use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
+/// An admin's API token in a fresh catalog.
+async fn admin_token(catalog: &Catalog) -> String {
+    use snapkeep::auth::{Role, store};
+    store::add_user(
+        catalog.pool(),
+        "it-admin",
+        Role::Admin,
+        "a long test password",
+    )
+    .await
+    .expect("user");
+    store::create_token(catalog.pool(), "it-admin", "tests", None)
+        .await
+        .expect("token")
+        .0
+}
+
+/// The router over a fresh catalog watching `cfg`, every request signed by an admin token.
 async fn api(cfg: NodeConfig) -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let catalog = Catalog::open(&dir.path().join("catalog.db"))
         .await
         .expect("catalog");
+    let token = admin_token(&catalog).await;
     let state = snapkeep::http::AppState::new(
         catalog,
         vec![cfg],
         dir.path(),
         "127.0.0.1:0".parse().expect("addr"),
     );
+    let bearer =
+        axum::http::HeaderValue::from_str(&format!("Bearer {token}")).expect("header value");
+    let sign = move |mut req: Request<Body>| {
+        let bearer = bearer.clone();
+        async move {
+            req.headers_mut()
+                .entry(axum::http::header::AUTHORIZATION)
+                .or_insert(bearer);
+            req
+        }
+    };
     (
-        snapkeep::http::app(state, &snapkeep::config::HttpConfig::default()),
+        snapkeep::http::app(state, &snapkeep::config::HttpConfig::default())
+            .layer(axum::middleware::map_request(sign)),
         dir,
     )
 }
@@ -744,12 +775,15 @@ async fn concurrent_snapshots_of_one_table_are_all_answered_and_recorded_once() 
     );
 }
 
-/// Runs the `snapkeep` binary (off the async threads) and returns (exit code, stdout, stderr).
-async fn snapkeep_cli(args: Vec<String>) -> (i32, String, String) {
+/// Runs the `snapkeep` binary (off the async threads) with `SNAPKEEP_TOKEN=token` and
+/// returns (exit code, stdout, stderr).
+async fn snapkeep_cli(args: Vec<String>, token: &str) -> (i32, String, String) {
+    let token = token.to_string();
     tokio::task::spawn_blocking(move || {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_snapkeep"))
             .args(&args)
             .env_remove("SNAPKEEP_SERVER")
+            .env("SNAPKEEP_TOKEN", token)
             .output()
             .expect("run snapkeep");
         (
@@ -778,6 +812,7 @@ async fn the_snapshot_cli_creates_lists_shows_and_clears_through_the_server() {
     };
     let mut cfg = snapkeep::config::Config::load_from(None, &[], &overrides).expect("config");
     cfg.nodes = vec![config()];
+    let token = admin_token(&Catalog::open(&cfg.catalog).await.expect("catalog")).await;
     let server = snapkeep::server::Server::bind(&cfg).await.expect("bind");
     let url = format!("http://{}", server.local_addr());
     tokio::spawn(server.run());
@@ -787,54 +822,70 @@ async fn the_snapshot_cli_creates_lists_shows_and_clears_through_the_server() {
         v
     };
 
-    let (code, out, err) =
-        snapkeep_cli(args(&["create", "--table", "it_cli.t", "--tag", "cli-1"])).await;
+    let (code, out, err) = snapkeep_cli(
+        args(&["create", "--table", "it_cli.t", "--tag", "cli-1"]),
+        &token,
+    )
+    .await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("snapshot cli-1 taken"), "{out}");
-    let (code, out, err) = snapkeep_cli(args(&["list", "--keyspace", "it_cli", "--json"])).await;
+    let (code, out, err) =
+        snapkeep_cli(args(&["list", "--keyspace", "it_cli", "--json"]), &token).await;
     assert_eq!(code, 0, "{err}");
     let page: Value = serde_json::from_str(&out).expect("JSON list");
     assert_eq!(page["items"][0]["tag"], "cli-1");
-    let (code, out, _) = snapkeep_cli(args(&["list", "--keyspace", "it_cli"])).await;
+    let (code, out, _) = snapkeep_cli(args(&["list", "--keyspace", "it_cli"]), &token).await;
     assert_eq!(code, 0);
     assert!(
         out.contains("cli-1") && out.contains("page 1 of 1 (1 snapshot(s))"),
         "{out}"
     );
-    let (code, out, _) = snapkeep_cli(args(&["show", "cli-1"])).await;
+    let (code, out, _) = snapkeep_cli(args(&["show", "cli-1"]), &token).await;
     assert_eq!(code, 0);
     assert!(out.contains("it_cli.t") && out.contains("50 rows"), "{out}");
 
     // Refusals carry the server's message and exit non-zero.
-    let (code, _, err) =
-        snapkeep_cli(args(&["create", "--table", "it_cli.t", "--tag", "cli-1"])).await;
+    let (code, _, err) = snapkeep_cli(
+        args(&["create", "--table", "it_cli.t", "--tag", "cli-1"]),
+        &token,
+    )
+    .await;
     assert_eq!(code, 1);
     assert!(
         err.contains("already exists") && err.contains("409"),
         "{err}"
     );
-    let (code, _, err) = snapkeep_cli(args(&["create", "--tag", "bad tag!"])).await;
+    let (code, _, err) = snapkeep_cli(args(&["create", "--tag", "bad tag!"]), &token).await;
     assert_eq!(code, 1);
     assert!(err.contains("[A-Za-z0-9_.-]"), "{err}");
 
-    let (code, out, err) = snapkeep_cli(args(&["clear", "cli-1", "--json"])).await;
+    let (code, out, err) = snapkeep_cli(args(&["clear", "cli-1", "--json"]), &token).await;
     assert_eq!(code, 0, "{err}");
     let cleared: Value = serde_json::from_str(&out).expect("JSON clear");
     assert_eq!(cleared["job"]["state"], "done");
-    let (code, _, err) = snapkeep_cli(args(&["clear", "cli-1"])).await;
+    let (code, _, err) = snapkeep_cli(args(&["clear", "cli-1"]), &token).await;
     assert_eq!(code, 1);
     assert!(err.contains("no snapshot `cli-1`"), "{err}");
 
-    let (code, _, err) = snapkeep_cli(vec![
-        "snapshot".into(),
-        "list".into(),
-        "--server".into(),
-        "http://127.0.0.1:1".into(),
-    ])
+    let (code, _, err) = snapkeep_cli(
+        vec![
+            "snapshot".into(),
+            "list".into(),
+            "--server".into(),
+            "http://127.0.0.1:1".into(),
+        ],
+        &token,
+    )
     .await;
     assert_eq!(code, 1);
     assert!(
         err.contains("cannot reach the Snapkeep server at http://127.0.0.1:1"),
+        "{err}"
+    );
+    let (code, _, err) = snapkeep_cli(args(&["list"]), "").await;
+    assert_eq!(code, 1, "no token");
+    assert!(
+        err.contains("401") && err.contains("snapkeep token create"),
         "{err}"
     );
 }

@@ -112,3 +112,159 @@ fn serves_on_a_free_port_refuses_a_taken_one_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn users_and_tokens_are_managed_on_the_catalog_before_any_server_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().to_str().expect("utf-8 path");
+    let (code, out, err) = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "ann",
+            "--role",
+            "admin",
+            "--state-dir",
+            state,
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let password = out
+        .trim()
+        .rsplit_once("password: ")
+        .map(|(_, p)| p.to_string())
+        .unwrap_or_else(|| panic!("a generated password is printed: {out}"));
+    assert!(password.len() >= 12);
+    let (code, _, err) = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "olga",
+            "--role",
+            "operator",
+            "--password-stdin",
+            "--state-dir",
+            state,
+        ],
+        "operator password 1\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "olga",
+            "--role",
+            "viewer",
+            "--state-dir",
+            state,
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    let (code, _, err) = run_with_stdin(
+        &["user", "add", "x", "--role", "root", "--state-dir", state],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("`root` is not a role"), "{err}");
+    let (code, _, err) = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "shorty",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            "--state-dir",
+            state,
+        ],
+        "short\n",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 12 characters"), "{err}");
+    let (code, _, _) = run_with_stdin(
+        &["user", "set-role", "olga", "approver", "--state-dir", state],
+        "",
+    );
+    assert_eq!(code, 0);
+    let (code, _, _) = run_with_stdin(&["user", "disable", "olga", "--state-dir", state], "");
+    assert_eq!(code, 0);
+    let (code, out, _) = run_with_stdin(&["user", "list", "--state-dir", state], "");
+    assert_eq!(code, 0);
+    let olga = out.lines().find(|l| l.starts_with("olga")).expect("listed");
+    assert!(
+        olga.contains("approver") && olga.contains("disabled"),
+        "{olga}"
+    );
+
+    let (code, token, err) = run_with_stdin(
+        &[
+            "token",
+            "create",
+            "ann",
+            "--name",
+            "cron",
+            "--expires",
+            "90d",
+            "--state-dir",
+            state,
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        token.trim().starts_with("skp_") && token.trim().len() > 60,
+        "{token}"
+    );
+    let (code, out, _) = run_with_stdin(&["token", "list", "--state-dir", state], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("cron") && out.contains("active") && !out.contains(token.trim()),
+        "{out}"
+    );
+    let (code, _, _) = run_with_stdin(&["token", "revoke", "1", "--state-dir", state], "");
+    assert_eq!(code, 0);
+    let (code, _, err) = run_with_stdin(&["token", "create", "ghost", "--state-dir", state], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("no user `ghost`"), "{err}");
+    let (code, _, err) = run_with_stdin(
+        &[
+            "token",
+            "create",
+            "ann",
+            "--expires",
+            "soon",
+            "--state-dir",
+            state,
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("not a duration"), "{err}");
+}

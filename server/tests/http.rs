@@ -9,18 +9,39 @@ use snapkeep::config::HttpConfig;
 use snapkeep::http::{AppState, app};
 use tower::ServiceExt as _;
 
+/// The router, with every request signed by an admin's API token (tests/auth.rs covers
+/// requests without one).
 async fn router() -> (axum::Router, tempfile::TempDir) {
+    use snapkeep::auth::{Role, store};
     let dir = tempfile::tempdir().expect("tempdir");
     let catalog = Catalog::open(&dir.path().join("catalog.db"))
         .await
         .expect("catalog");
+    store::add_user(catalog.pool(), "admin", Role::Admin, "a long test password")
+        .await
+        .expect("user");
+    let (token, _) = store::create_token(catalog.pool(), "admin", "tests", None)
+        .await
+        .expect("token");
     let state = AppState::new(
         catalog,
         vec![],
         dir.path(),
         "127.0.0.1:0".parse().expect("addr"),
     );
-    (app(state, &HttpConfig::default()), dir)
+    let bearer =
+        axum::http::HeaderValue::from_str(&format!("Bearer {token}")).expect("header value");
+    let sign = move |mut req: Request<Body>| {
+        let bearer = bearer.clone();
+        async move {
+            req.headers_mut()
+                .entry(axum::http::header::AUTHORIZATION)
+                .or_insert(bearer);
+            req
+        }
+    };
+    let router = app(state, &HttpConfig::default()).layer(axum::middleware::map_request(sign));
+    (router, dir)
 }
 
 async fn get(router: &axum::Router, uri: &str) -> (StatusCode, String, String) {

@@ -2,11 +2,13 @@
 //! inventory (nodes, filesystems, tables, jobs), the server functions the pages call, and the
 //! [`Backend`] the server implements for them.
 
+pub mod auth;
 pub mod snapshots;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use auth::*;
 pub use snapshots::*;
 
 /// One filesystem holding a data directory.
@@ -107,6 +109,9 @@ pub trait Backend: Send + Sync {
         &self,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<JobDto, String>> + Send + '_>>;
     fn job(&self, id: i64) -> BoxFuture<'_, Option<JobDto>>;
+    fn settings(&self, user: CurrentUser) -> BoxFuture<'_, SettingsDto>;
+    fn revoke_token(&self, user: CurrentUser, id: i64) -> BoxFuture<'_, ()>;
+    fn audit(&self, query: AuditQuery) -> BoxFuture<'_, AuditPage>;
     fn list_snapshots(&self, query: SnapshotQuery) -> BoxFuture<'_, SnapshotPage>;
     fn snapshot(
         &self,

@@ -80,6 +80,8 @@ pub struct Config {
     pub nodes: Vec<NodeConfig>,
     /// `[snapshots]`: row counting when snapshots are taken.
     pub snapshots: crate::snapshots::SnapshotsConfig,
+    /// `[auth]`: sessions, sign-in limits, the metrics token.
+    pub auth: crate::auth::AuthConfig,
 }
 
 /// One Cassandra node: where to reach it and where its files are.
@@ -137,6 +139,8 @@ struct FileConfig {
     nodes: Vec<NodeConfig>,
     #[serde(default)]
     snapshots: crate::snapshots::SnapshotsConfig,
+    #[serde(default)]
+    auth: crate::auth::AuthConfig,
 }
 
 /// Overrides given on the command line (highest precedence).
@@ -295,6 +299,7 @@ impl Config {
             http,
             nodes,
             snapshots: parsed.snapshots,
+            auth: parsed.auth,
         })
     }
 

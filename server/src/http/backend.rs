@@ -2,10 +2,13 @@
 //! through Leptos context, over the same services the REST API uses.
 
 use app::api::{
-    Backend, BoxFuture, CreateSnapshotRequest, JobDto, OverviewDto, SnapshotDetailDto,
-    SnapshotFormOptions, SnapshotJobDto, SnapshotPage, SnapshotQuery,
+    AuditPage, AuditQuery, Backend, BoxFuture, CreateSnapshotRequest, CurrentUser, JobDto,
+    OverviewDto, Role, SettingsDto, SnapshotDetailDto, SnapshotFormOptions, SnapshotJobDto,
+    SnapshotPage, SnapshotQuery,
 };
 
+use crate::auth::middleware::AuthState;
+use crate::auth::{audit, store};
 use crate::inventory::Inventory;
 use crate::jobs;
 use crate::snapshots::SnapshotService;
@@ -17,6 +20,7 @@ use crate::snapshots::service::is_system_keyspace;
 pub struct Services {
     pub inventory: Inventory,
     pub snapshots: SnapshotService,
+    pub auth: AuthState,
 }
 
 fn msg(e: impl std::fmt::Display) -> String {
@@ -42,6 +46,40 @@ impl Backend for Services {
                 .await
                 .map(|j| j.map(JobDto::from))
                 .map_err(msg)
+        })
+    }
+    fn settings(&self, user: CurrentUser) -> BoxFuture<'_, SettingsDto> {
+        Box::pin(async move {
+            let pool = &self.auth.pool;
+            if user.can(Role::Admin) {
+                Ok(SettingsDto {
+                    users: store::list_users(pool).await.map_err(msg)?,
+                    tokens: store::list_tokens(pool, None).await.map_err(msg)?,
+                })
+            } else {
+                Ok(SettingsDto {
+                    users: Vec::new(),
+                    tokens: store::list_tokens(pool, Some(&user.name))
+                        .await
+                        .map_err(msg)?,
+                })
+            }
+        })
+    }
+    fn revoke_token(&self, user: CurrentUser, id: i64) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let owner = (!user.can(Role::Admin)).then_some(user.name.as_str());
+            store::revoke_token(&self.auth.pool, id, owner)
+                .await
+                .map_err(msg)
+        })
+    }
+    fn audit(&self, query: AuditQuery) -> BoxFuture<'_, AuditPage> {
+        Box::pin(async move {
+            audit::list(&self.auth.pool, &query)
+                .await
+                .map_err(msg)?
+                .map_err(|(_, m)| m)
         })
     }
     fn list_snapshots(&self, q: SnapshotQuery) -> BoxFuture<'_, SnapshotPage> {

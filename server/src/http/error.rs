@@ -16,6 +16,12 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// No identity, or credentials that are malformed, unknown, expired or revoked.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// An identity whose role may not do this, or a refused cross-site change.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -35,7 +41,8 @@ pub enum ApiError {
 /// The JSON error body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// Machine-readable code: `bad_request`, `not_found`, `conflict`, `busy` (retry later),
+    /// Machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
+    /// `conflict`, `busy` (retry later),
     /// `unavailable`, `internal`.
     pub error: &'static str,
     /// What went wrong and what to do, in words.
@@ -60,6 +67,8 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest { field, .. } => {
                 (StatusCode::BAD_REQUEST, "bad_request", field.clone())
             }
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             ApiError::Busy(_) => (StatusCode::CONFLICT, "busy", None),

@@ -25,6 +25,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
+use crate::auth::AuthConfig;
+use crate::auth::middleware::AuthState;
 use crate::catalog::Catalog;
 use crate::config::{HttpConfig, NodeConfig};
 use crate::inventory::Inventory;
@@ -40,6 +42,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub inventory: Inventory,
     pub snapshots: SnapshotService,
+    pub auth: AuthState,
 }
 
 impl AppState {
@@ -74,13 +77,21 @@ impl AppState {
                         }
                     });
                 }));
+        let auth = AuthState::new(catalog.pool().clone(), AuthConfig::default());
         Self {
             leptos,
             catalog,
             metrics: Arc::new(Metrics::new()),
             inventory,
             snapshots,
+            auth,
         }
+    }
+
+    /// The same state with another `[auth]` configuration.
+    pub fn with_auth_config(mut self, config: AuthConfig) -> Self {
+        self.auth = AuthState::new(self.catalog.pool().clone(), config);
+        self
     }
 
     /// The same state with another `[snapshots]` configuration.
@@ -127,6 +138,13 @@ impl FromRef<AppState> for LeptosOptions {
         crate::snapshots::routes::list,
         crate::snapshots::routes::detail,
         crate::snapshots::routes::clear,
+        crate::auth::routes::me,
+        crate::auth::routes::users,
+        crate::auth::routes::tokens,
+        crate::auth::routes::create_token,
+        crate::auth::routes::revoke_token,
+        crate::auth::routes::audit_list,
+        crate::auth::routes::audit_csv,
     ),
     components(schemas(ErrorBody, Health, crate::calculator::CalculatorResponse))
 )]
@@ -153,10 +171,23 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
             "/snapshots/{tag}",
             get(crate::snapshots::routes::detail).delete(crate::snapshots::routes::clear),
         )
+        .route("/me", get(crate::auth::routes::me))
+        .route("/users", get(crate::auth::routes::users))
+        .route(
+            "/tokens",
+            get(crate::auth::routes::tokens).post(crate::auth::routes::create_token),
+        )
+        .route(
+            "/tokens/{id}",
+            axum::routing::delete(crate::auth::routes::revoke_token),
+        )
+        .route("/audit", get(crate::auth::routes::audit_list))
+        .route("/audit.csv", get(crate::auth::routes::audit_csv))
         .fallback(api_not_found);
     let backend: app::api::BackendHandle = Arc::new(backend::Services {
         inventory: state.inventory.clone(),
         snapshots: state.snapshots.clone(),
+        auth: state.auth.clone(),
     });
     let context = move || leptos::prelude::provide_context(backend.clone());
     Router::new()
@@ -165,6 +196,8 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         .route("/api/openapi.json", get(openapi))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
+        .route("/login", axum::routing::post(crate::auth::routes::login))
+        .route("/logout", axum::routing::post(crate::auth::routes::logout))
         .nest("/api/v1", api_v1)
         .route("/api", get(api_not_found))
         .route(
@@ -181,6 +214,10 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::middleware::guard,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(

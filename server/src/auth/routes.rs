@@ -1,0 +1,318 @@
+//! Sign-in and sign-out (plain form posts, so they work without JavaScript), and the API of
+//! users, tokens and the audit log.
+
+use app::api::{AuditPage, AuditQuery, CurrentUser, TokenDto, UserDto};
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form, Json};
+use serde::{Deserialize, Serialize};
+
+use super::audit::{self, Entry};
+use super::middleware::{SESSION_COOKIE, peer};
+use super::{AuthError, Identity, Via, store};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::jobs::now_ms;
+
+/// Percent-encodes a value for a query string.
+pub fn encode_component(s: &str) -> String {
+    crate::client::encode(s)
+}
+
+/// A redirect target that stays on this site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n != "/login" =>
+        {
+            n.to_string()
+        }
+        _ => "/".into(),
+    }
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    pub name: String,
+    pub password: String,
+    pub next: Option<String>,
+}
+
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.auth.config.secure_cookies.unwrap_or_else(|| {
+        headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+    })
+}
+
+/// `POST /login`: checks the name and password (same answer whether the user exists or not),
+/// rate-limits failures per user and address, and starts a session.
+pub async fn login(State(state): State<AppState>, req: Request) -> Response {
+    let headers = req.headers().clone();
+    let address = peer(req.extensions());
+    let form: Result<Form<LoginForm>, FormRejection> =
+        <Form<LoginForm> as axum::extract::FromRequest<AppState>>::from_request(req, &state).await;
+    let Ok(Form(form)) = form else {
+        return Redirect::to("/login?error=invalid").into_response();
+    };
+    let next = safe_next(form.next.as_deref());
+    let back = |error: &str, extra: &str| {
+        Redirect::to(&format!(
+            "/login?error={error}{extra}&next={}",
+            encode_component(&next)
+        ))
+        .into_response()
+    };
+    let auth = &state.auth;
+    let now = now_ms();
+    let window = (auth.config.lockout_window_minutes as i64).saturating_mul(60_000);
+    let entry = |outcome: &'static str, status: u16, detail: &str| Entry {
+        actor: form.name.chars().take(64).collect(),
+        via: "session",
+        address: address.clone(),
+        action: "login".into(),
+        target: String::new(),
+        outcome,
+        status,
+        detail: detail.to_string(),
+    };
+    if !super::middleware::same_origin(&headers) {
+        audit::record(
+            &auth.pool,
+            entry("denied", 403, "cross-site sign-in form refused"),
+        )
+        .await;
+        return (StatusCode::FORBIDDEN, "cross-site sign-in refused").into_response();
+    }
+    if let Some(wait) = auth.limiter.wait_secs(
+        &form.name,
+        &address,
+        now,
+        auth.config.max_failed_logins,
+        window,
+    ) {
+        audit::record(&auth.pool, entry("denied", 429, "too many failed sign-ins")).await;
+        return back("locked", &format!("&wait={wait}"));
+    }
+    match store::count_users(&auth.pool).await {
+        Ok(0) => return back("nousers", ""),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read users");
+            return back("unavailable", "");
+        }
+    }
+    let checked = store::check_login(&auth.pool, &form.name, &form.password).await;
+    let (user_id, _user) = match checked {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            auth.limiter.failed(&form.name, &address, now, window);
+            audit::record(
+                &auth.pool,
+                entry("failed", 401, "wrong user name or password"),
+            )
+            .await;
+            return back("invalid", "");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot check a sign-in");
+            return back("unavailable", "");
+        }
+    };
+    auth.limiter.succeeded(&form.name);
+    let token = match store::create_session(&auth.pool, user_id, &address, auth.max_ms()).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start a session");
+            return back("unavailable", "");
+        }
+    };
+    audit::record(&auth.pool, entry("ok", 303, "")).await;
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        auth.max_ms() / 1000,
+        if secure(&state, &headers) {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    let mut resp = Redirect::to(&next).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `POST /logout`: ends the session and clears the cookie.
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> Response {
+    if let Via::Session { token_hash } = &who.via
+        && let Err(e) = store::delete_session(&state.auth.pool, token_hash).await
+    {
+        tracing::error!(error = %e, "cannot end a session");
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("snapkeep_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    resp
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::NoUser(_) | AuthError::NoToken(_) => ApiError::NotFound(e.to_string()),
+            AuthError::Exists(_) => ApiError::Conflict(e.to_string()),
+            AuthError::BadName(_) | AuthError::BadRole(_) | AuthError::WeakPassword => {
+                ApiError::BadRequest {
+                    field: None,
+                    message: e.to_string(),
+                }
+            }
+            AuthError::BadDuration(_) => ApiError::bad_field("expires", e.to_string()),
+            AuthError::Db(e) => ApiError::Db(e),
+            AuthError::Hash(_) | AuthError::Random(_) => ApiError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, description = "The signed-in user", body = CurrentUser),
+              (status = 401, description = "Not signed in", body = ErrorBody)))]
+pub async fn me(Extension(user): Extension<CurrentUser>) -> Json<CurrentUser> {
+    Json(user)
+}
+
+/// Every user (admins only).
+#[utoipa::path(get, path = "/api/v1/users", tag = "auth",
+    responses((status = 200, description = "Users", body = [UserDto]),
+              (status = 403, description = "Not an admin", body = ErrorBody)))]
+pub async fn users(State(state): State<AppState>) -> Result<Json<Vec<UserDto>>, ApiError> {
+    Ok(Json(store::list_users(&state.auth.pool).await?))
+}
+
+/// Every API token (admins only).
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth",
+    responses((status = 200, description = "Tokens (never their values)", body = [TokenDto])))]
+pub async fn tokens(State(state): State<AppState>) -> Result<Json<Vec<TokenDto>>, ApiError> {
+    Ok(Json(store::list_tokens(&state.auth.pool, None).await?))
+}
+
+/// A new token request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewToken {
+    pub user: String,
+    pub name: Option<String>,
+    /// e.g. `90d`; none = no expiry.
+    pub expires: Option<String>,
+}
+
+/// A new token: shown once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    pub token: String,
+    #[serde(flatten)]
+    pub record: TokenDto,
+}
+
+/// Creates an API token for a user (admins only); the token is in this answer only.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken,
+    responses((status = 201, description = "The token", body = CreatedToken),
+              (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    body: Result<Json<NewToken>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let Json(req) = body?;
+    let expires = match req.expires.as_deref().filter(|e| !e.is_empty()) {
+        Some(e) => Some(super::parse_duration_ms(e)?),
+        None => None,
+    };
+    let name = req.name.unwrap_or_else(|| "api".into());
+    let (token, record) = store::create_token(&state.auth.pool, &req.user, &name, expires).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, record })))
+}
+
+/// Revokes an API token (admins only).
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth",
+    params(("id" = i64, Path, description = "Token id")),
+    responses((status = 204, description = "Revoked"), (status = 404, description = "No such token", body = ErrorBody)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_field("id", format!("token id `{id}` is not a number")))?;
+    store::revoke_token(&state.auth.pool, id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audit log, newest first, with filters.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "auth", params(AuditQuery),
+    responses((status = 200, description = "One page of the audit log", body = AuditPage),
+              (status = 400, description = "A filter is invalid", body = ErrorBody)))]
+pub async fn audit_list(
+    State(state): State<AppState>,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let Query(q) = q?;
+    audit::list(&state.auth.pool, &q)
+        .await?
+        .map(Json)
+        .map_err(|(field, message)| ApiError::bad_field(field, message))
+}
+
+/// The audit log as CSV (same filters; every matching entry, oldest first).
+#[utoipa::path(get, path = "/api/v1/audit.csv", tag = "auth", params(AuditQuery),
+    responses((status = 200, description = "CSV", content_type = "text/csv")))]
+pub async fn audit_csv(
+    State(state): State<AppState>,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let text = audit::csv(&state.auth.pool, &q)
+        .await?
+        .map_err(|(field, message)| ApiError::bad_field(field, message))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"snapkeep-audit.csv\"",
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_this_site() {
+        assert_eq!(safe_next(Some("/snapshots?x=1")), "/snapshots?x=1");
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "evil",
+            "/login",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+}
