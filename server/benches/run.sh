@@ -12,9 +12,12 @@ echo "wasm: $raw bytes raw, $gz bytes gzip -9 (goal ≤ 400 KB gzip)"
 
 state=$(mktemp -d)
 trap 'rm -rf "$state"' EXIT
-python3 - "$BIN" "$state" <<'PY'
+# Pages and the API need a signed-in user: a viewer with an API token.
+echo "bench password 1" | "$BIN" user add bench --role viewer --password-stdin --state-dir "$state" >/dev/null
+token=$("$BIN" token create bench --state-dir "$state")
+python3 - "$BIN" "$state" "$token" <<'PY'
 import http.client, statistics, subprocess, sys, time
-binary, state = sys.argv[1], sys.argv[2]
+binary, state, token = sys.argv[1], sys.argv[2], sys.argv[3]
 t0 = time.perf_counter()
 p = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--state-dir", state],
                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -33,7 +36,7 @@ c = http.client.HTTPConnection(host, int(port), timeout=5)
 lat = []
 for _ in range(1000):
     t = time.perf_counter()
-    c.request("GET", "/")
+    c.request("GET", "/", headers={"Authorization": f"Bearer {token}"})
     r = c.getresponse(); r.read()
     assert r.status == 200
     lat.append((time.perf_counter() - t) * 1000)

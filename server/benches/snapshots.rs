@@ -68,14 +68,17 @@ async fn record_scan(pool: &sqlx::SqlitePool, scan: &NodeScan) -> Duration {
     t.elapsed()
 }
 
-async fn latencies(url: &str, n: usize) -> (f64, f64, usize) {
+async fn latencies(url: &str, token: &str, n: usize) -> (f64, f64, usize) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let uri: axum::http::Uri = url.parse().expect("uri");
     let mut lat = Vec::with_capacity(n);
     let mut size = 0;
     for _ in 0..n {
+        let req = axum::http::Request::get(url)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Empty::new())
+            .expect("request");
         let t = Instant::now();
-        let res = client.get(uri.clone()).await.expect("request");
+        let res = client.request(req).await.expect("request");
         assert!(res.status().is_success(), "{url}: {}", res.status());
         size = res
             .into_body()
@@ -133,6 +136,17 @@ fn main() {
             ..NodeScan::default()
         };
         let took = record_scan(catalog.pool(), &scan).await;
+        snapkeep::auth::store::add_user(
+            catalog.pool(),
+            "bench",
+            snapkeep::auth::Role::Viewer,
+            "bench password 1",
+        )
+        .await
+        .expect("user");
+        let (token, _) = snapkeep::auth::store::create_token(catalog.pool(), "bench", "bench", None)
+            .await
+            .expect("token");
         println!(
             "record 10,000 snapshots (50,000 files) in one scan: {:.1} s",
             took.as_secs_f64()
@@ -160,7 +174,7 @@ fn main() {
             ),
             ("GET /snapshots (history page, SSR)", "/snapshots"),
         ] {
-            let (p50, p99, size) = latencies(&format!("{base}{path}"), 300).await;
+            let (p50, p99, size) = latencies(&format!("{base}{path}"), &token, 300).await;
             println!(
                 "{what} with 10,000 snapshots: p50 {p50:.1} ms, p99 {p99:.1} ms, {size} bytes (goal p99 ≤ 50 ms)"
             );
