@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { defineConfig } from '@playwright/test';
 
 // Debian's Chromium, never a downloaded browser. The server is started by global-setup.ts on
@@ -14,6 +15,8 @@ export default defineConfig({
   globalSetup: './global-setup.ts',
   globalTeardown: './global-teardown.ts',
   use: {
+    // Signed in as the e2e admin unless a test says otherwise (see global-setup.ts).
+    storageState: path.join(__dirname, '.auth', 'admin.json'),
     browserName: 'chromium',
     headless: true,
     screenshot: 'only-on-failure',

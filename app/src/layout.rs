@@ -50,6 +50,21 @@ pub fn Header() -> impl IntoView {
                         .collect_view()}
                 </ul>
             </nav>
+            <div class="who">
+                <Transition fallback=|| ()>
+                    {move || {
+                        crate::auth::current_user()
+                            .map(|u| {
+                                view! {
+                                    <span class="user">{format!("{} ({})", u.name, u.role)}</span>
+                                    <form method="post" action="/logout" class="inline">
+                                        <button type="submit">"Sign out"</button>
+                                    </form>
+                                }
+                            })
+                    }}
+                </Transition>
+            </div>
         </header>
     }
 }

@@ -5,6 +5,7 @@
 //! feature `hydrate` into WebAssembly, which takes the rendered page over in the browser.
 
 pub mod api;
+pub mod auth;
 pub mod growth;
 mod layout;
 mod pages;
@@ -12,7 +13,7 @@ mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -42,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    auth::provide_user();
     // Marks the page once the WebAssembly has taken it over (effects never run on the server);
     // browser tests wait for it.
     #[cfg(feature = "hydrate")]
@@ -58,11 +60,23 @@ pub fn App() -> impl IntoView {
             <main id="main" class="page">
                 <Routes fallback=pages::NotFound>
                     <Route path=StaticSegment("") view=pages::Overview />
-                    <Route path=StaticSegment("snapshots") view=pages::Snapshots />
+                    // Rendered whole before sending (Async), so the list, filters and detail
+                    // read without JavaScript and an unknown tag answers 404.
+                    <Route path=StaticSegment("snapshots") view=pages::Snapshots ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("snapshots"), ParamSegment("tag"))
+                        view=pages::SnapshotDetail
+                        ssr=SsrMode::Async
+                    />
                     <Route path=StaticSegment("calculator") view=pages::Calculator />
                     <Route path=StaticSegment("restores") view=pages::Restores />
                     <Route path=StaticSegment("reports") view=pages::Reports />
                     <Route path=StaticSegment("settings") view=pages::Settings />
+                    <Route
+                        path=(StaticSegment("settings"), StaticSegment("audit"))
+                        view=pages::Audit
+                    />
+                    <Route path=StaticSegment("login") view=pages::Login />
                 </Routes>
             </main>
             <layout::Footer />

@@ -1,12 +1,18 @@
 //! One module per page. Pages whose feature is not built yet say so plainly and show no data.
 
 mod calculator;
+mod login;
 mod not_found;
 mod overview;
+mod settings;
+mod snapshots;
 
 pub use calculator::Calculator;
+pub use login::Login;
 pub use not_found::NotFound;
 pub use overview::Overview;
+pub use settings::{Audit, Settings};
+pub use snapshots::{SnapshotDetail, Snapshots};
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,16 +34,6 @@ fn NotBuiltYet(title: &'static str, what: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn Snapshots() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Snapshots"
-            what="The snapshot history: every snapshot per node, keyspace and table, with its size, exclusive and shared hold, expiry, and buttons to take, clear and restore."
-        />
-    }
-}
-
-#[component]
 pub fn Restores() -> impl IntoView {
     view! {
         <NotBuiltYet
@@ -53,16 +49,6 @@ pub fn Reports() -> impl IntoView {
         <NotBuiltYet
             title="Reports"
             what="Historical storage growth per node, keyspace and table (live data, snapshot hold, backups, inodes) with disk-full forecasts and CSV downloads."
-        />
-    }
-}
-
-#[component]
-pub fn Settings() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Settings"
-            what="Users and roles, API tokens, schedules and retention, and the audit log."
         />
     }
 }

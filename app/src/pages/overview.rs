@@ -255,11 +255,24 @@ pub fn Overview() -> impl IntoView {
         <Title text="Overview" />
         <div class="page-head">
             <h1>"Overview"</h1>
-            <ActionForm action=scan attr:class="inline">
-                <button type="submit" disabled=move || job.get().is_some_and(|j| !j.finished())>
-                    "Rescan"
-                </button>
-            </ActionForm>
+            // Operators and up may rescan; the server refuses others anyway.
+            <Transition fallback=|| ()>
+                {move || {
+                    crate::auth::can(crate::api::Role::Operator)
+                        .then(|| {
+                            view! {
+                                <ActionForm action=scan attr:class="inline">
+                                    <button
+                                        type="submit"
+                                        disabled=move || job.get().is_some_and(|j| !j.finished())
+                                    >
+                                        "Rescan"
+                                    </button>
+                                </ActionForm>
+                            }
+                        })
+                }}
+            </Transition>
         </div>
         <p class="lead">
             "Every node, its disks and inodes, and per table what snapshots and incremental backups cost."
