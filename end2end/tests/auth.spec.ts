@@ -83,7 +83,10 @@ test.describe('admin', () => {
 
   test('sees users and the audit log with refusals, and can download it as CSV', async ({ page, playwright }) => {
     // A refusal to find in the log: a change without identity.
-    const anon = await playwright.request.newContext({ baseURL: process.env.SNAPKEEP_URL });
+    const anon = await playwright.request.newContext({
+      baseURL: process.env.SNAPKEEP_URL,
+      storageState: { cookies: [], origins: [] },
+    });
     expect((await anon.post('/api/v1/snapshots', { data: {} })).status()).toBe(401);
     await anon.dispose();
     await page.goto('/settings');

@@ -182,7 +182,7 @@ pub async fn revoke_token(id: i64) -> Result<(), ServerFnError> {
 }
 
 /// One page of the audit log.
-#[server(prefix = "/rpc", endpoint = "audit")]
+#[server(prefix = "/rpc", endpoint = "audit", input = leptos::server_fn::codec::Json)]
 pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, ServerFnError> {
     backend()?.audit(query).await.map_err(ServerFnError::new)
 }

@@ -204,8 +204,11 @@ fn backend() -> Result<super::BackendHandle, ServerFnError> {
         .ok_or_else(|| ServerFnError::new("the server provides no backend"))
 }
 
+// Struct arguments whose fields are all optional travel as JSON: URL encoding drops an
+// all-empty struct entirely and the server then misses the argument.
+
 /// One page of the snapshot history.
-#[server(prefix = "/rpc", endpoint = "snapshots")]
+#[server(prefix = "/rpc", endpoint = "snapshots", input = leptos::server_fn::codec::Json)]
 pub async fn list_snapshots(query: SnapshotQuery) -> Result<SnapshotPage, ServerFnError> {
     backend()?
         .list_snapshots(query)
@@ -235,7 +238,7 @@ pub async fn get_snapshot_form() -> Result<SnapshotFormOptions, ServerFnError> {
 }
 
 /// Takes a snapshot (answers at once with the job).
-#[server(prefix = "/rpc", endpoint = "snapshot_create")]
+#[server(prefix = "/rpc", endpoint = "snapshot_create", input = leptos::server_fn::codec::Json)]
 pub async fn create_snapshot(
     request: CreateSnapshotRequest,
 ) -> Result<SnapshotJobDto, ServerFnError> {

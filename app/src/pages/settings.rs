@@ -57,7 +57,7 @@ fn settings_view(s: SettingsDto, revoke: ServerAction<RevokeToken>) -> impl Into
                 view! { <p class="muted">"Only admins see the users."</p> }.into_any()
             } else {
                 view! {
-                    <table class="data">
+                    <div class="table-wrap"><table class="data">
                         <thead><tr><th>"Name"</th><th>"Role"</th><th>"State"</th><th>"Created"</th><th>"Last sign-in"</th></tr></thead>
                         <tbody>
                             {s.users.into_iter().map(|u| view! {
@@ -70,7 +70,7 @@ fn settings_view(s: SettingsDto, revoke: ServerAction<RevokeToken>) -> impl Into
                                 </tr>
                             }).collect_view()}
                         </tbody>
-                    </table>
+                    </table></div>
                 }.into_any()
             }}
             <p class="muted">
@@ -83,7 +83,7 @@ fn settings_view(s: SettingsDto, revoke: ServerAction<RevokeToken>) -> impl Into
                 view! { <p class="muted">"No tokens you may see."</p> }.into_any()
             } else {
                 view! {
-                    <table class="data">
+                    <div class="table-wrap"><table class="data">
                         <thead><tr><th>"Id"</th><th>"User"</th><th>"Name"</th><th>"Starts with"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"State"</th><th></th></tr></thead>
                         <tbody>
                             {s.tokens.into_iter().map(|t| {
@@ -110,7 +110,7 @@ fn settings_view(s: SettingsDto, revoke: ServerAction<RevokeToken>) -> impl Into
                                 }
                             }).collect_view()}
                         </tbody>
-                    </table>
+                    </table></div>
                 }.into_any()
             }}
             <p class="muted">
@@ -184,7 +184,7 @@ pub fn Audit() -> impl IntoView {
                 Ok(p) => {
                     let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
                     view! {
-                        <table class="data audit">
+                        <div class="table-wrap"><table class="data audit">
                             <thead><tr><th>"When (UTC)"</th><th>"User"</th><th>"Via"</th><th>"From"</th><th>"Action"</th><th>"Target"</th><th>"Outcome"</th><th>"Detail"</th></tr></thead>
                             <tbody>
                                 {p.items.into_iter().map(|e| view! {
@@ -200,7 +200,7 @@ pub fn Audit() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                         <p class="muted">{format!("Page {} of {pages} ({} entries)", p.page, p.total)}</p>
                     }.into_any()
                 }
