@@ -309,7 +309,18 @@ pub async fn token_identity(pool: &SqlitePool, token: &str) -> Result<Option<Ide
         return Ok(None);
     }
     let hash = sha256_hex(token);
-    let row: Option<(i64, String, i64, String, String, i64, Option<i64>, Option<i64>, Option<i64>)> =
+    type Row = (
+        i64,
+        String,
+        i64,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let row: Option<Row> =
         sqlx::query_as(
             "SELECT t.id, t.token_hash, u.id, u.name, u.role, u.disabled, t.expires_at, t.revoked_at, t.last_used_at \
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
@@ -350,7 +361,17 @@ pub async fn list_tokens(
     pool: &SqlitePool,
     user: Option<&str>,
 ) -> Result<Vec<TokenDto>, AuthError> {
-    let rows: Vec<(i64, String, String, String, i64, Option<i64>, Option<i64>, Option<i64>)> =
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> =
         sqlx::query_as(
             "SELECT t.id, u.name, t.name, t.prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at \
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE (?1 IS NULL OR u.name = ?1) ORDER BY t.id",

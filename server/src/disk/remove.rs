@@ -115,7 +115,14 @@ mod tests {
         let allowed = vec![data.clone()];
         let other = dir.path().join("other");
         assert!(matches!(
-            remove_snapshot_dir(&[other.clone()], &data, "shop", "orders", ID, "nightly"),
+            remove_snapshot_dir(
+                std::slice::from_ref(&other),
+                &data,
+                "shop",
+                "orders",
+                ID,
+                "nightly"
+            ),
             Err(RemoveError::OutsideDataDirs { .. })
         ));
         for (ks, tag) in [
@@ -152,8 +159,15 @@ mod tests {
             data.join("shop").join(format!("orders-{ID}")),
         )
         .expect("symlink");
-        let err = remove_snapshot_dir(&[data.clone()], &data, "shop", "orders", ID, "nightly")
-            .expect_err("refused");
+        let err = remove_snapshot_dir(
+            std::slice::from_ref(&data),
+            &data,
+            "shop",
+            "orders",
+            ID,
+            "nightly",
+        )
+        .expect_err("refused");
         assert!(matches!(err, RemoveError::NotADirectory { .. }), "{err}");
         assert!(outside.exists());
     }

@@ -45,15 +45,12 @@ fn split_top(s: &str, sep: char) -> Vec<String> {
     let mut quote: Option<char> = None;
     let mut cur = String::new();
     for c in s.chars() {
-        match quote {
-            Some(q) => {
-                if c == q {
-                    quote = None;
-                }
-                cur.push(c);
-                continue;
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
             }
-            None => {}
+            cur.push(c);
+            continue;
         }
         match c {
             '\'' | '"' => {

@@ -6,7 +6,7 @@
 //! - [`record`]: writes what a scan saw into the catalog.
 //! - [`query`]: the list (filters, sort, pages, timeline) and the detail.
 //! - [`service`]: take and clear as jobs, at most one per table at a time.
-//! - [`routes`]: `/api/v1/snapshots`.
+//! - [`routes`]: the `/api/v1/snapshots` routes.
 
 pub mod locks;
 pub mod query;

@@ -225,7 +225,7 @@ impl SnapshotService {
                 tables.is_empty() && (keyspaces.is_empty() || keyspaces.iter().any(|k| k == ks))
             };
             for t in &schema.tables {
-                let in_named_ks = keyspaces.iter().any(|k| *k == t.keyspace);
+                let in_named_ks = keyspaces.contains(&t.keyspace);
                 if whole_keyspace(&t.keyspace) || (!tables.is_empty() && in_named_ks) {
                     targets.insert(Target {
                         keyspace: t.keyspace.clone(),
