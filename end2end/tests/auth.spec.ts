@@ -78,6 +78,22 @@ test.describe('operator', () => {
   });
 });
 
+test.describe('approver', () => {
+  test.use({ storageState: state('approver') });
+
+  test('has the operator\'s rights but not the admin\'s', async ({ page }) => {
+    await page.goto('/');
+    await hydrated(page);
+    await expect(page.getByText(`${USERS.approver.name} (approver)`)).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Rescan' })).toBeVisible();
+    await page.goto('/snapshots');
+    await hydrated(page);
+    await expect(page.getByRole('button', { name: 'Take snapshot' })).toBeVisible();
+    const users = await page.request.get('/api/v1/users');
+    expect(users.status()).toBe(403);
+  });
+});
+
 test.describe('admin', () => {
   test.use({ storageState: state('admin') });
 
