@@ -58,6 +58,14 @@ impl Server {
                 "web assets (pkg/snapkeep.js) not found: pages render but will not become interactive; build them with `make build` or set site_root"
             );
         }
+        match crate::restore::service::mark_interrupted(catalog.pool()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                restores = n,
+                "restores left running by the previous server are interrupted: resume them with `snapkeep restore resume ID`"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot mark interrupted restores"),
+        }
         match crate::jobs::mark_interrupted(catalog.pool()).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
@@ -68,7 +76,8 @@ impl Server {
         }
         let state = AppState::new(catalog, config.nodes.clone(), &site_root, addr)
             .with_snapshots_config(config.snapshots.clone())
-            .with_auth_config(config.auth.clone());
+            .with_auth_config(config.auth.clone())
+            .with_restore_config(config.restore.clone());
         if !config.nodes.is_empty() {
             let inventory = state.inventory.clone();
             tokio::spawn(async move {

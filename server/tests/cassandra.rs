@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use app::api::JobDto;
 use snapkeep::cassandra::cql::Cql;
 use snapkeep::cassandra::devnode::{self, DevNode, StartOptions};
 use snapkeep::cassandra::{Nodetool, NodetoolError};
@@ -916,4 +917,535 @@ async fn a_failing_nodetool_fails_the_job_and_records_nothing() {
     );
     let (_, list) = call(&r, Method::GET, "/api/v1/snapshots?status=all", None).await;
     assert_eq!(list["total"], 0, "nothing recorded");
+}
+
+// ---- Restores (real node): the war story, schema drift, crash and resume ----
+
+/// Tokens of an operator (`ann`, requests) and an approver (`bob`) in the router's catalog.
+async fn restore_api(cfg: NodeConfig) -> (axum::Router, tempfile::TempDir, String, String) {
+    use snapkeep::auth::{Role, store};
+    let (router, dir) = api(cfg).await;
+    let catalog = Catalog::open(&dir.path().join("catalog.db"))
+        .await
+        .expect("catalog");
+    let mut tokens = Vec::new();
+    for (name, role) in [("ann", Role::Operator), ("bob", Role::Approver)] {
+        store::add_user(catalog.pool(), name, role, "a long test password")
+            .await
+            .expect("user");
+        tokens.push(
+            store::create_token(catalog.pool(), name, "tests", None)
+                .await
+                .expect("token")
+                .0,
+        );
+    }
+    let bob = tokens.pop().expect("bob");
+    let ann = tokens.pop().expect("ann");
+    (router, dir, ann, bob)
+}
+
+async fn call_as(
+    r: &axum::Router,
+    token: &str,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"));
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = r
+        .clone()
+        .oneshot(req.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn wait_restore(r: &axum::Router, id: &Value) -> Value {
+    for _ in 0..1800 {
+        let (_, v) = call(r, Method::GET, &format!("/api/v1/restores/{id}"), None).await;
+        if !matches!(v["state"].as_str(), Some("running")) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("restore {id} did not finish");
+}
+
+/// Every row of `table` as id → v.
+async fn rows_of(cql: &Cql, table: &str) -> std::collections::BTreeMap<i32, String> {
+    let result = cql
+        .session()
+        .query_unpaged(format!("SELECT id, v FROM {table}"), &[])
+        .await
+        .expect("select")
+        .into_rows_result()
+        .expect("rows");
+    result
+        .rows::<(i32, String)>()
+        .expect("typed rows")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_war_story_truncate_at_3am_restored_in_place_with_approval() {
+    let cql = cql().await;
+    keyspace(&cql, "it_war").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_war.user_profiles (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    write_rows(&cql, "it_war.user_profiles", 0, 10_000).await;
+    let original = rows_of(&cql, "it_war.user_profiles").await;
+    assert_eq!(original.len(), 10_000);
+    let (r, _dir, ann, bob) = restore_api(config()).await;
+    take(
+        &r,
+        json!({"tables": ["it_war.user_profiles"], "tag": "nightly"}),
+    )
+    .await;
+
+    // 3 AM: someone truncates production.
+    cql.execute("TRUNCATE it_war.user_profiles")
+        .await
+        .expect("truncate");
+    assert!(rows_of(&cql, "it_war.user_profiles").await.is_empty());
+
+    let request = json!({"snapshot": "nightly", "tables": ["it_war.user_profiles"], "target": "in_place", "reason": "TRUNCATE at 3 AM"});
+    let (status, plan) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores/plan",
+        Some(request.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert_eq!(plan["verdict"], "compatible", "{plan}");
+    assert_eq!(plan["tables"][0]["hard_link"], true);
+    assert_eq!(plan["tables"][0]["bytes_to_copy"], 0);
+    assert_eq!(plan["tables"][0]["expected_rows"], 10_000);
+    assert!(
+        plan["blocked"].as_array().is_some_and(|b| b.is_empty()),
+        "{plan}"
+    );
+
+    let (status, req) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores",
+        Some(request.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{req}");
+    assert_eq!(req["state"], "awaiting_approval");
+    let id = req["id"].clone();
+    let (status, _) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/execute"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "not approved yet");
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({"comment": "me"})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "operators may not approve: {v}"
+    );
+    let (status, v) = call(
+        &r,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an admin who did not request it may: {v}"
+    );
+    assert_eq!(v["state"], "approved");
+    assert_eq!(v["decided_by"], "it-admin");
+    let (status, _) = call_as(
+        &r,
+        &bob,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "decided already");
+    let (status, v) = call(&r, Method::DELETE, "/api/v1/snapshots/nightly", None).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a snapshot an open restore uses stays: {v}"
+    );
+    let (status, _) = call_as(&r, &ann, Method::POST, "/api/v1/restores", Some(request)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one open restore per table");
+
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/execute"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let done = wait_restore(&r, &id).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["verification"]["passed"], true, "{done}");
+    assert_eq!(done["verification"]["tables"][0]["rows_found"], 10_000);
+    assert!(
+        done["steps"]
+            .as_array()
+            .is_some_and(|s| s.iter().all(|s| s["state"] == "done"))
+    );
+    assert_eq!(
+        rows_of(&cql, "it_war.user_profiles").await,
+        original,
+        "every row as it was"
+    );
+    let dir = table_dir("it_war", "user_profiles");
+    let safety = done["plan"]["safety_tag"].as_str().expect("safety tag");
+    assert!(
+        dir.join("snapshots").join(safety).is_dir(),
+        "safety snapshot taken first"
+    );
+    assert!(
+        !node()
+            .data_dir()
+            .join(".snapkeep-staging")
+            .join(safety)
+            .exists(),
+        "staging cleaned"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schema_drift_warns_blocks_and_a_side_restore_works() {
+    let cql = cql().await;
+    keyspace(&cql, "it_drift").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_drift.t (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    write_rows(&cql, "it_drift.t", 0, 300).await;
+    let (r, _dir, ann, bob) = restore_api(config()).await;
+    take(&r, json!({"tables": ["it_drift.t"], "tag": "before-drift"})).await;
+    let in_place = json!({"snapshot": "before-drift", "tables": ["it_drift.t"], "target": "in_place", "reason": "drift"});
+
+    cql.execute("ALTER TABLE it_drift.t ADD coupon text")
+        .await
+        .expect("alter");
+    let (_, plan) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores/plan",
+        Some(in_place.clone()),
+    )
+    .await;
+    assert_eq!(plan["verdict"], "compatible_with_warnings", "{plan}");
+    let msg = plan["tables"][0]["schema_check"]["differences"][0]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(msg.contains("coupon was added"), "{msg}");
+
+    // A changed type (Cassandra refuses it on a live table, so the table was re-created):
+    // blocked in place, with both facts named; a side restore brings the rows back.
+    cql.execute("DROP TABLE it_drift.t")
+        .await
+        .expect("drop table");
+    cql.execute("CREATE TABLE it_drift.t (id int PRIMARY KEY, v int)")
+        .await
+        .expect("recreate");
+    let (_, plan) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores/plan",
+        Some(in_place.clone()),
+    )
+    .await;
+    assert_eq!(plan["verdict"], "incompatible", "{plan}");
+    assert!(
+        plan["blocked"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("side table")
+    );
+    let messages: Vec<String> = plan["tables"][0]["schema_check"]["differences"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|x| x["message"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        messages.iter().any(|m| m.contains("re-created")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("changed type from text to int")),
+        "{messages:?}"
+    );
+    let (status, v) = call_as(&r, &ann, Method::POST, "/api/v1/restores", Some(in_place)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let side = json!({"snapshot": "before-drift", "tables": ["it_drift.t"], "target": "side", "reason": "inspect the old rows"});
+    let (status, req) = call_as(&r, &ann, Method::POST, "/api/v1/restores", Some(side)).await;
+    assert_eq!(status, StatusCode::CREATED, "{req}");
+    let id = req["id"].clone();
+    let side_table = req["plan"]["tables"][0]["target_table"]
+        .as_str()
+        .expect("side name")
+        .to_string();
+    let (status, v) = call_as(
+        &r,
+        &bob,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({"comment": "ok"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/execute"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let done = wait_restore(&r, &id).await;
+    assert_eq!(done["state"], "done", "{done}");
+    let rows = rows_of(&cql, &format!("it_drift.{side_table}")).await;
+    assert_eq!(rows.len(), 300);
+    assert_eq!(
+        cql.count_rows("it_drift", "t").await.expect("count"),
+        0,
+        "the live table is untouched"
+    );
+}
+
+/// A `snapkeep serve` child process on a free port with the given catalog.
+struct ServerProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl ServerProcess {
+    fn start(config_file: &Path, crash_after: Option<&str>) -> Self {
+        use std::io::BufRead as _;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_snapkeep"));
+        cmd.args(["serve", "--config"])
+            .arg(config_file)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .env("RUST_LOG", "warn");
+        match crash_after {
+            Some(step) => cmd.env("SNAPKEEP_RESTORE_CRASH_AFTER", step),
+            None => cmd.env_remove("SNAPKEEP_RESTORE_CRASH_AFTER"),
+        };
+        let mut child = cmd.spawn().expect("spawn snapkeep serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Self { child, url }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restore_killed_at_any_step_resumes_to_the_same_result() {
+    use snapkeep::auth::{Role, store};
+    use snapkeep::client::ApiClient;
+    let cql = cql().await;
+    keyspace(&cql, "it_crash").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let config_file = state.path().join("snapkeep.toml");
+    #[derive(serde::Serialize)]
+    struct File {
+        listen: String,
+        state_dir: PathBuf,
+        nodes: Vec<NodeConfig>,
+    }
+    let text = toml::to_string(&File {
+        listen: "127.0.0.1:0".into(),
+        state_dir: state.path().to_path_buf(),
+        nodes: vec![config()],
+    })
+    .expect("toml");
+    std::fs::write(&config_file, text).expect("write config");
+    let catalog = Catalog::open(&state.path().join("catalog.db"))
+        .await
+        .expect("catalog");
+    let mut tokens = Vec::new();
+    for (name, role) in [("ann", Role::Operator), ("bob", Role::Approver)] {
+        store::add_user(catalog.pool(), name, role, "a long test password")
+            .await
+            .expect("user");
+        tokens.push(
+            store::create_token(catalog.pool(), name, "t", None)
+                .await
+                .expect("token")
+                .0,
+        );
+    }
+    drop(catalog);
+    let wait = |client: ApiClient, id: i64| async move {
+        for _ in 0..1800 {
+            if let Ok(v) = client
+                .call::<Value>(Method::GET, &format!("/api/v1/restores/{id}"), None)
+                .await
+                && v["state"] != "running"
+            {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("restore {id} did not end");
+    };
+    for step in [
+        "check",
+        "safety_snapshot",
+        "truncate",
+        "stage",
+        "import",
+        "cleanup",
+        "verify",
+    ] {
+        let table = format!("it_crash.t_{step}");
+        cql.execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {table} (id int PRIMARY KEY, v text)"
+        ))
+        .await
+        .expect("table");
+        write_rows(&cql, &table, 0, 200).await;
+        let original = rows_of(&cql, &table).await;
+        let server = ServerProcess::start(&config_file, Some(step));
+        let ann = ApiClient::new(&server.url, Some(tokens[0].clone())).expect("client");
+        let bob = ApiClient::new(&server.url, Some(tokens[1].clone())).expect("client");
+        let tag = format!("crash-{}", step.replace('_', "-"));
+        let taken: Value = ann
+            .call(
+                Method::POST,
+                "/api/v1/snapshots",
+                Some(json!({"tables": [table], "tag": tag})),
+            )
+            .await
+            .expect("snapshot");
+        let job: JobDto = serde_json::from_value(taken["job"].clone()).expect("job");
+        ann.wait(job, true).await.expect("snapshot job");
+        cql.execute(&format!("TRUNCATE {table}"))
+            .await
+            .expect("truncate");
+        let req: Value = ann
+            .call(
+                Method::POST,
+                "/api/v1/restores",
+                Some(json!({"snapshot": tag, "tables": [table], "target": "in_place", "truncate": true, "reason": format!("crash after {step}")})),
+            )
+            .await
+            .expect("request");
+        let id = req["id"].as_i64().expect("id");
+        let _: Value = bob
+            .call(
+                Method::POST,
+                &format!("/api/v1/restores/{id}/approve"),
+                Some(json!({})),
+            )
+            .await
+            .expect("approve");
+        let _: Value = ann
+            .call(
+                Method::POST,
+                &format!("/api/v1/restores/{id}/execute"),
+                None,
+            )
+            .await
+            .expect("execute");
+        // The server dies in the middle (SIGABRT right after the step's side effect).
+        let mut server = server;
+        let status = tokio::task::spawn_blocking(move || {
+            let s = server.child.wait().expect("wait");
+            (s, server)
+        })
+        .await
+        .expect("join");
+        assert!(!status.0.success(), "the server crashed after {step}");
+        drop(status.1);
+
+        let server = ServerProcess::start(&config_file, None);
+        let ann = ApiClient::new(&server.url, Some(tokens[0].clone())).expect("client");
+        let v: Value = ann
+            .call(Method::GET, &format!("/api/v1/restores/{id}"), None)
+            .await
+            .expect("get");
+        assert_eq!(v["state"], "interrupted", "after {step}: {v}");
+        let _: Value = ann
+            .call(Method::POST, &format!("/api/v1/restores/{id}/resume"), None)
+            .await
+            .expect("resume");
+        let done = wait(ann, id).await;
+        assert_eq!(done["state"], "done", "resumed after {step}: {done}");
+        assert_eq!(done["verification"]["passed"], true, "after {step}: {done}");
+        assert_eq!(
+            rows_of(&cql, &table).await,
+            original,
+            "same rows after a crash in {step}"
+        );
+        let safety = done["plan"]["safety_tag"].as_str().expect("safety");
+        assert!(
+            !node()
+                .data_dir()
+                .join(".snapkeep-staging")
+                .join(safety)
+                .exists(),
+            "staging cleaned after {step}"
+        );
+    }
 }

@@ -44,6 +44,12 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     ("DELETE", "/api/v1/snapshots/{tag}", Role::Operator),
     ("POST", "/api/v1/tokens", Role::Admin),
     ("DELETE", "/api/v1/tokens/{id}", Role::Admin),
+    ("POST", "/api/v1/restores/plan", Role::Operator),
+    ("POST", "/api/v1/restores", Role::Operator),
+    ("POST", "/api/v1/restores/{id}/approve", Role::Approver),
+    ("POST", "/api/v1/restores/{id}/reject", Role::Approver),
+    ("POST", "/api/v1/restores/{id}/execute", Role::Operator),
+    ("POST", "/api/v1/restores/{id}/resume", Role::Operator),
 ];
 
 /// `/api/v1` GET routes that need more than a viewer.

@@ -82,6 +82,8 @@ pub struct Config {
     pub snapshots: crate::snapshots::SnapshotsConfig,
     /// `[auth]`: sessions, sign-in limits, the metrics token.
     pub auth: crate::auth::AuthConfig,
+    /// `[restore]`: headroom minimum, approval validity.
+    pub restore: crate::restore::RestoreConfig,
 }
 
 /// One Cassandra node: where to reach it and where its files are.
@@ -141,6 +143,8 @@ struct FileConfig {
     snapshots: crate::snapshots::SnapshotsConfig,
     #[serde(default)]
     auth: crate::auth::AuthConfig,
+    #[serde(default)]
+    restore: crate::restore::RestoreConfig,
 }
 
 /// Overrides given on the command line (highest precedence).
@@ -300,6 +304,7 @@ impl Config {
             nodes,
             snapshots: parsed.snapshots,
             auth: parsed.auth,
+            restore: parsed.restore,
         })
     }
 

@@ -43,6 +43,7 @@ pub struct AppState {
     pub inventory: Inventory,
     pub snapshots: SnapshotService,
     pub auth: AuthState,
+    pub restores: crate::restore::RestoreService,
 }
 
 impl AppState {
@@ -64,6 +65,7 @@ impl AppState {
             .site_addr(addr)
             .env(env)
             .build();
+        let nodes_for_restores = nodes.clone();
         let inventory = Inventory::new(catalog.pool().clone(), nodes.clone());
         let scanner = inventory.clone();
         let snapshots =
@@ -78,6 +80,12 @@ impl AppState {
                     });
                 }));
         let auth = AuthState::new(catalog.pool().clone(), AuthConfig::default());
+        let restores = crate::restore::RestoreService::new(
+            catalog.pool().clone(),
+            nodes_for_restores,
+            snapshots.clone(),
+            crate::restore::RestoreConfig::default(),
+        );
         Self {
             leptos,
             catalog,
@@ -85,7 +93,19 @@ impl AppState {
             inventory,
             snapshots,
             auth,
+            restores,
         }
+    }
+
+    /// The same state with another `[restore]` configuration.
+    pub fn with_restore_config(mut self, config: crate::restore::RestoreConfig) -> Self {
+        self.restores = crate::restore::RestoreService::new(
+            self.catalog.pool().clone(),
+            self.inventory.nodes().to_vec(),
+            self.snapshots.clone(),
+            config,
+        );
+        self
     }
 
     /// The same state with another `[auth]` configuration.
@@ -110,7 +130,7 @@ impl AppState {
                 }
             });
         }));
-        self
+        self.with_restore_config(crate::restore::RestoreConfig::default())
     }
 }
 
@@ -145,6 +165,14 @@ impl FromRef<AppState> for LeptosOptions {
         crate::auth::routes::revoke_token,
         crate::auth::routes::audit_list,
         crate::auth::routes::audit_csv,
+        crate::restore::routes::plan,
+        crate::restore::routes::request,
+        crate::restore::routes::list,
+        crate::restore::routes::get,
+        crate::restore::routes::approve,
+        crate::restore::routes::reject,
+        crate::restore::routes::execute,
+        crate::restore::routes::resume,
     ),
     components(schemas(ErrorBody, Health, crate::calculator::CalculatorResponse))
 )]
@@ -183,6 +211,31 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         )
         .route("/audit", get(crate::auth::routes::audit_list))
         .route("/audit.csv", get(crate::auth::routes::audit_csv))
+        .route(
+            "/restores",
+            get(crate::restore::routes::list).post(crate::restore::routes::request),
+        )
+        .route(
+            "/restores/plan",
+            axum::routing::post(crate::restore::routes::plan),
+        )
+        .route("/restores/{id}", get(crate::restore::routes::get))
+        .route(
+            "/restores/{id}/approve",
+            axum::routing::post(crate::restore::routes::approve),
+        )
+        .route(
+            "/restores/{id}/reject",
+            axum::routing::post(crate::restore::routes::reject),
+        )
+        .route(
+            "/restores/{id}/execute",
+            axum::routing::post(crate::restore::routes::execute),
+        )
+        .route(
+            "/restores/{id}/resume",
+            axum::routing::post(crate::restore::routes::resume),
+        )
         .fallback(api_not_found);
     let backend: app::api::BackendHandle = Arc::new(backend::Services {
         inventory: state.inventory.clone(),

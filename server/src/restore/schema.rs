@@ -39,7 +39,7 @@ pub struct SnapshotSchema {
 pub struct SchemaParseError(pub String);
 
 /// Splits at `sep` outside quotes, parentheses and angle brackets.
-fn split_top(s: &str, sep: char) -> Vec<String> {
+pub fn split_top(s: &str, sep: char) -> Vec<String> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut quote: Option<char> = None;
@@ -316,7 +316,7 @@ pub fn parse(text: &str) -> Result<SnapshotSchema, SchemaParseError> {
 }
 
 /// Splits a WITH clause at top-level `AND`s.
-fn split_and(s: &str) -> Vec<String> {
+pub fn split_and(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut quote = false;

@@ -162,7 +162,9 @@ pub async fn record(
         .collect();
 
     let mut out = Recorded::default();
-    let mut tx = pool.begin().await?;
+    // A writer from the start: a read transaction that later writes can fail at once with
+    // "database is locked" when another writer committed meanwhile (SQLite WAL).
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let present: HashMap<String, (i64, i64)> = sqlx::query_as::<_, (String, i64, i64)>(
         "SELECT tag, id, measured_at FROM snapshots WHERE node = ? AND status = 'present'",
     )

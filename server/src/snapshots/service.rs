@@ -131,7 +131,7 @@ impl SnapshotService {
     }
 
     /// The live schema of a node, over a CQL session kept between requests.
-    async fn schema(&self, node: &NodeConfig) -> Result<Schema, SnapshotError> {
+    pub async fn schema(&self, node: &NodeConfig) -> Result<Schema, SnapshotError> {
         let unavailable = |e: &dyn std::fmt::Display| {
             SnapshotError::Unavailable(format!(
                 "cannot read the schema of node {} over CQL at {}: {e}",
@@ -158,7 +158,7 @@ impl SnapshotService {
         Ok(schema)
     }
 
-    async fn session(&self, node: &NodeConfig) -> Option<Arc<Cql>> {
+    pub async fn session(&self, node: &NodeConfig) -> Option<Arc<Cql>> {
         self.sessions.lock().await.get(&node.name).cloned()
     }
 
@@ -649,6 +649,16 @@ impl SnapshotService {
             ));
         }
         let frees: i64 = rows.iter().map(|r| r.6).sum();
+        for p in &plans {
+            if let Some(rid) =
+                crate::restore::service::snapshot_in_use(&self.pool, &p.node.name, tag).await?
+            {
+                return Err(SnapshotError::Conflict(format!(
+                    "restore request {rid} uses snapshot `{tag}` on node {}; it cannot be cleared until that restore is done, rejected or failed",
+                    p.node.name
+                )));
+            }
+        }
         let guard = self.lock(&plans)?;
         let job_node = (plans.len() == 1).then(|| plans[0].node.name.clone());
         let id = jobs::create(&self.pool, "clear", job_node.as_deref()).await?;

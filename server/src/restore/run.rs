@@ -1,0 +1,566 @@
+//! The journaled execution of an approved restore. Every step is written to the journal
+//! (`restore_steps`) as running before its side effect and as done after it; a server that
+//! dies mid-way leaves the request `interrupted`, and resuming continues from the first step
+//! not done. Every step is idempotent or checks its own postcondition first, so nothing is
+//! done twice: a staged file that is already linked is skipped, an import whose staging
+//! directory is empty has happened, a safety snapshot that exists is not taken again.
+
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::{self, Plan, TablePlan, Target};
+use super::schema::split_and;
+use super::{RestoreError, STAGING_DIR};
+use crate::cassandra::Nodetool;
+use crate::cassandra::cql::{Cql, quote_ident};
+use crate::config::NodeConfig;
+
+/// Set to a step name (`check`, `safety_snapshot`, `truncate`, `create_tables`, `stage`,
+/// `import`, `cleanup`, `verify`): the process aborts right after that step's side effect,
+/// before the journal records it done. Used by the crash-and-resume tests.
+pub const CRASH_AFTER_ENV: &str = "SNAPKEEP_RESTORE_CRASH_AFTER";
+
+/// What the verification found for one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TableVerification {
+    pub table: String,
+    pub rows_expected: Option<i64>,
+    pub rows_found: Option<i64>,
+    /// Whether the count must equal the snapshot's (after TRUNCATE or into a new table).
+    pub rows_exact: bool,
+    pub sstables_expected: u64,
+    /// Snapshot SSTables now linked in the table's directory.
+    pub sstables_linked: u64,
+    /// SSTables whose `Data.db` matches its `Digest.crc32`.
+    pub digests_ok: u64,
+    pub query_ok: bool,
+    pub passed: bool,
+    pub notes: Vec<String>,
+}
+
+/// The verification of a whole restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Verification {
+    pub passed: bool,
+    pub tables: Vec<TableVerification>,
+}
+
+/// Aborts the process when [`CRASH_AFTER_ENV`] names `step` (crash tests only).
+pub fn crash_hook(step: &str) {
+    if let Ok(v) = std::env::var(CRASH_AFTER_ENV)
+        && !v.is_empty()
+        && (step == v || step.starts_with(&format!("{v} ")))
+    {
+        eprintln!("{CRASH_AFTER_ENV}={v}: aborting after step `{step}`");
+        std::process::abort();
+    }
+}
+
+/// Runs the side effect of `step`; returns a line for the journal.
+pub async fn perform(
+    step: &str,
+    plan: &Plan,
+    node: &NodeConfig,
+    cql: &Cql,
+) -> Result<String, String> {
+    let (name, table) = step.split_once(' ').unwrap_or((step, ""));
+    let t = || {
+        plan.tables
+            .iter()
+            .find(|t| format!("{}.{}", t.keyspace, t.table) == table)
+            .ok_or_else(|| format!("step `{step}` names no table of the plan"))
+    };
+    let out = match name {
+        "safety_snapshot" => safety_snapshot(plan, node).await,
+        "truncate" => {
+            for t in &plan.tables {
+                let stmt = format!(
+                    "TRUNCATE {}.{}",
+                    quote_ident(&t.keyspace),
+                    quote_ident(&t.table)
+                );
+                cql.execute(&stmt).await.map_err(|e| e.to_string())?;
+            }
+            Ok(format!("truncated {} table(s)", plan.tables.len()))
+        }
+        "create_tables" => create_tables(plan, cql).await,
+        "stage" => stage(t()?, node),
+        "import" => import(t()?, node).await,
+        "cleanup" => cleanup(t()?, node),
+        other => Err(format!("unknown step `{other}`")),
+    };
+    if out.is_ok() {
+        crash_hook(step);
+    }
+    out
+}
+
+async fn safety_snapshot(plan: &Plan, node: &NodeConfig) -> Result<String, String> {
+    let Some(tag) = &plan.safety_tag else {
+        return Ok("no safety snapshot for this target".into());
+    };
+    let mut missing = Vec::new();
+    for t in &plan.tables {
+        let Some(id) = &t.target_table_id else {
+            continue;
+        };
+        let exists = node.data_dirs.iter().any(|d| {
+            d.join(&t.keyspace)
+                .join(format!("{}-{id}", t.table))
+                .join("snapshots")
+                .join(tag)
+                .is_dir()
+        });
+        if !exists {
+            missing.push(format!("{}.{}", t.keyspace, t.table));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(format!("safety snapshot {tag} exists"));
+    }
+    Nodetool::for_node(node)
+        .snapshot(tag, None, false, &[], &missing)
+        .await
+        .map_err(|e| format!("the safety snapshot failed: {e}"))?;
+    crash_hook("safety_snapshot");
+    Ok(format!("safety snapshot {tag} of {}", missing.join(", ")))
+}
+
+/// The snapshot's `CREATE TYPE` and `CREATE TABLE` statements rewritten for the side table:
+/// another keyspace and name, no table id (a fresh one), dropped columns dropped again.
+pub fn side_statements(t: &TablePlan) -> Result<Vec<String>, String> {
+    let parsed = super::schema::parse(&t.schema_cql).map_err(|e| e.to_string())?;
+    let ks = quote_ident(&t.target_keyspace);
+    let mut out = Vec::new();
+    for stmt in super::schema::split_top(&t.schema_cql, ';') {
+        let s = stmt.trim();
+        let upper = s.to_ascii_uppercase();
+        if upper.starts_with("CREATE TYPE") {
+            let open = s.find('(').ok_or("a CREATE TYPE without fields")?;
+            let head = &s[..open];
+            let name = head.rsplit('.').next().unwrap_or(head).trim();
+            out.push(format!(
+                "CREATE TYPE IF NOT EXISTS {ks}.{name} {}",
+                &s[open..]
+            ));
+        } else if upper.starts_with("CREATE TABLE") {
+            let open = s.find('(').ok_or("a CREATE TABLE without columns")?;
+            // The column list ends at its matching parenthesis; options follow WITH.
+            let mut depth = 0;
+            let mut end = None;
+            for (i, c) in s[open..].char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(open + i);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let end = end.ok_or("unclosed column list")?;
+            let columns = &s[open..=end];
+            let rest = s[end + 1..].trim();
+            let with = rest
+                .strip_prefix("WITH")
+                .or_else(|| rest.strip_prefix("with"))
+                .unwrap_or(rest);
+            let options: Vec<String> = split_and(with)
+                .into_iter()
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty() && !o.to_ascii_uppercase().starts_with("ID "))
+                .filter(|o| !o.to_ascii_uppercase().starts_with("ID="))
+                .collect();
+            let mut create = format!(
+                "CREATE TABLE IF NOT EXISTS {ks}.{} {columns}",
+                quote_ident(&t.target_table)
+            );
+            if !options.is_empty() {
+                create.push_str(" WITH ");
+                create.push_str(&options.join(" AND "));
+            }
+            out.push(create);
+        }
+    }
+    for (col, _) in &parsed.dropped {
+        out.push(format!(
+            "ALTER TABLE {ks}.{} DROP {}",
+            quote_ident(&t.target_table),
+            quote_ident(col)
+        ));
+    }
+    Ok(out)
+}
+
+async fn create_tables(plan: &Plan, cql: &Cql) -> Result<String, String> {
+    let mut made = Vec::new();
+    for t in &plan.tables {
+        let exists = cql
+            .schema()
+            .await
+            .map_err(|e| e.to_string())?
+            .table(&t.target_keyspace, &t.target_table)
+            .is_some();
+        if exists {
+            made.push(format!(
+                "{}.{} (existed)",
+                t.target_keyspace, t.target_table
+            ));
+            continue;
+        }
+        for stmt in side_statements(t)? {
+            if let Err(e) = cql.execute(&stmt).await {
+                // Re-dropping a column already dropped is fine on a resumed run.
+                if !stmt.starts_with("ALTER TABLE") {
+                    return Err(format!("{stmt}: {e}"));
+                }
+            }
+        }
+        made.push(format!("{}.{}", t.target_keyspace, t.target_table));
+    }
+    Ok(format!("created {}", made.join(", ")))
+}
+
+/// The staging directory of a table, checked to be inside the node's data directory.
+fn staging_dir(t: &TablePlan, node: &NodeConfig) -> Result<PathBuf, String> {
+    let data_dir = PathBuf::from(&t.data_dir);
+    if !node.data_dirs.contains(&data_dir) {
+        return Err(format!(
+            "{} is not one of the node's data directories",
+            t.data_dir
+        ));
+    }
+    let staging = PathBuf::from(&t.staging_dir);
+    let root = data_dir.join(STAGING_DIR);
+    if !staging.starts_with(&root)
+        || staging
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(format!(
+            "staging directory {} is outside {}",
+            staging.display(),
+            root.display()
+        ));
+    }
+    Ok(staging)
+}
+
+fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
+    let staging = staging_dir(t, node)?;
+    let source = PathBuf::from(&t.source_dir);
+    // The snapshot must be what was planned and approved.
+    let now = plan::snapshot_files(&source).map_err(|e| {
+        format!(
+            "the snapshot's files cannot be read at {}: {e}",
+            source.display()
+        )
+    })?;
+    if now != t.files {
+        return Err(format!(
+            "snapshot files of {}.{} changed since the plan was approved; nothing was restored — plan and request again",
+            t.keyspace, t.table
+        ));
+    }
+    std::fs::create_dir_all(&staging)
+        .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+    let (mut linked, mut copied, mut kept) = (0, 0, 0);
+    for f in &t.files {
+        let from = source.join(&f.name);
+        let to = staging.join(&f.name);
+        if let Ok(m) = std::fs::symlink_metadata(&to) {
+            if m.is_file() && (m.ino() == f.inode || m.len() == f.size) {
+                kept += 1;
+                continue;
+            }
+            std::fs::remove_file(&to)
+                .map_err(|e| format!("cannot replace {}: {e}", to.display()))?;
+        }
+        let linked_ok = t.hard_link && std::fs::hard_link(&from, &to).is_ok();
+        if linked_ok {
+            linked += 1;
+        } else {
+            let tmp = staging.join(format!(".{}.part", f.name));
+            std::fs::copy(&from, &tmp)
+                .and_then(|_| std::fs::rename(&tmp, &to))
+                .map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    format!("cannot copy {} to {}: {e}", from.display(), to.display())
+                })?;
+            copied += 1;
+        }
+    }
+    Ok(format!(
+        "staged {} files in {} ({linked} linked, {copied} copied, {kept} already there)",
+        t.files.len(),
+        staging.display()
+    ))
+}
+
+fn data_files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with("-Data.db"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+async fn import(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
+    let staging = staging_dir(t, node)?;
+    let before = data_files_in(&staging);
+    if before == 0 {
+        return Ok("nothing left to import (already imported)".into());
+    }
+    let dir = staging.display().to_string();
+    Nodetool::for_node(node)
+        .with_timeout(std::time::Duration::from_secs(3600))
+        .run(&["import", &t.target_keyspace, &t.target_table, &dir])
+        .await
+        .map_err(|e| format!("nodetool import failed: {e}"))?;
+    let left = data_files_in(&staging);
+    if left > 0 {
+        return Err(format!(
+            "nodetool import left {left} of {before} SSTables in {dir} (see the node's log for why they were refused)"
+        ));
+    }
+    Ok(format!(
+        "imported {before} SSTable(s) into {}.{}",
+        t.target_keyspace, t.target_table
+    ))
+}
+
+fn cleanup(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
+    let staging = staging_dir(t, node)?;
+    remove_staging(&staging, &PathBuf::from(&t.data_dir))
+}
+
+/// Removes a staging directory and its parents up to the staging root when empty.
+pub fn remove_staging(staging: &Path, data_dir: &Path) -> Result<String, String> {
+    match std::fs::symlink_metadata(staging) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(staging)
+            .map_err(|e| format!("cannot remove {}: {e}", staging.display()))?,
+        Ok(_) => return Err(format!("{} is not a directory", staging.display())),
+        Err(_) => {}
+    }
+    let root = data_dir.join(STAGING_DIR);
+    let mut p = staging.parent();
+    while let Some(dir) = p {
+        if !dir.starts_with(&root) || std::fs::remove_dir(dir).is_err() {
+            break;
+        }
+        p = dir.parent();
+    }
+    Ok(format!("removed {}", staging.display()))
+}
+
+/// Finds the live directory of a table in the node's data directories.
+fn table_dir(node: &NodeConfig, ks: &str, table: &str, id: &str) -> Option<PathBuf> {
+    node.data_dirs
+        .iter()
+        .map(|d| d.join(ks).join(format!("{table}-{id}")))
+        .find(|p| p.is_dir())
+}
+
+fn crc32_of(path: &Path) -> Result<u32, std::io::Error> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize())
+}
+
+/// Checks the restore: rows against the count recorded at snapshot time, the snapshot's
+/// SSTables linked in the table's directory with `Data.db` matching `Digest.crc32`, and the
+/// table answering a query.
+pub async fn verify(plan: &Plan, node: &NodeConfig, cql: &Cql) -> Verification {
+    let live = cql.schema().await.ok();
+    let mut tables = Vec::new();
+    for t in &plan.tables {
+        let name = format!("{}.{}", t.target_keyspace, t.target_table);
+        let mut notes = Vec::new();
+        let rows_exact = plan.truncate || plan.target == Target::Side;
+        let rows_found = match cql.count_rows(&t.target_keyspace, &t.target_table).await {
+            Ok(n) => Some(n),
+            Err(e) => {
+                notes.push(format!("row count failed: {e}"));
+                None
+            }
+        };
+        let query_ok = cql
+            .execute(&format!(
+                "SELECT * FROM {}.{} LIMIT 1",
+                quote_ident(&t.target_keyspace),
+                quote_ident(&t.target_table)
+            ))
+            .await
+            .is_ok();
+        let id = live
+            .as_ref()
+            .and_then(|s| s.table(&t.target_keyspace, &t.target_table))
+            .map(|l| l.dir_id());
+        let dir = id.and_then(|id| table_dir(node, &t.target_keyspace, &t.target_table, &id));
+        let live_inodes: std::collections::HashSet<u64> = dir
+            .as_ref()
+            .and_then(|d| std::fs::read_dir(d).ok())
+            .map(|it| {
+                it.filter_map(Result::ok)
+                    .filter_map(|e| std::fs::symlink_metadata(e.path()).ok())
+                    .map(|m| m.ino())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let data: Vec<&plan::PlanFile> = t
+            .files
+            .iter()
+            .filter(|f| f.name.ends_with("-Data.db"))
+            .collect();
+        let mut linked = 0;
+        let mut digests_ok = 0;
+        let source = PathBuf::from(&t.source_dir);
+        for f in &data {
+            // Without hard links the imported files are copies: compare by digest only.
+            if !t.hard_link || live_inodes.contains(&f.inode) {
+                linked += 1;
+            }
+            let digest_name = f.name.replace("-Data.db", "-Digest.crc32");
+            let expected = std::fs::read_to_string(source.join(&digest_name))
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok());
+            match (expected, crc32_of(&source.join(&f.name))) {
+                (Some(e), Ok(c)) if e == u64::from(c) => digests_ok += 1,
+                (None, _) => notes.push(format!("{digest_name} missing or unreadable")),
+                (Some(e), Ok(c)) => {
+                    notes.push(format!("{} has CRC32 {c}, Digest.crc32 says {e}", f.name))
+                }
+                (_, Err(e)) => notes.push(format!("cannot read {}: {e}", f.name)),
+            }
+        }
+        let rows_ok = match (t.expected_rows, rows_found) {
+            (Some(e), Some(f))
+                if rows_exact && t.expected_rows_method.as_deref() == Some("count") =>
+            {
+                if e != f {
+                    notes.push(format!(
+                        "expected {e} rows (counted at snapshot time), found {f}"
+                    ));
+                }
+                e == f
+            }
+            (Some(e), Some(f)) => {
+                notes.push(format!(
+                    "{f} rows now; {e} {} at snapshot time",
+                    if t.expected_rows_method.as_deref() == Some("estimate") {
+                        "partitions estimated"
+                    } else {
+                        "counted"
+                    }
+                ));
+                true
+            }
+            (None, _) => {
+                notes.push("no row count was recorded with the snapshot".into());
+                true
+            }
+            (Some(_), None) => false,
+        };
+        if dir.is_none() {
+            notes.push(format!("the directory of {name} was not found"));
+        }
+        let passed =
+            rows_ok && query_ok && linked == data.len() as u64 && digests_ok == data.len() as u64;
+        tables.push(TableVerification {
+            table: name,
+            rows_expected: t.expected_rows,
+            rows_found,
+            rows_exact,
+            sstables_expected: data.len() as u64,
+            sstables_linked: linked,
+            digests_ok,
+            query_ok,
+            passed,
+            notes,
+        });
+    }
+    Verification {
+        passed: tables.iter().all(|t| t.passed),
+        tables,
+    }
+}
+
+/// Removes every staging directory of a plan (after a failure: the live table is untouched
+/// by staging, so this is always safe).
+pub fn clean_all(plan: &Plan, node: &NodeConfig) {
+    for t in &plan.tables {
+        if let Ok(s) = staging_dir(t, node) {
+            let _ = remove_staging(&s, &PathBuf::from(&t.data_dir));
+        }
+    }
+}
+
+/// Re-plans with the names of `approved` and returns the new plan if its hash is the same.
+pub async fn recheck(
+    ctx: &plan::PlanContext<'_>,
+    input: &plan::RestoreInput,
+    approved_hash: &str,
+) -> Result<Plan, RestoreError> {
+    let p = plan::make(ctx, input).await?;
+    if p.hash() != approved_hash {
+        let mut why = Vec::new();
+        if let Some(prev) = ctx.previous {
+            for (a, b) in prev.tables.iter().zip(&p.tables) {
+                if a.files != b.files {
+                    why.push(format!(
+                        "the snapshot's files of {}.{} changed",
+                        a.keyspace, a.table
+                    ));
+                }
+                if a.schema_check != b.schema_check {
+                    why.push(format!(
+                        "the live schema of {}.{} changed",
+                        a.keyspace, a.table
+                    ));
+                }
+                if a.target_table_id != b.target_table_id {
+                    why.push(format!(
+                        "the table {}.{} was re-created",
+                        a.target_keyspace, a.target_table
+                    ));
+                }
+            }
+            if prev
+                .headroom
+                .iter()
+                .map(|h| h.ok)
+                .ne(p.headroom.iter().map(|h| h.ok))
+            {
+                why.push("the disk headroom changed".into());
+            }
+        }
+        if !p.blocked.is_empty() {
+            why.extend(p.blocked.iter().cloned());
+        }
+        return Err(RestoreError::Conflict(format!(
+            "the plan changed since it was approved ({}); nothing was changed — plan and request the restore again",
+            if why.is_empty() {
+                "details differ".to_string()
+            } else {
+                why.join("; ")
+            }
+        )));
+    }
+    Ok(p)
+}
