@@ -3,12 +3,14 @@
 //! [`Backend`] the server implements for them.
 
 pub mod auth;
+pub mod restores;
 pub mod snapshots;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use auth::*;
+pub use restores::*;
 pub use snapshots::*;
 
 /// One filesystem holding a data directory.
@@ -112,6 +114,18 @@ pub trait Backend: Send + Sync {
     fn settings(&self, user: CurrentUser) -> BoxFuture<'_, SettingsDto>;
     fn revoke_token(&self, user: CurrentUser, id: i64) -> BoxFuture<'_, ()>;
     fn audit(&self, query: AuditQuery) -> BoxFuture<'_, AuditPage>;
+    fn list_restores(&self) -> BoxFuture<'_, Vec<RestoreDto>>;
+    fn restore(&self, id: i64) -> BoxFuture<'_, Option<RestoreDto>>;
+    fn plan_restore(&self, input: RestoreInput) -> BoxFuture<'_, Plan>;
+    fn request_restore(&self, user: CurrentUser, input: RestoreInput) -> BoxFuture<'_, RestoreDto>;
+    fn decide_restore(
+        &self,
+        user: CurrentUser,
+        id: i64,
+        approve: bool,
+        comment: String,
+    ) -> BoxFuture<'_, RestoreDto>;
+    fn execute_restore(&self, id: i64, resume: bool) -> BoxFuture<'_, RestoreDto>;
     fn list_snapshots(&self, query: SnapshotQuery) -> BoxFuture<'_, SnapshotPage>;
     fn snapshot(
         &self,

@@ -34,6 +34,13 @@ pub const RPC: &[(&str, Role, bool)] = &[
     ("snapshot_create", Role::Operator, true),
     ("snapshot_clear", Role::Operator, true),
     ("token_revoke", Role::Admin, true),
+    ("restores", Role::Viewer, false),
+    ("restore", Role::Viewer, false),
+    ("restore_plan", Role::Operator, false),
+    ("restore_request", Role::Operator, true),
+    ("restore_decide", Role::Approver, true),
+    ("restore_execute", Role::Operator, true),
+    ("restore_resume", Role::Operator, true),
 ];
 
 /// `/api/v1` routes (axum path patterns) that change state, with the role they need. Every

@@ -21,6 +21,7 @@ pub struct Services {
     pub inventory: Inventory,
     pub snapshots: SnapshotService,
     pub auth: AuthState,
+    pub restores: crate::restore::RestoreService,
 }
 
 fn msg(e: impl std::fmt::Display) -> String {
@@ -81,6 +82,45 @@ impl Backend for Services {
                 .map_err(msg)?
                 .map_err(|(_, m)| m)
         })
+    }
+    fn list_restores(&self) -> BoxFuture<'_, Vec<app::api::RestoreDto>> {
+        Box::pin(async move { self.restores.list(200).await.map_err(msg) })
+    }
+    fn restore(&self, id: i64) -> BoxFuture<'_, Option<app::api::RestoreDto>> {
+        Box::pin(async move {
+            match self.restores.get(id).await {
+                Ok(r) => Ok(Some(r)),
+                Err(crate::restore::RestoreError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+    fn plan_restore(&self, input: app::api::RestoreInput) -> BoxFuture<'_, app::api::Plan> {
+        Box::pin(async move { self.restores.plan(&input).await.map_err(msg) })
+    }
+    fn request_restore(
+        &self,
+        user: CurrentUser,
+        input: app::api::RestoreInput,
+    ) -> BoxFuture<'_, app::api::RestoreDto> {
+        Box::pin(async move { self.restores.request(input, &user).await.map_err(msg) })
+    }
+    fn decide_restore(
+        &self,
+        user: CurrentUser,
+        id: i64,
+        approve: bool,
+        comment: String,
+    ) -> BoxFuture<'_, app::api::RestoreDto> {
+        Box::pin(async move {
+            self.restores
+                .decide(id, &user, approve, &comment)
+                .await
+                .map_err(msg)
+        })
+    }
+    fn execute_restore(&self, id: i64, resume: bool) -> BoxFuture<'_, app::api::RestoreDto> {
+        Box::pin(async move { self.restores.execute(id, resume).await.map_err(msg) })
     }
     fn list_snapshots(&self, q: SnapshotQuery) -> BoxFuture<'_, SnapshotPage> {
         Box::pin(async move { query::list(self.snapshots.pool(), &q).await.map_err(msg) })

@@ -241,6 +241,7 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         inventory: state.inventory.clone(),
         snapshots: state.snapshots.clone(),
         auth: state.auth.clone(),
+        restores: state.restores.clone(),
     });
     let context = move || leptos::prelude::provide_context(backend.clone());
     Router::new()

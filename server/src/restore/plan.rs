@@ -6,9 +6,10 @@
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use sqlx::SqlitePool;
+
+pub use app::api::{Headroom, Plan, PlanFile, RestoreInput, TablePlan, Target};
 
 use super::RestoreError;
 use super::schema::{self, SchemaCheck, Verdict};
@@ -16,135 +17,20 @@ use crate::cassandra::cql::Schema;
 use crate::config::NodeConfig;
 use crate::disk::{fs_stats, snapshot_dir};
 
-/// Where restored data goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Target {
-    /// Back into the same table (node running): `nodetool import`.
-    InPlace,
-    /// Into a new table created from the snapshot's `schema.cql`, to inspect first.
-    Side,
-}
-
-impl Target {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Target::InPlace => "in_place",
-            Target::Side => "side",
-        }
-    }
-}
-
-/// A restore request as the API receives it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RestoreInput {
-    /// The snapshot tag.
-    pub snapshot: String,
-    /// The node (default: the only node that has the snapshot).
-    pub node: Option<String>,
-    /// `keyspace.table` of each table to restore (default: every table of the snapshot).
-    #[serde(default)]
-    pub tables: Vec<String>,
-    pub target: Target,
-    /// For `side`: the keyspace of the new table (default: the table's own keyspace).
-    pub side_keyspace: Option<String>,
-    /// TRUNCATE the live table first (in place only): the table then holds exactly the
-    /// snapshot's rows; without it, restored rows merge with the live ones.
-    #[serde(default)]
-    pub truncate: bool,
-    /// Why (required for a request; ignored by a dry run).
-    #[serde(default)]
-    pub reason: String,
-}
-
-/// One file to restore.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PlanFile {
-    pub name: String,
-    pub size: u64,
-    pub inode: u64,
-}
-
-/// One table of the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TablePlan {
-    pub keyspace: String,
-    pub table: String,
-    /// The table id in the snapshot (directory name).
-    pub source_table_id: String,
-    pub data_dir: String,
-    pub source_dir: String,
-    pub target_keyspace: String,
-    pub target_table: String,
-    /// The live table's id (in place), or none until the side table is created.
-    pub target_table_id: Option<String>,
-    pub staging_dir: String,
-    pub files: Vec<PlanFile>,
-    pub bytes: u64,
-    pub sstables: u64,
-    /// Same filesystem: files are hard-linked, no byte is copied.
-    pub hard_link: bool,
-    pub bytes_to_copy: u64,
-    pub expected_rows: Option<i64>,
-    /// `count` or `estimate`.
-    pub expected_rows_method: Option<String>,
-    #[schema(value_type = Object)]
-    pub schema_check: SchemaCheck,
-    /// The snapshot's schema.cql (to create the side table).
-    pub schema_cql: String,
-}
-
-/// Free space after the restore on one filesystem.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Headroom {
-    pub data_dir: String,
-    pub total_bytes: u64,
-    pub free_bytes_after: u64,
-    pub total_inodes: u64,
-    pub free_inodes_after: u64,
-    /// Free percentages after the restore, rounded down.
-    pub free_bytes_pct: u64,
-    pub free_inodes_pct: u64,
-    pub ok: bool,
-}
-
-/// The whole dry run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Plan {
-    pub node: String,
-    pub tag: String,
-    pub target: Target,
-    pub truncate: bool,
-    /// Taken first (in place), so the restore itself can be undone.
-    pub safety_tag: Option<String>,
-    pub tables: Vec<TablePlan>,
-    pub headroom: Vec<Headroom>,
-    pub min_free_pct: u64,
-    /// The steps, in order.
-    pub steps: Vec<String>,
-    /// Why it cannot run (empty: it can).
-    pub blocked: Vec<String>,
-    /// Worst schema verdict over the tables.
-    #[schema(value_type = String)]
-    pub verdict: Verdict,
-}
-
-impl Plan {
-    /// The hash an approval binds to: the snapshot's files, the tables and their ids, the
-    /// schema check, the target and options, and whether headroom suffices.
-    pub fn hash(&self) -> String {
-        let view = serde_json::json!({
-            "node": self.node, "tag": self.tag, "target": self.target, "truncate": self.truncate,
-            "safety_tag": self.safety_tag, "blocked": self.blocked,
-            "headroom_ok": self.headroom.iter().map(|h| (&h.data_dir, h.ok)).collect::<Vec<_>>(),
-            "tables": self.tables.iter().map(|t| serde_json::json!({
-                "ks": t.keyspace, "t": t.table, "src": t.source_dir, "id": t.source_table_id,
-                "target": [&t.target_keyspace, &t.target_table, &t.target_table_id],
-                "files": t.files, "hard_link": t.hard_link, "schema": t.schema_check,
-            })).collect::<Vec<_>>(),
-        });
-        hex::encode(sha2::Sha256::digest(view.to_string().as_bytes()))
-    }
+/// The hash an approval binds to: the snapshot's files, the tables and their ids, the
+/// schema check, the target and options, and whether headroom suffices.
+pub fn plan_hash(plan: &Plan) -> String {
+    let view = serde_json::json!({
+        "node": plan.node, "tag": plan.tag, "target": plan.target, "truncate": plan.truncate,
+        "safety_tag": plan.safety_tag, "blocked": plan.blocked,
+        "headroom_ok": plan.headroom.iter().map(|h| (&h.data_dir, h.ok)).collect::<Vec<_>>(),
+        "tables": plan.tables.iter().map(|t| serde_json::json!({
+            "ks": t.keyspace, "t": t.table, "src": t.source_dir, "id": t.source_table_id,
+            "target": [&t.target_keyspace, &t.target_table, &t.target_table_id],
+            "files": t.files, "hard_link": t.hard_link, "schema": t.schema_check,
+        })).collect::<Vec<_>>(),
+    });
+    hex::encode(sha2::Sha256::digest(view.to_string().as_bytes()))
 }
 
 /// What planning needs besides the request.

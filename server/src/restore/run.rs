@@ -8,7 +8,7 @@
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+pub use app::api::{TableVerification, Verification};
 
 use super::plan::{self, Plan, TablePlan, Target};
 use super::schema::split_and;
@@ -21,31 +21,6 @@ use crate::config::NodeConfig;
 /// `import`, `cleanup`, `verify`): the process aborts right after that step's side effect,
 /// before the journal records it done. Used by the crash-and-resume tests.
 pub const CRASH_AFTER_ENV: &str = "SNAPKEEP_RESTORE_CRASH_AFTER";
-
-/// What the verification found for one table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TableVerification {
-    pub table: String,
-    pub rows_expected: Option<i64>,
-    pub rows_found: Option<i64>,
-    /// Whether the count must equal the snapshot's (after TRUNCATE or into a new table).
-    pub rows_exact: bool,
-    pub sstables_expected: u64,
-    /// Snapshot SSTables now linked in the table's directory.
-    pub sstables_linked: u64,
-    /// SSTables whose `Data.db` matches its `Digest.crc32`.
-    pub digests_ok: u64,
-    pub query_ok: bool,
-    pub passed: bool,
-    pub notes: Vec<String>,
-}
-
-/// The verification of a whole restore.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Verification {
-    pub passed: bool,
-    pub tables: Vec<TableVerification>,
-}
 
 /// Aborts the process when [`CRASH_AFTER_ENV`] names `step` (crash tests only).
 pub fn crash_hook(step: &str) {
@@ -518,7 +493,7 @@ pub async fn recheck(
     approved_hash: &str,
 ) -> Result<Plan, RestoreError> {
     let p = plan::make(ctx, input).await?;
-    if p.hash() != approved_hash {
+    if plan::plan_hash(&p) != approved_hash {
         let mut why = Vec::new();
         if let Some(prev) = ctx.previous {
             for (a, b) in prev.tables.iter().zip(&p.tables) {

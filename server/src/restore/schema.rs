@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use app::api::{Difference, SchemaCheck, Severity, Verdict};
+
 use crate::cassandra::cql::{Schema, TableSchema};
 
 /// A column as `schema.cql` declares it.
@@ -354,40 +356,6 @@ pub fn split_and(s: &str) -> Vec<String> {
         out.push(cur);
     }
     out
-}
-
-/// How a difference weighs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Warning,
-    Incompatible,
-}
-
-/// One difference between the snapshot's schema and the live one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Difference {
-    pub severity: Severity,
-    /// One sentence for people.
-    pub message: String,
-    /// The CQL facts behind it.
-    pub facts: String,
-}
-
-/// The overall result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Compatible,
-    CompatibleWithWarnings,
-    Incompatible,
-}
-
-/// The check's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SchemaCheck {
-    pub verdict: Verdict,
-    pub differences: Vec<Difference>,
 }
 
 fn live_type(t: &TableSchema, name: &str) -> Option<(String, String)> {

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
 use super::RestoreError;
-use super::plan::{self, Plan, PlanContext, RestoreInput, Target};
+pub use app::api::{RestoreDto, StepDto};
+
+use super::plan::{self, Plan, PlanContext, RestoreInput, Target, plan_hash};
 use super::run::{self, Verification};
 use crate::auth::{CurrentUser, Role};
 use crate::cassandra::cql::Cql;
@@ -34,47 +36,6 @@ impl Default for RestoreConfig {
             approval_hours: 24,
         }
     }
-}
-
-/// One journal step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct StepDto {
-    pub seq: i64,
-    pub name: String,
-    /// `pending`, `running`, `done`, `failed` or `skipped`.
-    pub state: String,
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-    pub detail: String,
-}
-
-/// A restore request with its plan, journal and verification.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RestoreDto {
-    pub id: i64,
-    pub node: String,
-    pub snapshot: String,
-    pub tables: Vec<String>,
-    pub target: Target,
-    pub side_keyspace: Option<String>,
-    pub truncate: bool,
-    pub reason: String,
-    pub requested_by: String,
-    pub requested_at: i64,
-    /// `awaiting_approval`, `approved`, `rejected`, `running`, `interrupted`, `done`, `failed`.
-    pub state: String,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<i64>,
-    pub decision_comment: Option<String>,
-    pub approval_expires_at: Option<i64>,
-    pub plan: Plan,
-    pub plan_hash: String,
-    pub job_id: Option<i64>,
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-    pub error: Option<String>,
-    pub steps: Vec<StepDto>,
-    pub verification: Option<Verification>,
 }
 
 /// The restore service.
@@ -231,7 +192,7 @@ impl RestoreService {
         .bind(&user.name)
         .bind(now_ms())
         .bind(serde_json::to_string(&plan).unwrap_or_default())
-        .bind(plan.hash())
+        .bind(plan_hash(&plan))
         .fetch_one(&self.pool)
         .await?;
         self.get(id).await
