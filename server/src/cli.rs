@@ -85,6 +85,24 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::client::SnapshotCommand,
     },
+    /// Plan, request, approve, reject, execute, resume, show and list restores through a
+    /// running server's API.
+    Restore {
+        /// The server (default $SNAPKEEP_SERVER or http://127.0.0.1:3000); token from
+        /// $SNAPKEEP_TOKEN.
+        #[arg(
+            long,
+            global = true,
+            env = "SNAPKEEP_SERVER",
+            default_value = "http://127.0.0.1:3000"
+        )]
+        server: String,
+        /// Print JSON for scripts instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: crate::client::RestoreCommand,
+    },
     /// A real Apache Cassandra 5.0 node for trying Snapkeep out (fetched with Maven).
     DevNode {
         #[command(subcommand)]
@@ -214,6 +232,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let token = std::env::var("SNAPKEEP_TOKEN").ok();
                 let client = crate::client::ApiClient::new(&server, token)?;
                 crate::client::run_snapshot(&client, action, json).await?;
+                Ok(())
+            })
+        }
+        Command::Restore {
+            server,
+            json,
+            action,
+        } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(async move {
+                let token = std::env::var("SNAPKEEP_TOKEN").ok();
+                let client = crate::client::ApiClient::new(&server, token)?;
+                crate::client::run_restore(&client, action, json).await?;
                 Ok(())
             })
         }

@@ -1449,3 +1449,116 @@ async fn a_restore_killed_at_any_step_resumes_to_the_same_result() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_restore_cli_plans_requests_approves_and_executes() {
+    use snapkeep::auth::{Role, store};
+    let cql = cql().await;
+    keyspace(&cql, "it_rcli").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_rcli.t (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    write_rows(&cql, "it_rcli.t", 0, 120).await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let overrides = snapkeep::config::Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        state_dir: Some(state.path().to_path_buf()),
+        ..Default::default()
+    };
+    let mut cfg = snapkeep::config::Config::load_from(None, &[], &overrides).expect("config");
+    cfg.nodes = vec![config()];
+    let catalog = Catalog::open(&cfg.catalog).await.expect("catalog");
+    let mut tokens = Vec::new();
+    for (name, role) in [
+        ("ann", Role::Operator),
+        ("bob", Role::Approver),
+        ("cat", Role::Approver),
+    ] {
+        store::add_user(catalog.pool(), name, role, "a long test password")
+            .await
+            .expect("user");
+        tokens.push(
+            store::create_token(catalog.pool(), name, "t", None)
+                .await
+                .expect("token")
+                .0,
+        );
+    }
+    let server = snapkeep::server::Server::bind(&cfg).await.expect("bind");
+    let url = format!("http://{}", server.local_addr());
+    tokio::spawn(server.run());
+    let cli = |cmd: &str, a: &[&str]| {
+        let mut v: Vec<String> = vec![cmd.into(), "--server".into(), url.clone()];
+        v.extend(a.iter().map(|s| s.to_string()));
+        v
+    };
+    let (ann, bob, cat) = (&tokens[0], &tokens[1], &tokens[2]);
+    let (code, _, err) = snapkeep_cli(
+        cli(
+            "snapshot",
+            &["create", "--table", "it_rcli.t", "--tag", "rcli"],
+        ),
+        ann,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = snapkeep_cli(
+        cli(
+            "restore",
+            &[
+                "plan",
+                "--snapshot",
+                "rcli",
+                "--table",
+                "it_rcli.t",
+                "--side",
+            ],
+        ),
+        ann,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("hard links, 0 bytes copied") && out.contains("120 rows expected"),
+        "{out}"
+    );
+    let (code, out, err) = snapkeep_cli(
+        cli(
+            "restore",
+            &[
+                "request",
+                "--snapshot",
+                "rcli",
+                "--table",
+                "it_rcli.t",
+                "--side",
+                "--reason",
+                "look at old rows",
+                "--json",
+            ],
+        ),
+        bob,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let id = serde_json::from_str::<Value>(&out).expect("json")["id"].to_string();
+    let (code, _, err) = snapkeep_cli(cli("restore", &["approve", &id]), ann).await;
+    assert_eq!(code, 1, "an operator cannot approve");
+    assert!(err.contains("403") && err.contains("approver"), "{err}");
+    let (code, _, err) = snapkeep_cli(cli("restore", &["approve", &id]), bob).await;
+    assert_eq!(code, 1, "the requester cannot approve");
+    assert!(
+        err.contains("403") && err.contains("another approver"),
+        "{err}"
+    );
+    let (code, out, err) =
+        snapkeep_cli(cli("restore", &["approve", &id, "--comment", "go"]), cat).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("approved"), "{out}");
+    let (code, out, err) = snapkeep_cli(cli("restore", &["execute", &id]), ann).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("[done]") && out.contains("passed"), "{out}");
+    let (code, out, _) = snapkeep_cli(cli("restore", &["list"]), bob).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("done") && out.contains("rcli"), "{out}");
+}
