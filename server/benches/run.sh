@@ -46,3 +46,4 @@ p.terminate(); p.wait()
 PY
 if [ "${SNAPKEEP_BENCH_SCAN:-1}" != 0 ]; then cargo bench --bench scan; fi
 cargo bench --bench snapshots
+cargo bench --bench restore

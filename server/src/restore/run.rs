@@ -226,7 +226,7 @@ fn staging_dir(t: &TablePlan, node: &NodeConfig) -> Result<PathBuf, String> {
     Ok(staging)
 }
 
-fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
+pub fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
     let staging = staging_dir(t, node)?;
     let source = PathBuf::from(&t.source_dir);
     // The snapshot must be what was planned and approved.
@@ -244,37 +244,92 @@ fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
     }
     std::fs::create_dir_all(&staging)
         .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
-    let (mut linked, mut copied, mut kept) = (0, 0, 0);
-    for f in &t.files {
-        let from = source.join(&f.name);
-        let to = staging.join(&f.name);
-        if let Ok(m) = std::fs::symlink_metadata(&to) {
-            if m.is_file() && (m.ino() == f.inode || m.len() == f.size) {
-                kept += 1;
-                continue;
-            }
-            std::fs::remove_file(&to)
-                .map_err(|e| format!("cannot replace {}: {e}", to.display()))?;
+    // Link (or copy) on every core: each file is one link system call on the same filesystem.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (linked, copied, kept) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
+    let next = AtomicUsize::new(0);
+    let failure: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(f) = t.files.get(i) else { break };
+                    if failure.lock().map(|g| g.is_some()).unwrap_or(true) {
+                        break;
+                    }
+                    let counter = match stage_one(&source, &staging, f, t.hard_link) {
+                        Ok(Staged::Linked) => &linked,
+                        Ok(Staged::Copied) => &copied,
+                        Ok(Staged::Kept) => &kept,
+                        Err(e) => {
+                            if let Ok(mut g) = failure.lock() {
+                                g.get_or_insert(e);
+                            }
+                            break;
+                        }
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
         }
-        let linked_ok = t.hard_link && std::fs::hard_link(&from, &to).is_ok();
-        if linked_ok {
-            linked += 1;
-        } else {
-            let tmp = staging.join(format!(".{}.part", f.name));
-            std::fs::copy(&from, &tmp)
-                .and_then(|_| std::fs::rename(&tmp, &to))
-                .map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    format!("cannot copy {} to {}: {e}", from.display(), to.display())
-                })?;
-            copied += 1;
-        }
+    });
+    if let Some(e) = failure.into_inner().ok().flatten() {
+        return Err(e);
     }
+    let (linked, copied, kept) = (linked.into_inner(), copied.into_inner(), kept.into_inner());
     Ok(format!(
         "staged {} files in {} ({linked} linked, {copied} copied, {kept} already there)",
         t.files.len(),
         staging.display()
     ))
+}
+
+enum Staged {
+    Linked,
+    Copied,
+    Kept,
+}
+
+/// Puts one snapshot file into staging: a hard link when possible, else a copy through a
+/// temporary name; a file already there (same inode, or same size from an earlier copy) is
+/// kept, so a resumed stage does nothing twice.
+fn stage_one(
+    source: &Path,
+    staging: &Path,
+    f: &plan::PlanFile,
+    hard_link: bool,
+) -> Result<Staged, String> {
+    let from = source.join(&f.name);
+    let to = staging.join(&f.name);
+    if hard_link && std::fs::hard_link(&from, &to).is_ok() {
+        return Ok(Staged::Linked);
+    }
+    if let Ok(m) = std::fs::symlink_metadata(&to) {
+        if m.is_file() && (m.ino() == f.inode || m.len() == f.size) {
+            return Ok(Staged::Kept);
+        }
+        std::fs::remove_file(&to).map_err(|e| format!("cannot replace {}: {e}", to.display()))?;
+        if hard_link && std::fs::hard_link(&from, &to).is_ok() {
+            return Ok(Staged::Linked);
+        }
+    }
+    let tmp = staging.join(format!(".{}.part", f.name));
+    std::fs::copy(&from, &tmp)
+        .and_then(|_| std::fs::rename(&tmp, &to))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot copy {} to {}: {e}", from.display(), to.display())
+        })?;
+    Ok(Staged::Copied)
 }
 
 fn data_files_in(dir: &Path) -> usize {
