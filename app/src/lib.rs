@@ -4,6 +4,10 @@
 //! Built twice: with feature `ssr` into the server binary, which renders every page, and with
 //! feature `hydrate` into WebAssembly, which takes the rendered page over in the browser.
 
+// The nested view types of the larger pages (the reports page's) are deeper than the release
+// WebAssembly build follows by default.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod auth;
 pub mod growth;
@@ -69,8 +73,16 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=StaticSegment("calculator") view=pages::Calculator />
-                    <Route path=StaticSegment("restores") view=pages::Restores />
-                    <Route path=StaticSegment("reports") view=pages::Reports />
+                    // Rendered whole before sending, so the requests and a request's plan read
+                    // without JavaScript and an unknown request answers 404.
+                    <Route path=StaticSegment("restores") view=pages::Restores ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("restores"), ParamSegment("id"))
+                        view=pages::RestoreDetail
+                        ssr=SsrMode::Async
+                    />
+                    // Rendered whole before sending, so the report reads without JavaScript.
+                    <Route path=StaticSegment("reports") view=pages::Reports ssr=SsrMode::Async />
                     <Route path=StaticSegment("settings") view=pages::Settings />
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("audit"))

@@ -48,14 +48,6 @@ test('pages are readable without JavaScript (server-rendered first paint)', asyn
   await context.close();
 });
 
-test('pages whose feature is not built say so and show no data', async ({ page }) => {
-  for (const p of ['/restores', '/reports']) {
-    await page.goto(p);
-    await expect(page.getByRole('heading', { name: 'Not built yet' })).toBeVisible();
-    await expect(page.locator('table')).toHaveCount(0);
-  }
-});
-
 test('unknown pages get a styled 404 and unknown API routes a JSON 404', async ({ page, request }) => {
   const response = await page.goto('/no-such-page');
   expect(response?.status()).toBe(404);

@@ -47,3 +47,4 @@ PY
 if [ "${SNAPKEEP_BENCH_SCAN:-1}" != 0 ]; then cargo bench --bench scan; fi
 cargo bench --bench snapshots
 cargo bench --bench restore
+cargo bench --bench reports

@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod metrics;
 pub mod process;
+pub mod reports;
 pub mod restore;
 pub mod server;
 pub mod snapshots;

@@ -77,7 +77,8 @@ impl Server {
         let state = AppState::new(catalog, config.nodes.clone(), &site_root, addr)
             .with_snapshots_config(config.snapshots.clone())
             .with_auth_config(config.auth.clone())
-            .with_restore_config(config.restore.clone());
+            .with_restore_config(config.restore.clone())
+            .with_sampling_config(config.sampling.clone());
         if !config.nodes.is_empty() {
             let inventory = state.inventory.clone();
             tokio::spawn(async move {
@@ -85,6 +86,9 @@ impl Server {
                     tracing::warn!(error = %e, "cannot start the first scan");
                 }
             });
+            // Every [sampling] interval_secs: a scan (which records storage samples), then
+            // compaction of old samples.
+            state.reports.spawn_sampler(state.inventory.clone());
         }
         let router = app(state, &config.http);
         Ok(Self {

@@ -1562,3 +1562,173 @@ async fn the_restore_cli_plans_requests_approves_and_executes() {
     assert_eq!(code, 0);
     assert!(out.contains("done") && out.contains("rcli"), "{out}");
 }
+
+// ==== Storage growth (issue #8): samples, measured churn and hold, reports (real node) ====
+
+/// SSTable component files directly in a table directory: (name, inode) → bytes.
+fn sstable_files_by_hand(dir: &Path) -> std::collections::BTreeMap<(String, u64), u64> {
+    std::fs::read_dir(dir)
+        .expect("table dir")
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let m = std::fs::symlink_metadata(e.path()).ok()?;
+            (m.is_file() && (name.contains("-big-") || name.contains("-bti-")))
+                .then(|| ((name, m.ino()), m.len()))
+        })
+        .collect()
+}
+
+async fn get_text(r: &axum::Router, uri: &str) -> (StatusCode, String) {
+    let resp = r
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn storage_samples_measure_churn_and_hold_as_the_files_show() {
+    let cql = cql().await;
+    keyspace(&cql, "it_growth").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_growth.t (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    let nt = Nodetool::for_node(&config());
+    write_rows(&cql, "it_growth.t", 0, 400).await;
+    nt.run(&["flush", "it_growth"]).await.expect("flush");
+    write_rows(&cql, "it_growth.t", 400, 800).await;
+    nt.run(&["flush", "it_growth"]).await.expect("flush");
+    let dir = table_dir("it_growth", "t");
+    let node = config().name;
+
+    // Sample 1: two SSTables. The files by hand, before and after, to be sure nothing moved.
+    let (r, state) = api(config()).await;
+    let before = sstable_files_by_hand(&dir);
+    let (live_before, _) = live_bytes_by_hand(&dir);
+    rescan(&r).await;
+    assert_eq!(
+        sstable_files_by_hand(&dir),
+        before,
+        "no change while sampling"
+    );
+    assert!(before.len() >= 2 * 4, "two SSTables of several components");
+
+    // A snapshot links them; overwriting and a major compaction replace them.
+    nt.run(&["snapshot", "-t", "growth", "it_growth"])
+        .await
+        .expect("snapshot");
+    write_rows(&cql, "it_growth.t", 0, 800).await;
+    nt.run(&["flush", "it_growth"]).await.expect("flush");
+    nt.clone()
+        .with_timeout(Duration::from_secs(300))
+        .run(&["compact", "it_growth"])
+        .await
+        .expect("compact");
+    // Sample 2.
+    rescan(&r).await;
+    let after = sstable_files_by_hand(&dir);
+    let gone: u64 = before
+        .iter()
+        .filter(|(k, _)| !after.contains_key(*k))
+        .map(|(_, size)| size)
+        .sum();
+    assert!(gone > 0, "compaction removed the first SSTables");
+    let snap = dir.join("snapshots").join("growth");
+    let (_, held_by_hand, _) = snapshot_bytes_by_hand(&snap);
+
+    let (status, m) = call(
+        &r,
+        Method::GET,
+        &format!("/api/v1/reports/measured?node={node}&keyspace=it_growth&table=t&days=1"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    assert_eq!(m["samples"], 2, "{m}");
+    assert_eq!(
+        m["compacted_bytes"], gone,
+        "compacted = the SSTables gone since sample 1"
+    );
+    assert_eq!(
+        m["hold_bytes"], held_by_hand,
+        "hold = the snapshot's files no live file links"
+    );
+    let meta: u64 = ["manifest.json", "schema.cql"]
+        .iter()
+        .map(|f| {
+            std::fs::metadata(snap.join(f))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(
+        held_by_hand,
+        gone + meta,
+        "the snapshot holds exactly what compaction removed"
+    );
+    let span_days = (m["last_at"].as_i64().expect("last") - m["first_at"].as_i64().expect("first"))
+        as f64
+        / 86_400_000.0;
+    let churn = gone as f64 / (live_before as f64 * span_days) * 100.0;
+    let measured = m["churn_pct_per_day"].as_f64().expect("churn");
+    assert!(
+        (measured - churn).abs() <= churn * 1e-9,
+        "churn {measured} % per day, by hand {churn}"
+    );
+
+    // The CSV per table sums to what the scans recorded in the catalog, sample by sample.
+    let first_day = app::api::format_day(m["first_at"].as_i64().expect("first"));
+    let today = app::api::format_day(snapkeep::jobs::now_ms());
+    let range = format!("from={first_day}&to={today}&keyspace=it_growth");
+    let (status, csv) = get_text(
+        &r,
+        &format!("/api/v1/reports/storage.csv?{range}&group=table"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
+    let (at, live, hold) = (col("at_ms"), col("live_bytes"), col("hold_bytes"));
+    let mut sums: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let e = sums.entry(cells[at].parse().expect("at")).or_default();
+        e.0 += cells[live].parse::<i64>().expect("live");
+        e.1 += cells[hold].parse::<i64>().expect("hold");
+    }
+    let catalog = Catalog::open(&state.path().join("catalog.db"))
+        .await
+        .expect("catalog");
+    let recorded: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT j.started_at, sum(t.live_bytes), sum(t.hold_bytes) FROM scan_tables t \
+         JOIN scans s ON s.id = t.scan_id JOIN jobs j ON j.id = s.job_id \
+         WHERE t.keyspace_name = 'it_growth' GROUP BY j.started_at ORDER BY j.started_at",
+    )
+    .fetch_all(catalog.pool())
+    .await
+    .expect("scans");
+    assert_eq!(recorded.len(), 2);
+    let from_csv: Vec<(i64, i64, i64)> = sums.into_iter().map(|(t, (l, h))| (t, l, h)).collect();
+    assert_eq!(from_csv, recorded, "CSV sums = the scans' figures");
+    assert_eq!(recorded[0].1 as u64, live_before);
+
+    // The chart of the same selection: axes with units, legend, title.
+    let (status, svg) = get_text(&r, &format!("/api/v1/reports/storage.svg?{range}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for text in [
+        "Bytes (",
+        "Live data",
+        "Snapshot hold",
+        "it_growth on every node",
+    ] {
+        assert!(svg.contains(text), "{text} missing from the chart");
+    }
+    nt.run(&["clearsnapshot", "-t", "growth", "--", "it_growth"])
+        .await
+        .expect("clear");
+}

@@ -3,6 +3,7 @@
 //! [`Backend`] the server implements for them.
 
 pub mod auth;
+pub mod reports;
 pub mod restores;
 pub mod snapshots;
 
@@ -10,6 +11,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use auth::*;
+pub use reports::*;
 pub use restores::*;
 pub use snapshots::*;
 
@@ -141,6 +143,12 @@ pub trait Backend: Send + Sync {
         keyspace: Option<String>,
         table: Option<String>,
     ) -> BoxFuture<'_, SnapshotJobDto>;
+    /// The storage report (reports page).
+    fn report(&self, query: ReportQuery) -> BoxFuture<'_, ReportDto>;
+    /// Scopes the calculator's "use my cluster" offers.
+    fn measure_scopes(&self) -> BoxFuture<'_, Vec<MeasureScope>>;
+    /// Measured live data, churn and growth of a scope (`node[/keyspace[.table]]`).
+    fn measured(&self, scope: String, days: Option<i64>) -> BoxFuture<'_, Measured>;
 }
 
 /// What [`Backend`] methods return: a boxed future with a message for the user on error.

@@ -41,6 +41,9 @@ pub const RPC: &[(&str, Role, bool)] = &[
     ("restore_decide", Role::Approver, true),
     ("restore_execute", Role::Operator, true),
     ("restore_resume", Role::Operator, true),
+    ("report", Role::Viewer, false),
+    ("measure_scopes", Role::Viewer, false),
+    ("measured", Role::Viewer, false),
 ];
 
 /// `/api/v1` routes (axum path patterns) that change state, with the role they need. Every

@@ -84,6 +84,8 @@ pub struct Config {
     pub auth: crate::auth::AuthConfig,
     /// `[restore]`: headroom minimum, approval validity.
     pub restore: crate::restore::RestoreConfig,
+    /// `[sampling]`: how often storage is sampled, how long samples stay hourly.
+    pub sampling: crate::reports::SamplingConfig,
 }
 
 /// One Cassandra node: where to reach it and where its files are.
@@ -145,6 +147,8 @@ struct FileConfig {
     auth: crate::auth::AuthConfig,
     #[serde(default)]
     restore: crate::restore::RestoreConfig,
+    #[serde(default)]
+    sampling: crate::reports::SamplingConfig,
 }
 
 /// Overrides given on the command line (highest precedence).
@@ -294,6 +298,13 @@ impl Config {
             node.dev_node_dir = node.dev_node_dir.take().map(&from_file);
         }
         validate_nodes(&nodes, file_name.as_deref().unwrap_or("configuration"))?;
+        parsed
+            .sampling
+            .validate()
+            .map_err(|message| ConfigError::Invalid {
+                source_name: file_name.clone().unwrap_or_else(|| "configuration".into()),
+                message,
+            })?;
         Ok(Config {
             listen: listen_addr,
             state_dir,
@@ -305,6 +316,7 @@ impl Config {
             snapshots: parsed.snapshots,
             auth: parsed.auth,
             restore: parsed.restore,
+            sampling: parsed.sampling,
         })
     }
 
@@ -508,6 +520,26 @@ mod tests {
         let path = write(dir.path(), "[[nodes]]\nname = \"a\"\ndata_dirs = []\n");
         let err = Config::load_from(Some(&path), &[], &Overrides::default()).expect_err("bad");
         assert!(err.to_string().contains("no data_dirs"), "{err}");
+    }
+
+    #[test]
+    fn sampling_is_read_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let c = Config::load_from(None, &[], &Overrides::default()).expect("defaults");
+        assert_eq!(c.sampling.interval_secs, 3600);
+        assert_eq!(c.sampling.keep_hourly_days, 30);
+        let path = write(dir.path(), "[sampling]\ninterval_secs = 900\n");
+        let c = Config::load_from(Some(&path), &[], &Overrides::default()).expect("sampling");
+        assert_eq!(c.sampling.interval_secs, 900);
+        let path = write(dir.path(), "[sampling]\ninterval_secs = 10\n");
+        let err = Config::load_from(Some(&path), &[], &Overrides::default()).expect_err("bad");
+        assert!(
+            err.to_string().contains("sampling.interval_secs = 10"),
+            "{err}"
+        );
+        let path = write(dir.path(), "[sampling]\nevery = 10\n");
+        let err = Config::load_from(Some(&path), &[], &Overrides::default()).expect_err("typo");
+        assert!(err.to_string().contains("key `every`"), "{err}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub struct Services {
     pub snapshots: SnapshotService,
     pub auth: AuthState,
     pub restores: crate::restore::RestoreService,
+    pub reports: crate::reports::ReportService,
 }
 
 fn msg(e: impl std::fmt::Display) -> String {
@@ -175,6 +176,31 @@ impl Backend for Services {
         Box::pin(async move {
             self.snapshots
                 .clear(&tag, node.as_deref(), keyspace.as_deref(), table.as_deref())
+                .await
+                .map_err(msg)
+        })
+    }
+    fn report(&self, query: app::api::ReportQuery) -> BoxFuture<'_, app::api::ReportDto> {
+        Box::pin(async move {
+            self.reports
+                .report(&query, jobs::now_ms())
+                .await
+                .map_err(msg)
+        })
+    }
+    fn measure_scopes(&self) -> BoxFuture<'_, Vec<app::api::MeasureScope>> {
+        Box::pin(async move { self.reports.measure_scopes().await.map_err(msg) })
+    }
+    fn measured(&self, scope: String, days: Option<i64>) -> BoxFuture<'_, app::api::Measured> {
+        Box::pin(async move {
+            let (node, keyspace, table) = app::api::parse_scope(&scope);
+            let scope = crate::reports::query::Scope {
+                node,
+                keyspace,
+                table,
+            };
+            self.reports
+                .measured(&scope, days, jobs::now_ms())
                 .await
                 .map_err(msg)
         })

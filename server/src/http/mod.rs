@@ -44,6 +44,8 @@ pub struct AppState {
     pub snapshots: SnapshotService,
     pub auth: AuthState,
     pub restores: crate::restore::RestoreService,
+    /// Storage reports and the sampler's schedule.
+    pub reports: crate::reports::ReportService,
 }
 
 impl AppState {
@@ -66,6 +68,11 @@ impl AppState {
             .env(env)
             .build();
         let nodes_for_restores = nodes.clone();
+        let reports = crate::reports::ReportService::new(
+            catalog.pool().clone(),
+            crate::reports::SamplingConfig::default(),
+            nodes.len(),
+        );
         let inventory = Inventory::new(catalog.pool().clone(), nodes.clone());
         let scanner = inventory.clone();
         let snapshots =
@@ -94,7 +101,18 @@ impl AppState {
             snapshots,
             auth,
             restores,
+            reports,
         }
+    }
+
+    /// The same state with another `[sampling]` configuration.
+    pub fn with_sampling_config(mut self, config: crate::reports::SamplingConfig) -> Self {
+        self.reports = crate::reports::ReportService::new(
+            self.catalog.pool().clone(),
+            config,
+            self.inventory.nodes().len(),
+        );
+        self
     }
 
     /// The same state with another `[restore]` configuration.
@@ -173,6 +191,10 @@ impl FromRef<AppState> for LeptosOptions {
         crate::restore::routes::reject,
         crate::restore::routes::execute,
         crate::restore::routes::resume,
+        crate::reports::routes::storage,
+        crate::reports::routes::storage_svg,
+        crate::reports::routes::storage_csv,
+        crate::reports::routes::measured,
     ),
     components(schemas(ErrorBody, Health, crate::calculator::CalculatorResponse))
 )]
@@ -236,12 +258,23 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
             "/restores/{id}/resume",
             axum::routing::post(crate::restore::routes::resume),
         )
+        .route("/reports/storage", get(crate::reports::routes::storage))
+        .route(
+            "/reports/storage.svg",
+            get(crate::reports::routes::storage_svg),
+        )
+        .route(
+            "/reports/storage.csv",
+            get(crate::reports::routes::storage_csv),
+        )
+        .route("/reports/measured", get(crate::reports::routes::measured))
         .fallback(api_not_found);
     let backend: app::api::BackendHandle = Arc::new(backend::Services {
         inventory: state.inventory.clone(),
         snapshots: state.snapshots.clone(),
         auth: state.auth.clone(),
         restores: state.restores.clone(),
+        reports: state.reports.clone(),
     });
     let context = move || leptos::prelude::provide_context(backend.clone());
     Router::new()

@@ -378,6 +378,21 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
             .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())?;
+    // Storage samples for the reports, timed when the scan job began so that the nodes of one
+    // job share a sample time. A failure here leaves the scan itself intact.
+    let taken_at: i64 =
+        sqlx::query_scalar("SELECT coalesce(started_at, created_at) FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .fetch_optional(pool)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(started);
+    if let Err(e) =
+        crate::reports::sample::record_scan(pool, &node.name, taken_at, &scan, &holds).await
+    {
+        tracing::warn!(node = %node.name, error = %e, "cannot record storage samples");
+    }
     let opts = RecordOptions {
         scope: Scope::Node,
         intent: None,

@@ -7,7 +7,7 @@
 //! - [`query`]: validated report queries and the figures behind the page, the API and charts.
 //! - [`forecast`]: linear trends with a ~95 % band, run-out dates and their back-test (pure).
 //! - [`chart`]: the plotters SVG charts; [`csv`]: the same series as CSV.
-//! - [`routes`]: `/api/v1/reports/…`.
+//! - [`routes`] holds the `/api/v1/reports/…` handlers.
 //!
 //! The sampler itself is a periodic scan: [`ReportService::spawn_sampler`] starts a scan job
 //! every `interval_secs` (reusing one already running) and compacts old samples.

@@ -8,7 +8,8 @@
 //! - [`query`]: the list's URL parameters.
 //! - [`common`]: times, badges, job progress, URL encoding.
 
-mod common;
+// Shared with the restore pages (times, badges, server messages, URL encoding).
+pub(super) mod common;
 mod detail;
 mod list;
 mod query;

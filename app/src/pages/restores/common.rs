@@ -1,0 +1,164 @@
+//! Words and badges both restore pages use: request states, schema verdicts, targets, the
+//! steps of a plan, row counts and byte counts that arrive as `u64`.
+
+use leptos::prelude::*;
+
+use crate::api::{Plan, Target, Verdict, format_bytes};
+
+/// Bytes in binary units (the plan counts them as `u64`).
+pub fn bytes(n: u64) -> String {
+    format_bytes(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// A request's state in words: `awaiting_approval` reads "awaiting approval".
+pub fn state_text(state: &str) -> String {
+    state.replace('_', " ")
+}
+
+/// Whether the request's job is under way (the detail page then follows it).
+pub fn is_running(state: &str) -> bool {
+    state == "running"
+}
+
+/// A request's state as a badge; `data-state` carries the raw value for tests and styles.
+#[component]
+pub fn StateBadge(state: String, #[prop(optional)] testid: Option<&'static str>) -> impl IntoView {
+    view! {
+        <span class=format!("badge restore-state state-{state}") data-state=state.clone() data-testid=testid>
+            {state_text(&state)}
+        </span>
+    }
+}
+
+/// The schema verdict in words.
+pub fn verdict_text(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Compatible => "compatible",
+        Verdict::CompatibleWithWarnings => "compatible with warnings",
+        Verdict::Incompatible => "incompatible",
+    }
+}
+
+/// The schema verdict as the API spells it (`compatible_with_warnings`), for attributes.
+pub fn verdict_key(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Compatible => "compatible",
+        Verdict::CompatibleWithWarnings => "compatible_with_warnings",
+        Verdict::Incompatible => "incompatible",
+    }
+}
+
+/// A schema verdict as a badge: green, amber or red.
+#[component]
+pub fn VerdictBadge(
+    verdict: Verdict,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
+    let key = verdict_key(verdict);
+    view! {
+        <span class=format!("badge verdict verdict-{key}") data-verdict=key data-testid=testid>
+            {verdict_text(verdict)}
+        </span>
+    }
+}
+
+/// "in place", "side table in keyspace x" or "side table (each table's own keyspace)".
+pub fn target_text(target: Target, side_keyspace: Option<&str>) -> String {
+    match (target, side_keyspace) {
+        (Target::InPlace, _) => "in place".to_string(),
+        (Target::Side, Some(ks)) => format!("side table in keyspace {ks}"),
+        (Target::Side, None) => "side table (in each table's own keyspace)".to_string(),
+    }
+}
+
+/// "500 rows (counted)", "about 490 rows (estimated)" or "not recorded".
+pub fn rows_text(count: Option<i64>, method: Option<&str>) -> String {
+    match (count, method) {
+        (Some(n), Some("count")) => format!("{n} rows (counted)"),
+        (Some(n), Some("estimate")) => format!("about {n} rows (estimated)"),
+        (Some(n), Some(other)) => format!("{n} rows ({other})"),
+        (Some(n), None) => format!("{n} rows"),
+        (None, _) => "not recorded".to_string(),
+    }
+}
+
+/// What one step of the plan does, in a sentence (the journal uses the same names).
+pub fn step_text(name: &str, plan: &Plan) -> String {
+    let table = |t: &str| {
+        plan.tables
+            .iter()
+            .find(|p| format!("{}.{}", p.keyspace, p.table) == t)
+    };
+    match name.split_once(' ') {
+        None => match name {
+            "check" => "Check that the snapshot, the schema and the headroom are still as planned."
+                .to_string(),
+            "safety_snapshot" => match &plan.safety_tag {
+                Some(tag) => format!(
+                    "Take the safety snapshot {tag} of the live tables, so this restore can be undone."
+                ),
+                None => "Take a safety snapshot of the live tables, so this restore can be undone."
+                    .to_string(),
+            },
+            "truncate" => {
+                "TRUNCATE the live tables, so they hold exactly the snapshot's rows.".to_string()
+            }
+            "create_tables" => {
+                "Create the side tables from the snapshot's schema.cql, with fresh table ids."
+                    .to_string()
+            }
+            "verify" => "Verify: row count, linked files against their Digest.crc32, and a query."
+                .to_string(),
+            other => other.to_string(),
+        },
+        Some(("stage", t)) => match table(t) {
+            Some(p) if p.hard_link => format!(
+                "Hard-link the snapshot's files of {t} into a staging directory (same filesystem, no bytes copied)."
+            ),
+            Some(p) => format!(
+                "Copy the snapshot's files of {t} into a staging directory ({} across filesystems).",
+                bytes(p.bytes_to_copy)
+            ),
+            None => format!("Stage the snapshot's files of {t}."),
+        },
+        Some(("import", t)) => match table(t) {
+            Some(p) => format!(
+                "nodetool import into {}.{} from the staging directory (never from the snapshot itself).",
+                p.target_keyspace, p.target_table
+            ),
+            None => format!("nodetool import {t} from the staging directory."),
+        },
+        Some(("cleanup", t)) => format!("Remove the staging directory of {t}."),
+        Some(_) => name.to_string(),
+    }
+}
+
+/// The detail page of one request.
+pub fn restore_href(id: i64) -> String {
+    format!("/restores/{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_and_verdicts_read_as_words() {
+        assert_eq!(state_text("awaiting_approval"), "awaiting approval");
+        assert_eq!(state_text("done"), "done");
+        assert_eq!(
+            verdict_text(Verdict::CompatibleWithWarnings),
+            "compatible with warnings"
+        );
+        assert_eq!(verdict_key(Verdict::Incompatible), "incompatible");
+        assert_eq!(target_text(Target::InPlace, Some("x")), "in place");
+        assert_eq!(
+            target_text(Target::Side, Some("scratch")),
+            "side table in keyspace scratch"
+        );
+        assert_eq!(rows_text(Some(500), Some("count")), "500 rows (counted)");
+        assert_eq!(rows_text(None, None), "not recorded");
+        assert_eq!(bytes(u64::MAX), format_bytes(i64::MAX));
+        assert_eq!(restore_href(7), "/restores/7");
+    }
+}

@@ -1,0 +1,796 @@
+//! Recording samples: one scan of one node becomes a row per table (by id), per keyspace and
+//! for the node in `storage_samples`, a row per data directory's filesystem in
+//! `filesystem_samples`, and the new live-SSTable list of each table in `sample_live_files`.
+//!
+//! Measured churn: the bytes of the live SSTable files a table had at its previous sample that
+//! are gone now (compaction replaced them, or TRUNCATE/DROP removed them), over the live bytes
+//! at that sample and the time between. SSTables written and compacted away between two samples
+//! are not seen; they never held a snapshot's bytes either, unless a snapshot was taken in
+//! between.
+//!
+//! [`compact`] merges raw samples older than a number of days into one row per series and UTC
+//! day (levels averaged, compacted bytes and intervals summed).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use sqlx::SqlitePool;
+
+use crate::disk::NodeScan;
+use crate::disk::scan::Holds;
+
+/// One day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Resolution of raw samples (one per scan).
+pub const RAW: i64 = 0;
+/// Resolution of daily samples (compacted).
+pub const DAILY: i64 = 1;
+
+/// Series levels.
+pub const LEVEL_NODE: i64 = 0;
+pub const LEVEL_KEYSPACE: i64 = 1;
+pub const LEVEL_TABLE: i64 = 2;
+
+/// Whether a live file is an SSTable component (`nb-1-big-Data.db`, `da-…-bti-Rows.db`, and
+/// secondary-index components below `.index/`), rather than e.g. a transaction log.
+pub fn is_sstable_component(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    name.contains("-big-") || name.contains("-bti-")
+}
+
+/// What one series measured at one sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub live_bytes: i64,
+    pub live_files: i64,
+    pub live_inodes: i64,
+    pub hold_bytes: i64,
+    pub hold_inodes: i64,
+    pub backups_bytes: i64,
+    pub backups_files: i64,
+    pub compacted_bytes: i64,
+    pub prev_live_bytes: i64,
+    pub interval_ms: i64,
+}
+
+impl Figures {
+    fn add_levels(&mut self, o: &Figures) {
+        self.live_bytes += o.live_bytes;
+        self.live_files += o.live_files;
+        self.live_inodes += o.live_inodes;
+        self.hold_bytes += o.hold_bytes;
+        self.hold_inodes += o.hold_inodes;
+        self.backups_bytes += o.backups_bytes;
+        self.backups_files += o.backups_files;
+        self.compacted_bytes += o.compacted_bytes;
+    }
+}
+
+/// A live SSTable file as remembered between samples.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct LiveFile {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    name: String,
+}
+
+/// Encodes a live-file list, one line per file: `<dev> <inode> <bytes> <name>`.
+fn encode_files(files: &[LiveFile]) -> String {
+    let mut out = String::with_capacity(files.len() * 48);
+    for f in files {
+        out.push_str(&format!("{} {} {} {}\n", f.dev, f.ino, f.size, f.name));
+    }
+    out
+}
+
+/// Decodes [`encode_files`]; lines that do not parse are skipped (the catalog is ours, but a
+/// damaged line must not stop sampling).
+fn decode_files(text: &str) -> Vec<LiveFile> {
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(4, ' ');
+            Some(LiveFile {
+                dev: parts.next()?.parse().ok()?,
+                ino: parts.next()?.parse().ok()?,
+                size: parts.next()?.parse().ok()?,
+                name: parts.next()?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Bytes of the files in `before` that are not in `now` (same device, inode and name).
+fn gone_bytes(before: &[LiveFile], now: &[LiveFile]) -> u64 {
+    let present: HashSet<(u64, u64, &str)> = now
+        .iter()
+        .map(|f| (f.dev, f.ino, f.name.as_str()))
+        .collect();
+    before
+        .iter()
+        .filter(|f| !present.contains(&(f.dev, f.ino, f.name.as_str())))
+        .map(|f| f.size)
+        .sum()
+}
+
+/// One table of the scan, summed over its data directories.
+struct TableSample {
+    keyspace: String,
+    table: String,
+    id: String,
+    figures: Figures,
+    files: Vec<LiveFile>,
+}
+
+/// What [`record_scan`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recorded {
+    pub tables: usize,
+    pub keyspaces: usize,
+    pub filesystems: usize,
+}
+
+fn tables_of(scan: &NodeScan, holds: &Holds) -> Vec<TableSample> {
+    let mut by_key: BTreeMap<(String, String, String), TableSample> = BTreeMap::new();
+    for (i, t) in scan.tables.iter().enumerate() {
+        let hold = holds.tables.get(&i).copied().unwrap_or_default();
+        let entry = by_key
+            .entry((t.keyspace.clone(), t.table.clone(), t.id.clone()))
+            .or_insert_with(|| TableSample {
+                keyspace: t.keyspace.clone(),
+                table: t.table.clone(),
+                id: t.id.clone(),
+                figures: Figures::default(),
+                files: Vec::new(),
+            });
+        entry.figures.add_levels(&Figures {
+            live_bytes: t.live.bytes() as i64,
+            live_files: t.live.files.len() as i64,
+            live_inodes: t.live.inodes() as i64,
+            hold_bytes: hold.bytes as i64,
+            hold_inodes: hold.inodes as i64,
+            backups_bytes: t.backups.bytes() as i64,
+            backups_files: t.backups.files.len() as i64,
+            ..Figures::default()
+        });
+        entry.files.extend(
+            t.live
+                .files
+                .iter()
+                .filter(|f| is_sstable_component(&f.rel))
+                .map(|f| LiveFile {
+                    dev: f.dev,
+                    ino: f.ino,
+                    size: f.size,
+                    name: f.rel.clone(),
+                }),
+        );
+    }
+    let mut out: Vec<TableSample> = by_key.into_values().collect();
+    for t in &mut out {
+        t.files.sort();
+        t.files.dedup();
+    }
+    out
+}
+
+/// Series key: (keyspace, table, table id), empty strings for rollups.
+type SeriesKey = (String, String, String);
+
+async fn series_ids(
+    tx: &mut sqlx::SqliteConnection,
+    node: &str,
+    wanted: &[(i64, SeriesKey)],
+) -> Result<HashMap<SeriesKey, i64>, sqlx::Error> {
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, keyspace_name, table_name, table_id FROM sample_series WHERE node = ?",
+    )
+    .bind(node)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut ids: HashMap<SeriesKey, i64> = rows
+        .into_iter()
+        .map(|(id, k, t, i)| ((k, t, i), id))
+        .collect();
+    for (level, key) in wanted {
+        if ids.contains_key(key) {
+            continue;
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO sample_series (level, node, keyspace_name, table_name, table_id) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(level)
+        .bind(node)
+        .bind(&key.0)
+        .bind(&key.1)
+        .bind(&key.2)
+        .fetch_one(&mut *tx)
+        .await?;
+        ids.insert(key.clone(), id);
+    }
+    Ok(ids)
+}
+
+/// Running totals of one series (see `cum_compacted_bytes` in the migration).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Running {
+    taken_at: i64,
+    compacted: i64,
+    live_byte_days: f64,
+}
+
+impl Running {
+    /// The totals after a sample at `taken_at`; a sample not newer than the last one counted
+    /// (the same scan recorded again, a clock step back) adds nothing.
+    fn after(self, taken_at: i64, f: &Figures) -> Running {
+        if taken_at <= self.taken_at {
+            return self;
+        }
+        Running {
+            taken_at,
+            compacted: self.compacted + f.compacted_bytes,
+            live_byte_days: self.live_byte_days
+                + f.prev_live_bytes as f64 * f.interval_ms as f64 / DAY_MS as f64,
+        }
+    }
+}
+
+/// Writes one sample row and the series' new running totals.
+async fn insert_sample(
+    tx: &mut sqlx::SqliteConnection,
+    level: i64,
+    taken_at: i64,
+    series_id: i64,
+    f: &Figures,
+    running: &mut HashMap<i64, Running>,
+) -> Result<(), sqlx::Error> {
+    let r = running
+        .get(&series_id)
+        .copied()
+        .unwrap_or_default()
+        .after(taken_at, f);
+    running.insert(series_id, r);
+    sqlx::query(
+        "INSERT INTO sample_series_state (series_id, taken_at, cum_compacted_bytes, cum_live_byte_days) \
+         VALUES (?, ?, ?, ?) ON CONFLICT (series_id) DO UPDATE SET taken_at = excluded.taken_at, \
+         cum_compacted_bytes = excluded.cum_compacted_bytes, cum_live_byte_days = excluded.cum_live_byte_days",
+    )
+    .bind(series_id)
+    .bind(r.taken_at)
+    .bind(r.compacted)
+    .bind(r.live_byte_days)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT OR REPLACE INTO storage_samples (resolution, level, taken_at, series_id, samples, \
+         live_bytes, live_files, live_inodes, hold_bytes, hold_inodes, backups_bytes, backups_files, \
+         compacted_bytes, prev_live_bytes, interval_ms, cum_compacted_bytes, cum_live_byte_days) \
+         VALUES (0, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(level)
+    .bind(taken_at)
+    .bind(series_id)
+    .bind(f.live_bytes)
+    .bind(f.live_files)
+    .bind(f.live_inodes)
+    .bind(f.hold_bytes)
+    .bind(f.hold_inodes)
+    .bind(f.backups_bytes)
+    .bind(f.backups_files)
+    .bind(f.compacted_bytes)
+    .bind(f.prev_live_bytes)
+    .bind(f.interval_ms)
+    .bind(r.compacted)
+    .bind(r.live_byte_days)
+    .execute(&mut *tx)
+    .await
+    .map(drop)
+}
+
+/// Rollup of several series' figures: levels and compacted bytes summed; the interval is the
+/// exposure-weighted mean so that prev_live × interval equals the sum over the parts.
+#[derive(Default)]
+struct Rollup {
+    figures: Figures,
+    exposure: f64,
+    max_interval: i64,
+}
+
+impl Rollup {
+    fn add(&mut self, f: &Figures) {
+        self.figures.add_levels(f);
+        self.figures.prev_live_bytes += f.prev_live_bytes;
+        self.exposure += f.prev_live_bytes as f64 * f.interval_ms as f64;
+        self.max_interval = self.max_interval.max(f.interval_ms);
+    }
+    fn finish(mut self) -> Figures {
+        self.figures.interval_ms = if self.figures.prev_live_bytes > 0 {
+            (self.exposure / self.figures.prev_live_bytes as f64).round() as i64
+        } else {
+            self.max_interval
+        };
+        self.figures
+    }
+}
+
+/// Records the samples of one node's scan taken at `taken_at` (Unix ms). Idempotent for the
+/// same `taken_at` (rows are replaced), but the churn baseline moves on.
+pub async fn record_scan(
+    pool: &SqlitePool,
+    node: &str,
+    taken_at: i64,
+    scan: &NodeScan,
+    holds: &Holds,
+) -> Result<Recorded, sqlx::Error> {
+    let tables = tables_of(scan, holds);
+    let mut keyspaces: Vec<String> = tables.iter().map(|t| t.keyspace.clone()).collect();
+    keyspaces.dedup();
+    let mut wanted: Vec<(i64, SeriesKey)> = vec![(LEVEL_NODE, Default::default())];
+    wanted.extend(
+        keyspaces
+            .iter()
+            .map(|k| (LEVEL_KEYSPACE, (k.clone(), String::new(), String::new()))),
+    );
+    wanted.extend(tables.iter().map(|t| {
+        (
+            LEVEL_TABLE,
+            (t.keyspace.clone(), t.table.clone(), t.id.clone()),
+        )
+    }));
+
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let ids = series_ids(&mut tx, node, &wanted).await?;
+
+    // The previous live-SSTable lists of this node's tables.
+    let previous: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT f.series_id, f.taken_at, f.live_bytes, f.files FROM sample_live_files f \
+         JOIN sample_series s ON s.id = f.series_id WHERE s.node = ?",
+    )
+    .bind(node)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut previous: HashMap<i64, (i64, i64, String)> = previous
+        .into_iter()
+        .map(|(id, at, live, files)| (id, (at, live, files)))
+        .collect();
+    let states: Vec<(i64, i64, i64, f64)> = sqlx::query_as(
+        "SELECT st.series_id, st.taken_at, st.cum_compacted_bytes, st.cum_live_byte_days \
+         FROM sample_series_state st JOIN sample_series s ON s.id = st.series_id WHERE s.node = ?",
+    )
+    .bind(node)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut running: HashMap<i64, Running> = states
+        .into_iter()
+        .map(|(id, taken_at, compacted, live_byte_days)| {
+            (
+                id,
+                Running {
+                    taken_at,
+                    compacted,
+                    live_byte_days,
+                },
+            )
+        })
+        .collect();
+
+    let mut node_rollup = Rollup::default();
+    let mut ks_rollups: BTreeMap<&str, Rollup> = BTreeMap::new();
+    for t in &tables {
+        let key = (t.keyspace.clone(), t.table.clone(), t.id.clone());
+        let Some(&series_id) = ids.get(&key) else {
+            continue;
+        };
+        let mut f = t.figures;
+        let encoded = encode_files(&t.files);
+        let unchanged = match previous.remove(&series_id) {
+            Some((at, live, files)) if at < taken_at => {
+                f.compacted_bytes = gone_bytes(&decode_files(&files), &t.files) as i64;
+                f.prev_live_bytes = live;
+                f.interval_ms = taken_at - at;
+                files == encoded
+            }
+            // A sample older than the baseline (a clock step back): no interval to measure.
+            Some((_, _, files)) => files == encoded,
+            None => false,
+        };
+        insert_sample(&mut tx, LEVEL_TABLE, taken_at, series_id, &f, &mut running).await?;
+        node_rollup.add(&f);
+        ks_rollups.entry(t.keyspace.as_str()).or_default().add(&f);
+        let query = if unchanged {
+            "UPDATE sample_live_files SET taken_at = ?2, live_bytes = ?3 WHERE series_id = ?1"
+        } else {
+            "INSERT INTO sample_live_files (series_id, taken_at, live_bytes, files) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (series_id) DO UPDATE SET taken_at = excluded.taken_at, \
+             live_bytes = excluded.live_bytes, files = excluded.files"
+        };
+        sqlx::query(query)
+            .bind(series_id)
+            .bind(taken_at)
+            .bind(f.live_bytes)
+            .bind(&encoded)
+            .execute(&mut *tx)
+            .await?;
+    }
+    // Tables whose directories are gone: forget their lists.
+    for series_id in previous.keys() {
+        sqlx::query("DELETE FROM sample_live_files WHERE series_id = ?")
+            .bind(series_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let keyspace_count = ks_rollups.len();
+    for (ks, rollup) in ks_rollups {
+        let key = (ks.to_string(), String::new(), String::new());
+        if let Some(&id) = ids.get(&key) {
+            let f = rollup.finish();
+            insert_sample(&mut tx, LEVEL_KEYSPACE, taken_at, id, &f, &mut running).await?;
+        }
+    }
+    if let Some(&id) = ids.get(&SeriesKey::default()) {
+        let f = node_rollup.finish();
+        insert_sample(&mut tx, LEVEL_NODE, taken_at, id, &f, &mut running).await?;
+    }
+
+    let mut filesystems = 0;
+    let mut seen_dirs = HashSet::new();
+    for d in &scan.data_dirs {
+        let Some(fs) = &d.fs else { continue };
+        let dir = d.path.display().to_string();
+        if !seen_dirs.insert(dir.clone()) {
+            continue;
+        }
+        let fs_id: i64 = sqlx::query_scalar(
+            "INSERT INTO sample_filesystems (node, data_dir) VALUES (?, ?) \
+             ON CONFLICT (node, data_dir) DO UPDATE SET data_dir = excluded.data_dir RETURNING id",
+        )
+        .bind(node)
+        .bind(&dir)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO filesystem_samples (resolution, taken_at, fs_id, samples, total_bytes, \
+             avail_bytes, free_bytes, total_inodes, free_inodes) VALUES (0, ?, ?, 1, ?, ?, ?, ?, ?)",
+        )
+        .bind(taken_at)
+        .bind(fs_id)
+        .bind(fs.total_bytes as i64)
+        .bind(fs.avail_bytes as i64)
+        .bind(fs.free_bytes as i64)
+        .bind(fs.total_inodes as i64)
+        .bind(fs.free_inodes as i64)
+        .execute(&mut *tx)
+        .await?;
+        filesystems += 1;
+    }
+    tx.commit().await?;
+    Ok(Recorded {
+        tables: tables.len(),
+        keyspaces: keyspace_count,
+        filesystems,
+    })
+}
+
+/// What [`compact`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Compacted {
+    /// Raw rows merged (and removed), storage and filesystem rows together.
+    pub raw_rows: u64,
+    /// Daily rows written or merged into.
+    pub daily_rows: u64,
+}
+
+/// The UTC midnight at or before `ms`.
+pub fn day_start(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS) * DAY_MS
+}
+
+/// Merges raw samples taken before the UTC midnight `keep_days` days before `now` into one
+/// row per series (or filesystem) and day, at noon of that day. A day that already has a daily
+/// row (samples arriving late) is merged into it, weighted by the samples each holds.
+pub async fn compact(
+    pool: &SqlitePool,
+    now: i64,
+    keep_days: u64,
+) -> Result<Compacted, sqlx::Error> {
+    let cutoff = day_start(now - keep_days as i64 * DAY_MS);
+    let mut done = Compacted::default();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for level in [LEVEL_NODE, LEVEL_KEYSPACE, LEVEL_TABLE] {
+        let merged = sqlx::query(
+            "INSERT INTO storage_samples (resolution, level, taken_at, series_id, samples, live_bytes, \
+             live_files, live_inodes, hold_bytes, hold_inodes, backups_bytes, backups_files, \
+             compacted_bytes, prev_live_bytes, interval_ms, cum_compacted_bytes, cum_live_byte_days) \
+             SELECT 1, level, (taken_at / ?3) * ?3 + ?3 / 2 AS day, series_id, sum(samples), \
+                    CAST(round(avg(live_bytes)) AS INTEGER), CAST(round(avg(live_files)) AS INTEGER), \
+                    CAST(round(avg(live_inodes)) AS INTEGER), CAST(round(avg(hold_bytes)) AS INTEGER), \
+                    CAST(round(avg(hold_inodes)) AS INTEGER), CAST(round(avg(backups_bytes)) AS INTEGER), \
+                    CAST(round(avg(backups_files)) AS INTEGER), sum(compacted_bytes), \
+                    CASE WHEN sum(interval_ms) > 0 \
+                         THEN CAST(round(sum(prev_live_bytes * 1.0 * interval_ms) / sum(interval_ms)) AS INTEGER) \
+                         ELSE CAST(round(avg(prev_live_bytes)) AS INTEGER) END, \
+                    sum(interval_ms), max(cum_compacted_bytes), max(cum_live_byte_days) \
+             FROM storage_samples WHERE resolution = 0 AND level = ?1 AND taken_at < ?2 \
+             GROUP BY series_id, day \
+             ON CONFLICT (resolution, level, taken_at, series_id) DO UPDATE SET \
+               live_bytes = (live_bytes * samples + excluded.live_bytes * excluded.samples) / (samples + excluded.samples), \
+               live_files = (live_files * samples + excluded.live_files * excluded.samples) / (samples + excluded.samples), \
+               live_inodes = (live_inodes * samples + excluded.live_inodes * excluded.samples) / (samples + excluded.samples), \
+               hold_bytes = (hold_bytes * samples + excluded.hold_bytes * excluded.samples) / (samples + excluded.samples), \
+               hold_inodes = (hold_inodes * samples + excluded.hold_inodes * excluded.samples) / (samples + excluded.samples), \
+               backups_bytes = (backups_bytes * samples + excluded.backups_bytes * excluded.samples) / (samples + excluded.samples), \
+               backups_files = (backups_files * samples + excluded.backups_files * excluded.samples) / (samples + excluded.samples), \
+               compacted_bytes = compacted_bytes + excluded.compacted_bytes, \
+               prev_live_bytes = CASE WHEN interval_ms + excluded.interval_ms > 0 \
+                 THEN CAST(round((prev_live_bytes * 1.0 * interval_ms + excluded.prev_live_bytes * 1.0 * excluded.interval_ms) \
+                      / (interval_ms + excluded.interval_ms)) AS INTEGER) ELSE prev_live_bytes END, \
+               interval_ms = interval_ms + excluded.interval_ms, \
+               cum_compacted_bytes = max(cum_compacted_bytes, excluded.cum_compacted_bytes), \
+               cum_live_byte_days = max(cum_live_byte_days, excluded.cum_live_byte_days), \
+               samples = samples + excluded.samples",
+        )
+        .bind(level)
+        .bind(cutoff)
+        .bind(DAY_MS)
+        .execute(&mut *tx)
+        .await?;
+        done.daily_rows += merged.rows_affected();
+        let removed = sqlx::query(
+            "DELETE FROM storage_samples WHERE resolution = 0 AND level = ? AND taken_at < ?",
+        )
+        .bind(level)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+        done.raw_rows += removed.rows_affected();
+    }
+    let merged = sqlx::query(
+        "INSERT INTO filesystem_samples (resolution, taken_at, fs_id, samples, total_bytes, avail_bytes, \
+         free_bytes, total_inodes, free_inodes) \
+         SELECT 1, (taken_at / ?2) * ?2 + ?2 / 2 AS day, fs_id, sum(samples), \
+                CAST(round(avg(total_bytes)) AS INTEGER), CAST(round(avg(avail_bytes)) AS INTEGER), \
+                CAST(round(avg(free_bytes)) AS INTEGER), CAST(round(avg(total_inodes)) AS INTEGER), \
+                CAST(round(avg(free_inodes)) AS INTEGER) \
+         FROM filesystem_samples WHERE resolution = 0 AND taken_at < ?1 GROUP BY fs_id, day \
+         ON CONFLICT (resolution, taken_at, fs_id) DO UPDATE SET \
+           total_bytes = (total_bytes * samples + excluded.total_bytes * excluded.samples) / (samples + excluded.samples), \
+           avail_bytes = (avail_bytes * samples + excluded.avail_bytes * excluded.samples) / (samples + excluded.samples), \
+           free_bytes = (free_bytes * samples + excluded.free_bytes * excluded.samples) / (samples + excluded.samples), \
+           total_inodes = (total_inodes * samples + excluded.total_inodes * excluded.samples) / (samples + excluded.samples), \
+           free_inodes = (free_inodes * samples + excluded.free_inodes * excluded.samples) / (samples + excluded.samples), \
+           samples = samples + excluded.samples",
+    )
+    .bind(cutoff)
+    .bind(DAY_MS)
+    .execute(&mut *tx)
+    .await?;
+    done.daily_rows += merged.rows_affected();
+    let removed =
+        sqlx::query("DELETE FROM filesystem_samples WHERE resolution = 0 AND taken_at < ?")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
+    done.raw_rows += removed.rows_affected();
+    tx.commit().await?;
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::disk::scan::{DataDirScan, HoldFigures};
+    use crate::disk::{FileEntry, FileSet, FsStats, TableDir};
+    use std::path::PathBuf;
+
+    fn file(name: &str, ino: u64, size: u64) -> FileEntry {
+        FileEntry {
+            rel: name.into(),
+            size,
+            dev: 7,
+            ino,
+            nlink: 1,
+        }
+    }
+
+    fn table(ks: &str, name: &str, files: Vec<FileEntry>) -> TableDir {
+        TableDir {
+            keyspace: ks.into(),
+            table: name.into(),
+            id: format!("{:0>32}", name.len()),
+            data_dir: PathBuf::from("/d"),
+            path: PathBuf::from(format!("/d/{ks}/{name}")),
+            live: FileSet { files },
+            snapshots: Vec::new(),
+            backups: FileSet::default(),
+        }
+    }
+
+    fn scan(tables: Vec<TableDir>, avail: u64) -> NodeScan {
+        NodeScan {
+            data_dirs: vec![DataDirScan {
+                path: PathBuf::from("/d"),
+                fs: Some(FsStats {
+                    total_bytes: 1000,
+                    avail_bytes: avail,
+                    free_bytes: avail + 10,
+                    total_inodes: 100,
+                    free_inodes: 50,
+                }),
+                error: None,
+            }],
+            tables,
+            ..NodeScan::default()
+        }
+    }
+
+    async fn catalog() -> (Catalog, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let c = Catalog::open(&dir.path().join("c.db"))
+            .await
+            .expect("catalog");
+        (c, dir)
+    }
+
+    async fn row(pool: &SqlitePool, level: i64, at: i64) -> Vec<(i64, i64, i64, i64, i64)> {
+        sqlx::query_as(
+            "SELECT live_bytes, hold_bytes, compacted_bytes, prev_live_bytes, interval_ms \
+             FROM storage_samples WHERE level = ? AND taken_at = ? ORDER BY series_id",
+        )
+        .bind(level)
+        .bind(at)
+        .fetch_all(pool)
+        .await
+        .expect("rows")
+    }
+
+    #[test]
+    fn sstable_components_are_told_from_other_files() {
+        assert!(is_sstable_component("nb-1-big-Data.db"));
+        assert!(is_sstable_component("da-3gdg_0r5l_1x-bti-Rows.db"));
+        assert!(is_sstable_component(".idx/nb-2-big-Index.db"));
+        assert!(!is_sstable_component("nb_txn_compaction_abc.log"));
+        let files = vec![LiveFile {
+            dev: 1,
+            ino: 2,
+            size: 3,
+            name: "a b".into(),
+        }];
+        assert_eq!(decode_files(&encode_files(&files)), files);
+        assert!(decode_files("garbage\n1 2 x y\n").is_empty());
+    }
+
+    #[tokio::test]
+    async fn compacted_sstables_are_measured_between_samples_and_rolled_up() {
+        let (c, _dir) = catalog().await;
+        let pool = c.pool();
+        let first = scan(
+            vec![
+                table(
+                    "ks",
+                    "a",
+                    vec![
+                        file("nb-1-big-Data.db", 1, 600),
+                        file("nb-1-big-Index.db", 2, 400),
+                        file("nb_txn_flush.log", 9, 5),
+                    ],
+                ),
+                table("ks", "bb", vec![file("nb-1-big-Data.db", 3, 100)]),
+            ],
+            500,
+        );
+        let holds = Holds::default();
+        let r = record_scan(pool, "n1", 1_000, &first, &holds)
+            .await
+            .expect("first");
+        assert_eq!(
+            r,
+            Recorded {
+                tables: 2,
+                keyspaces: 1,
+                filesystems: 1
+            }
+        );
+        // First sample: no interval, nothing compacted.
+        assert_eq!(row(pool, LEVEL_NODE, 1_000).await, vec![(1105, 0, 0, 0, 0)]);
+
+        // Table a compacted: nb-1 gone, nb-2 written; table bb unchanged.
+        let second = scan(
+            vec![
+                table(
+                    "ks",
+                    "a",
+                    vec![
+                        file("nb-2-big-Data.db", 4, 700),
+                        file("nb-2-big-Index.db", 5, 100),
+                    ],
+                ),
+                table("ks", "bb", vec![file("nb-1-big-Data.db", 3, 100)]),
+            ],
+            400,
+        );
+        let mut holds = Holds::default();
+        holds.tables.insert(
+            0,
+            HoldFigures {
+                bytes: 1000,
+                inodes: 2,
+            },
+        );
+        record_scan(pool, "n1", 3_600_000 + 1_000, &second, &holds)
+            .await
+            .expect("second");
+        let tables = row(pool, LEVEL_TABLE, 3_601_000).await;
+        assert_eq!(tables[0], (800, 1000, 1000, 1005, 3_600_000));
+        assert_eq!(tables[1], (100, 0, 0, 100, 3_600_000));
+        let node = row(pool, LEVEL_NODE, 3_601_000).await;
+        assert_eq!(node, vec![(900, 1000, 1000, 1105, 3_600_000)]);
+        assert_eq!(row(pool, LEVEL_KEYSPACE, 3_601_000).await, node);
+        let fs: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT taken_at, avail_bytes FROM filesystem_samples ORDER BY taken_at",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("fs");
+        assert_eq!(fs, vec![(1_000, 500), (3_601_000, 400)]);
+    }
+
+    #[tokio::test]
+    async fn old_samples_are_compacted_to_one_per_day_keeping_sums_and_means() {
+        let (c, _dir) = catalog().await;
+        let pool = c.pool();
+        let day0 = 100 * DAY_MS;
+        // Four samples on day 0 (live 100, 200, 300, 400; 100 bytes compacted each hour after
+        // the first), one on day 40.
+        for (i, live) in [100u64, 200, 300, 400].iter().enumerate() {
+            let files = vec![file(&format!("nb-{i}-big-Data.db"), i as u64 + 1, *live)];
+            record_scan(
+                pool,
+                "n1",
+                day0 + i as i64 * 3_600_000,
+                &scan(vec![table("ks", "a", files)], 500),
+                &Holds::default(),
+            )
+            .await
+            .expect("sample");
+        }
+        let late = day0 + 40 * DAY_MS;
+        record_scan(
+            pool,
+            "n1",
+            late,
+            &scan(vec![table("ks", "a", vec![])], 500),
+            &Holds::default(),
+        )
+        .await
+        .expect("late sample");
+
+        let done = compact(pool, late, 30).await.expect("compact");
+        assert_eq!(done.raw_rows, 4 * 3 + 4, "3 levels and the filesystem");
+        let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT resolution, taken_at, samples, live_bytes, compacted_bytes, interval_ms, prev_live_bytes \
+             FROM storage_samples WHERE level = 2 ORDER BY resolution, taken_at",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("rows");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].0, RAW);
+        assert_eq!(rows[0].1, late, "recent samples stay raw");
+        // The daily row: noon, 4 samples, mean live 250, 600 bytes compacted over 3 hours,
+        // exposure-weighted previous live (100 + 200 + 300) / 3 = 200.
+        assert_eq!(
+            rows[1],
+            (DAILY, day0 + DAY_MS / 2, 4, 250, 600, 3 * 3_600_000, 200)
+        );
+        let again = compact(pool, late, 30).await.expect("compact again");
+        assert_eq!(again, Compacted::default(), "nothing left to compact");
+        let fs: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT resolution, samples FROM filesystem_samples ORDER BY taken_at")
+                .fetch_all(pool)
+                .await
+                .expect("fs");
+        assert_eq!(fs, vec![(DAILY, 4), (RAW, 1)]);
+    }
+}
