@@ -235,7 +235,13 @@ fn main() {
             ),
         ] {
             let (p50, p99, size) = latencies(&format!("{base}{path}"), &token, 30).await;
-            println!("{what}: p50 {p50:.1} ms, p99 {p99:.1} ms, {size} bytes (goal ≤ 200 ms)");
+            // The goal is the page's; the year-long CSV by table is a download of megabytes.
+            let goal = if what.starts_with("GET /reports") {
+                " (goal ≤ 200 ms)"
+            } else {
+                ""
+            };
+            println!("{what}: p50 {p50:.1} ms, p99 {p99:.1} ms, {size} bytes{goal}");
         }
     });
 }
