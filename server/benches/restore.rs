@@ -84,6 +84,7 @@ fn main() {
         target_table: "orders".into(),
         target_table_id: None,
         staging_dir: staging.display().to_string(),
+        aside_dir: None,
         files,
         bytes: total,
         sstables: sstables as u64,
