@@ -84,6 +84,7 @@ fn main() {
         target_table: "orders".into(),
         target_table_id: None,
         staging_dir: staging.display().to_string(),
+        aside_dir: None,
         files,
         bytes: total,
         sstables: sstables as u64,
@@ -98,14 +99,8 @@ fn main() {
         schema_cql: String::new(),
     };
     let node = NodeConfig {
-        name: "bench".into(),
-        cql: "127.0.0.1:9042".into(),
-        jmx: "127.0.0.1:7199".into(),
-        data_dirs: vec![data_dir.clone()],
-        commitlog_dir: None,
-        nodetool: vec!["nodetool".into()],
         nodetool_timeout_secs: 10,
-        dev_node_dir: None,
+        ..NodeConfig::new("bench", vec![data_dir.clone()])
     };
     // Flush the writes so both runs start from the same page-cache state.
     let _ = std::process::Command::new("sync").status();

@@ -511,7 +511,11 @@ pub struct RestoreArgs {
     /// keyspace.table (repeatable; default every table of the snapshot).
     #[arg(long = "table", value_name = "KEYSPACE.TABLE")]
     pub tables: Vec<String>,
-    /// Restore into a new side table instead of in place.
+    /// Where the data goes: `in_place` (node running, `nodetool import`), `side` (a new
+    /// table) or `full_node` (every table of the snapshot, node stopped and restarted).
+    #[arg(long, value_parser = ["in_place", "side", "full_node"], conflicts_with = "side")]
+    pub target: Option<String>,
+    /// Restore into a new side table instead of in place (same as `--target side`).
     #[arg(long)]
     pub side: bool,
     /// Keyspace of the side table (default the table's own).
@@ -528,7 +532,11 @@ impl RestoreArgs {
             "snapshot": self.snapshot,
             "node": self.node,
             "tables": self.tables,
-            "target": if self.side { "side" } else { "in_place" },
+            "target": match (&self.target, self.side) {
+                (Some(t), _) => t.as_str(),
+                (None, true) => "side",
+                (None, false) => "in_place",
+            },
             "side_keyspace": self.side_keyspace,
             "truncate": self.truncate,
             "reason": reason,
@@ -578,6 +586,9 @@ fn print_plan(p: &app::api::Plan) {
     }
     if let Some(s) = &p.safety_tag {
         println!("  safety snapshot first: {s}");
+    }
+    for n in &p.notes {
+        println!("  note: {n}");
     }
     println!("  steps: {}", p.steps.join(" → "));
     for b in &p.blocked {

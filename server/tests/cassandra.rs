@@ -1732,3 +1732,112 @@ async fn storage_samples_measure_churn_and_hold_as_the_files_show() {
         .await
         .expect("clear");
 }
+
+/// Mounts a tmpfs of `size` at `dir` (root only); `None` when this machine does not allow it.
+fn mount_tmpfs(dir: &Path, size: &str) -> Option<()> {
+    std::fs::create_dir_all(dir).expect("mount point");
+    let out = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .output()
+        .ok()?;
+    out.status.success().then_some(())
+}
+
+fn umount(dir: &Path) {
+    let _ = std::process::Command::new("umount").arg(dir).status();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disk_full_mid_copy_fails_the_restore_cleans_staging_and_keeps_the_live_table() {
+    let cql = cql().await;
+    keyspace(&cql, "it_full").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_full.t (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    write_rows(&cql, "it_full.t", 0, 2_000).await;
+    let (r, _dir, ann, bob) = restore_api(config()).await;
+    take(&r, json!({"tables": ["it_full.t"], "tag": "before-full"})).await;
+    // Rows written after the snapshot: a restore that fails must leave them where they are.
+    write_rows(&cql, "it_full.t", 2_000, 2_500).await;
+    let live_before = rows_of(&cql, "it_full.t").await;
+    assert_eq!(live_before.len(), 2_500);
+
+    let request = json!({"snapshot": "before-full", "tables": ["it_full.t"], "target": "in_place", "reason": "disk-full test"});
+    let (status, req) = call_as(&r, &ann, Method::POST, "/api/v1/restores", Some(request)).await;
+    assert_eq!(status, StatusCode::CREATED, "{req}");
+    assert_eq!(req["plan"]["tables"][0]["hard_link"], true, "{req}");
+    let id = req["id"].clone();
+    let (status, v) = call_as(
+        &r,
+        &bob,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({"comment": "ok"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    // After approval, this restore's staging directory becomes a separate, nearly full
+    // filesystem: hard links there fail (EXDEV), so the files are copied, and the copy runs
+    // out of space (ENOSPC) part-way.
+    let safety = req["plan"]["safety_tag"].as_str().expect("safety tag");
+    let mount_point = node().data_dir().join(".snapkeep-staging").join(safety);
+    if mount_tmpfs(&mount_point, "8k").is_none() {
+        let _ = std::fs::remove_dir(&mount_point);
+        eprintln!("skipped: this machine does not allow mounting a tmpfs (needs root)");
+        return;
+    }
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/execute"),
+        None,
+    )
+    .await;
+    let outcome = if status == StatusCode::ACCEPTED {
+        wait_restore(&r, &id).await
+    } else {
+        v
+    };
+    let left: Vec<_> = std::fs::read_dir(&mount_point)
+        .map(|it| it.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    umount(&mount_point);
+    let _ = std::fs::remove_dir_all(&mount_point);
+
+    assert_eq!(status, StatusCode::ACCEPTED, "{outcome}");
+    assert_eq!(outcome["state"], "failed", "{outcome}");
+    let error = outcome["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("No space left on device"),
+        "the message says the disk is full: {outcome}"
+    );
+    let steps = outcome["steps"].as_array().expect("steps");
+    let stage = steps
+        .iter()
+        .find(|s| s["name"] == "stage it_full.t")
+        .expect("stage step");
+    assert_eq!(stage["state"], "failed", "{outcome}");
+    assert!(
+        steps
+            .iter()
+            .filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with("import")))
+            .all(|s| s["state"] != "done"),
+        "nothing imported: {outcome}"
+    );
+    assert!(left.is_empty(), "staging cleaned: {left:?}");
+    assert_eq!(
+        rows_of(&cql, "it_full.t").await,
+        live_before,
+        "the live table is untouched"
+    );
+    assert!(
+        table_dir("it_full", "t")
+            .join("snapshots")
+            .join("before-full")
+            .is_dir(),
+        "the snapshot is still there"
+    );
+}

@@ -13,6 +13,9 @@ pub enum Target {
     InPlace,
     /// Into a new table created from the snapshot's `schema.cql`, to inspect first.
     Side,
+    /// Every table of the snapshot on one node, with the node stopped: drain, stop, move the
+    /// live SSTables and commit log segments aside, link the snapshot's files in, start.
+    FullNode,
 }
 
 /// A restore request as the API receives it.
@@ -62,6 +65,9 @@ pub struct TablePlan {
     /// The live table's id (in place), or none until the side table is created.
     pub target_table_id: Option<String>,
     pub staging_dir: String,
+    /// Full node: where the table's live SSTables are moved (kept until verified).
+    #[serde(default)]
+    pub aside_dir: Option<String>,
     pub files: Vec<PlanFile>,
     pub bytes: u64,
     pub sstables: u64,
@@ -112,6 +118,12 @@ pub struct Plan {
     /// Worst schema verdict over the tables.
     #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub verdict: Verdict,
+    /// Full node: where the commit log segments are moved (kept until verified).
+    #[serde(default)]
+    pub commitlog_aside: Option<String>,
+    /// Sentences for the approver (how the node is stopped and started, what is kept aside).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Target {
@@ -119,7 +131,15 @@ impl Target {
         match self {
             Target::InPlace => "in_place",
             Target::Side => "side",
+            Target::FullNode => "full_node",
         }
+    }
+
+    /// The target named by [`Target::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Target::InPlace, Target::Side, Target::FullNode]
+            .into_iter()
+            .find(|t| t.as_str() == s)
     }
 }
 

@@ -111,6 +111,20 @@ pub struct StartOptions {
 }
 
 impl StartOptions {
+    /// Options that start the node saved in `node` (its `node.json`) again as it was: same
+    /// name, address, ports and `incremental_backups`.
+    pub fn restart(node: &DevNode) -> Self {
+        Self {
+            name: node.name.clone(),
+            listen: node.listen,
+            cql_port: Some(node.cql_port),
+            jmx_port: Some(node.jmx_port),
+            storage_port: Some(node.storage_port),
+            incremental_backups: node.incremental_backups,
+            ..Self::new(&node.dir)
+        }
+    }
+
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
@@ -176,14 +190,13 @@ impl DevNode {
     /// The node as Snapkeep's configuration describes it.
     pub fn node_config(&self) -> NodeConfig {
         NodeConfig {
-            name: self.name.clone(),
             cql: format!("{}:{}", self.listen, self.cql_port),
             jmx: format!("127.0.0.1:{}", self.jmx_port),
-            data_dirs: vec![self.data_dir()],
             commitlog_dir: Some(self.commitlog_dir()),
             nodetool: self.nodetool_argv(),
             nodetool_timeout_secs: 120,
             dev_node_dir: Some(self.dir.clone()),
+            ..NodeConfig::new(self.name.clone(), vec![self.data_dir()])
         }
     }
 

@@ -221,14 +221,10 @@ mod tests {
 
     fn node(nodetool: Vec<String>) -> NodeConfig {
         NodeConfig {
-            name: "n1".into(),
-            cql: "127.0.0.1:9042".into(),
             jmx: "127.0.0.1:7299".into(),
-            data_dirs: vec!["/tmp/x".into()],
-            commitlog_dir: None,
             nodetool,
             nodetool_timeout_secs: 5,
-            dev_node_dir: None,
+            ..NodeConfig::new("n1", vec!["/tmp/x".into()])
         }
     }
 

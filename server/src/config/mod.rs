@@ -114,6 +114,20 @@ pub struct NodeConfig {
     /// For nodes started by `snapkeep dev-node`: the node's directory (start/stop/status).
     #[serde(default)]
     pub dev_node_dir: Option<PathBuf>,
+    /// How a full-node restore stops the node (argv, no shell), e.g.
+    /// `["sudo", "systemctl", "stop", "cassandra"]`. Not needed with `dev_node_dir`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_command: Option<Vec<String>>,
+    /// How a full-node restore starts the node again; it must return once the start is under
+    /// way (Snapkeep then waits for CQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_command: Option<Vec<String>>,
+    /// Seconds the stop command (and the node going down) may take.
+    #[serde(default = "default_stop_timeout")]
+    pub stop_timeout_secs: u64,
+    /// Seconds the start command and the wait for CQL may take.
+    #[serde(default = "default_start_timeout")]
+    pub start_timeout_secs: u64,
 }
 
 fn default_cql() -> String {
@@ -127,6 +141,33 @@ fn default_nodetool() -> Vec<String> {
 }
 fn default_nodetool_timeout() -> u64 {
     120
+}
+fn default_stop_timeout() -> u64 {
+    300
+}
+fn default_start_timeout() -> u64 {
+    600
+}
+
+impl NodeConfig {
+    /// A node reached at `cql`/`jmx` with its files in `data_dirs`; every other setting has its
+    /// default (nodetool on PATH, no commit log directory, no stop/start commands).
+    pub fn new(name: impl Into<String>, data_dirs: Vec<PathBuf>) -> Self {
+        Self {
+            name: name.into(),
+            cql: default_cql(),
+            jmx: default_jmx(),
+            data_dirs,
+            commitlog_dir: None,
+            nodetool: default_nodetool(),
+            nodetool_timeout_secs: default_nodetool_timeout(),
+            dev_node_dir: None,
+            stop_command: None,
+            start_command: None,
+            stop_timeout_secs: default_stop_timeout(),
+            start_timeout_secs: default_start_timeout(),
+        }
+    }
 }
 
 /// The file form: every field optional, unknown keys refused.
@@ -359,6 +400,27 @@ fn validate_nodes(nodes: &[NodeConfig], source: &str) -> Result<(), ConfigError>
                 n.name
             )));
         }
+        match (&n.stop_command, &n.start_command) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(invalid(format!(
+                    "node `{}`: give both stop_command and start_command, or neither",
+                    n.name
+                )));
+            }
+            (Some(stop), Some(start)) if stop.is_empty() || start.is_empty() => {
+                return Err(invalid(format!(
+                    "node `{}`: stop_command and start_command must name a program, e.g. [\"sudo\", \"systemctl\", \"stop\", \"cassandra\"]",
+                    n.name
+                )));
+            }
+            _ => {}
+        }
+        if n.stop_timeout_secs == 0 || n.start_timeout_secs == 0 {
+            return Err(invalid(format!(
+                "node `{}`: stop_timeout_secs and start_timeout_secs must be at least 1 second",
+                n.name
+            )));
+        }
         for (what, addr) in [("cql", &n.cql), ("jmx", &n.jmx)] {
             if split_host_port(addr).is_none() {
                 return Err(invalid(format!(
@@ -540,6 +602,36 @@ mod tests {
         let path = write(dir.path(), "[sampling]\nevery = 10\n");
         let err = Config::load_from(Some(&path), &[], &Overrides::default()).expect_err("typo");
         assert!(err.to_string().contains("key `every`"), "{err}");
+    }
+
+    #[test]
+    fn stop_and_start_commands_come_together() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "[[nodes]]\nname = \"a\"\ndata_dirs = [\"d\"]\ncommitlog_dir = \"cl\"\nstop_command = [\"systemctl\", \"stop\", \"cassandra\"]\nstart_command = [\"systemctl\", \"start\", \"cassandra\"]\nstart_timeout_secs = 900\n",
+        );
+        let c = Config::load_from(Some(&path), &[], &Overrides::default()).expect("commands");
+        let n = c.node("a").expect("node a");
+        assert_eq!(
+            n.stop_command.as_deref(),
+            Some(&["systemctl".to_string(), "stop".into(), "cassandra".into()][..])
+        );
+        assert_eq!(n.start_timeout_secs, 900);
+        assert_eq!(n.stop_timeout_secs, 300);
+        assert_eq!(n.commitlog_dir, Some(dir.path().join("cl")));
+        let path = write(
+            dir.path(),
+            "[[nodes]]\nname = \"a\"\ndata_dirs = [\"d\"]\nstop_command = [\"x\"]\n",
+        );
+        let err = Config::load_from(Some(&path), &[], &Overrides::default()).expect_err("half");
+        assert!(err.to_string().contains("give both"), "{err}");
+        let path = write(
+            dir.path(),
+            "[[nodes]]\nname = \"a\"\ndata_dirs = [\"d\"]\nstop_command = []\nstart_command = [\"y\"]\n",
+        );
+        let err = Config::load_from(Some(&path), &[], &Overrides::default()).expect_err("empty");
+        assert!(err.to_string().contains("must name a program"), "{err}");
     }
 
     #[test]

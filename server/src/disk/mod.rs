@@ -6,7 +6,7 @@ pub mod remove;
 pub mod scan;
 pub mod statvfs;
 
-pub use remove::{RemoveError, remove_snapshot_dir, snapshot_dir};
+pub use remove::{RemoveError, real_dirs_below, remove_snapshot_dir, snapshot_dir, table_dir};
 pub use scan::{
     FileEntry, FileSet, NodeScan, ScanError, SnapshotDir, TableDir, TableFilter, scan_data_dirs,
     scan_data_dirs_filtered,

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 pub enum RemoveError {
     #[error("{path} is not one of the node's configured data directories")]
     OutsideDataDirs { path: PathBuf },
+    #[error("{path} is not a plain path below {root}; refusing to touch it")]
+    OutsideRoot { path: PathBuf, root: PathBuf },
     #[error("`{name}` is not a valid {what} name")]
     BadName { what: &'static str, name: String },
     #[error("{path} is a symbolic link or not a directory; refusing to remove it")]
@@ -22,7 +24,8 @@ pub enum RemoveError {
     },
 }
 
-fn component<'a>(what: &'static str, name: &'a str) -> Result<&'a str, RemoveError> {
+/// `name` if it is one plain path component (not empty, `.`, `..`, no `/`).
+pub fn component<'a>(what: &'static str, name: &'a str) -> Result<&'a str, RemoveError> {
     let ok = !name.is_empty()
         && name != "."
         && name != ".."
@@ -38,8 +41,29 @@ fn component<'a>(what: &'static str, name: &'a str) -> Result<&'a str, RemoveErr
     }
 }
 
-/// `<data_dir>/<keyspace>/<table>-<id>/snapshots/<tag>`, after checking that `data_dir` is one
-/// of `allowed` and every name is one plain path component.
+/// `<data_dir>/<keyspace>/<table>-<id>`, after checking that `data_dir` is one of `allowed`
+/// and every name is one plain path component.
+pub fn table_dir(
+    allowed: &[PathBuf],
+    data_dir: &Path,
+    keyspace: &str,
+    table: &str,
+    table_id: &str,
+) -> Result<PathBuf, RemoveError> {
+    if !allowed.iter().any(|d| d == data_dir) {
+        return Err(RemoveError::OutsideDataDirs {
+            path: data_dir.to_path_buf(),
+        });
+    }
+    let dir = format!(
+        "{}-{}",
+        component("table", table)?,
+        component("table id", table_id)?
+    );
+    Ok(data_dir.join(component("keyspace", keyspace)?).join(dir))
+}
+
+/// `<data_dir>/<keyspace>/<table>-<id>/snapshots/<tag>`, checked as [`table_dir`].
 pub fn snapshot_dir(
     allowed: &[PathBuf],
     data_dir: &Path,
@@ -48,21 +72,37 @@ pub fn snapshot_dir(
     table_id: &str,
     tag: &str,
 ) -> Result<PathBuf, RemoveError> {
-    if !allowed.iter().any(|d| d == data_dir) {
-        return Err(RemoveError::OutsideDataDirs {
-            path: data_dir.to_path_buf(),
-        });
-    }
-    let table_dir = format!(
-        "{}-{}",
-        component("table", table)?,
-        component("table id", table_id)?
-    );
-    Ok(data_dir
-        .join(component("keyspace", keyspace)?)
-        .join(table_dir)
+    Ok(table_dir(allowed, data_dir, keyspace, table, table_id)?
         .join("snapshots")
         .join(component("snapshot tag", tag)?))
+}
+
+/// Checks every directory from below `root` down to `path` (which must lie under `root` and
+/// hold no `..`): each must be a real directory, never a symbolic link. `Ok(false)` when one of
+/// them does not exist (yet).
+pub fn real_dirs_below(root: &Path, path: &Path) -> Result<bool, RemoveError> {
+    let rel = path
+        .strip_prefix(root)
+        .ok()
+        .filter(|r| {
+            r.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+        })
+        .ok_or_else(|| RemoveError::OutsideRoot {
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
+        })?;
+    let mut p = root.to_path_buf();
+    for part in rel.iter() {
+        p.push(part);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() && !m.file_type().is_symlink() => {}
+            Ok(_) => return Err(RemoveError::NotADirectory { path: p }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(source) => return Err(RemoveError::Io { path: p, source }),
+        }
+    }
+    Ok(true)
 }
 
 /// Removes one table's snapshot directory (see [`snapshot_dir`]). A directory already gone is
@@ -77,19 +117,8 @@ pub fn remove_snapshot_dir(
 ) -> Result<bool, RemoveError> {
     let path = snapshot_dir(allowed, data_dir, keyspace, table, table_id, tag)?;
     // No symbolic link anywhere on the way below the data directory.
-    let mut p = data_dir.to_path_buf();
-    for part in path
-        .strip_prefix(data_dir)
-        .into_iter()
-        .flat_map(|r| r.iter())
-    {
-        p.push(part);
-        match std::fs::symlink_metadata(&p) {
-            Ok(m) if m.is_dir() && !m.file_type().is_symlink() => {}
-            Ok(_) => return Err(RemoveError::NotADirectory { path: p }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(source) => return Err(RemoveError::Io { path: p, source }),
-        }
+    if !real_dirs_below(data_dir, &path)? {
+        return Ok(false);
     }
     std::fs::remove_dir_all(&path).map_err(|source| RemoveError::Io { path, source })?;
     Ok(true)

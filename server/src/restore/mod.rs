@@ -1,7 +1,9 @@
 //! Restores: the schema check ([`schema`]), the dry-run plan ([`plan`]), requests with
 //! second-person approval bound to the plan's hash ([`service`]), the journaled, resumable
-//! execution ([`run`]) and the API ([`routes`]).
+//! execution ([`run`]; a full node stopped and restarted: [`fullnode`]) and the API
+//! ([`routes`]).
 
+pub mod fullnode;
 pub mod plan;
 pub mod routes;
 pub mod run;

@@ -2,6 +2,11 @@
 //! (same filesystem) or must be copied, the disk and inode headroom afterwards, the safety
 //! snapshot, the expected row count, the schema check and the steps. Nothing is changed by
 //! planning. The plan's hash binds an approval to exactly this plan.
+//!
+//! A full-node restore (target `full_node`) puts back every table of the snapshot on one node
+//! with the node stopped; it is blocked unless the node can be stopped and started (dev-node
+//! launcher or `stop_command`/`start_command`), its commit log directory is known, and every
+//! table's schema still matches.
 
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
@@ -20,7 +25,7 @@ use crate::disk::{fs_stats, snapshot_dir};
 /// The hash an approval binds to: the snapshot's files, the tables and their ids, the
 /// schema check, the target and options, and whether headroom suffices.
 pub fn plan_hash(plan: &Plan) -> String {
-    let view = serde_json::json!({
+    let mut view = serde_json::json!({
         "node": plan.node, "tag": plan.tag, "target": plan.target, "truncate": plan.truncate,
         "safety_tag": plan.safety_tag, "blocked": plan.blocked,
         "headroom_ok": plan.headroom.iter().map(|h| (&h.data_dir, h.ok)).collect::<Vec<_>>(),
@@ -30,6 +35,13 @@ pub fn plan_hash(plan: &Plan) -> String {
             "files": t.files, "hard_link": t.hard_link, "schema": t.schema_check,
         })).collect::<Vec<_>>(),
     });
+    // Only full-node plans carry these; other hashes stay what they were.
+    if plan.target == Target::FullNode {
+        view["full_node"] = serde_json::json!({
+            "commitlog_aside": plan.commitlog_aside, "notes": plan.notes, "steps": plan.steps,
+            "aside": plan.tables.iter().map(|t| &t.aside_dir).collect::<Vec<_>>(),
+        });
+    }
     hex::encode(sha2::Sha256::digest(view.to_string().as_bytes()))
 }
 
@@ -65,6 +77,96 @@ pub fn snapshot_files(dir: &Path) -> Result<Vec<PlanFile>, std::io::Error> {
     Ok(files)
 }
 
+/// Keyspaces that hold the node's own state; a full-node restore leaves them alone.
+pub const SYSTEM_KEYSPACES: &[&str] = &[
+    "system",
+    "system_schema",
+    "system_auth",
+    "system_distributed",
+    "system_traces",
+    "system_views",
+    "system_virtual_schema",
+    "system_cluster_metadata",
+];
+
+/// Directory (in each table directory and in the commit log directory) where a full-node
+/// restore moves the files it replaces, one subdirectory per restore (its safety tag).
+pub const ASIDE_DIR: &str = ".snapkeep-aside";
+
+/// How a full-node restore stops and starts the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeControl {
+    /// `stop_command`/`start_command` from the configuration.
+    Commands {
+        stop: Vec<String>,
+        start: Vec<String>,
+    },
+    /// The dev-node launcher, with the options saved in the directory's `node.json`.
+    DevNode(PathBuf),
+}
+
+impl NodeControl {
+    /// The node's way to be stopped and started, or the sentence saying what to configure.
+    pub fn of(node: &NodeConfig) -> Result<Self, String> {
+        match (&node.stop_command, &node.start_command, &node.dev_node_dir) {
+            (Some(stop), Some(start), _) if !stop.is_empty() && !start.is_empty() => {
+                Ok(NodeControl::Commands {
+                    stop: stop.clone(),
+                    start: start.clone(),
+                })
+            }
+            (_, _, Some(dir)) => match crate::cassandra::devnode::load(dir) {
+                Ok(_) => Ok(NodeControl::DevNode(dir.clone())),
+                Err(e) => Err(format!(
+                    "Node {} cannot be restarted by the dev-node launcher: {e}",
+                    node.name
+                )),
+            },
+            _ => Err(format!(
+                "Node {} cannot be stopped and started by Snapkeep: set `stop_command` and `start_command` in its [[nodes]] entry (argument lists, e.g. [\"sudo\", \"systemctl\", \"stop\", \"cassandra\"] and [\"sudo\", \"systemctl\", \"start\", \"cassandra\"]).",
+                node.name
+            )),
+        }
+    }
+
+    /// One sentence for the approver.
+    pub fn describe(&self) -> String {
+        let line = |argv: &[String]| match argv.split_first() {
+            Some((program, args)) => crate::process::Command::new(program).args(args).cmdline(),
+            None => String::new(),
+        };
+        match self {
+            NodeControl::Commands { stop, start } => format!(
+                "The node is stopped with `{}` and started with `{}`.",
+                line(stop),
+                line(start)
+            ),
+            NodeControl::DevNode(dir) => format!(
+                "The node is stopped and started by Snapkeep's dev-node launcher ({}).",
+                dir.display()
+            ),
+        }
+    }
+}
+
+/// The commit log directory of a full-node restore, or why there is none.
+fn commitlog_dir(node: &NodeConfig) -> Result<PathBuf, String> {
+    let Some(dir) = &node.commitlog_dir else {
+        return Err(format!(
+            "The commit log directory of node {} is unknown: set `commitlog_dir` (cassandra.yaml's commitlog_directory) in its [[nodes]] entry. A full-node restore moves the commit log segments aside so that writes made after the snapshot are not replayed over it.",
+            node.name
+        ));
+    };
+    if !dir.is_absolute() || !dir.is_dir() {
+        return Err(format!(
+            "The commit log directory {} of node {} is not an existing directory; check `commitlog_dir`.",
+            dir.display(),
+            node.name
+        ));
+    }
+    Ok(dir.clone())
+}
+
 /// Makes the plan (see the module documentation).
 pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, RestoreError> {
     let node = ctx.node;
@@ -85,8 +187,29 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             input.snapshot, node.name
         )));
     }
+    let full_node = input.target == Target::FullNode;
+    let is_system = |ks: &str| SYSTEM_KEYSPACES.contains(&ks);
+    let mut notes = Vec::new();
     let wanted: Vec<(String, String)> = if input.tables.is_empty() {
-        rows.iter().map(|r| (r.0.clone(), r.1.clone())).collect()
+        let mut w: Vec<(String, String)> = rows
+            .iter()
+            .filter(|r| !(full_node && is_system(&r.0)))
+            .map(|r| (r.0.clone(), r.1.clone()))
+            .collect();
+        w.dedup();
+        let skipped = rows.iter().filter(|r| full_node && is_system(&r.0)).count();
+        if skipped > 0 {
+            notes.push(format!(
+                "The snapshot's {skipped} system table(s) are not restored: the node keeps its own schema, tokens and local state."
+            ));
+        }
+        if w.is_empty() {
+            return Err(RestoreError::NotFound(format!(
+                "snapshot `{}` on node {} has only system tables; a full-node restore puts back user tables",
+                input.snapshot, node.name
+            )));
+        }
+        w
     } else {
         let mut w = Vec::new();
         for t in &input.tables {
@@ -102,25 +225,39 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
                     input.snapshot
                 )));
             }
-            w.push((ks.to_string(), name.to_string()));
+            if full_node && is_system(ks) {
+                return Err(RestoreError::bad(
+                    "tables",
+                    format!(
+                        "{t} is a system table; a full-node restore puts back user tables only"
+                    ),
+                ));
+            }
+            if !w.iter().any(|(k, n)| k == ks && n == name) {
+                w.push((ks.to_string(), name.to_string()));
+            }
         }
         w
     };
-    if input.target == Target::InPlace && input.side_keyspace.is_some() {
+    if input.target != Target::Side && input.side_keyspace.is_some() {
         return Err(RestoreError::bad(
             "side_keyspace",
             "side_keyspace is for target `side` only",
         ));
     }
-    if input.target == Target::Side && input.truncate {
+    if input.target != Target::InPlace && input.truncate {
         return Err(RestoreError::bad(
             "truncate",
-            "truncate is for an in-place restore only",
+            if full_node {
+                "truncate is for an in-place restore only; a full-node restore replaces the tables' files, so they hold exactly the snapshot's rows"
+            } else {
+                "truncate is for an in-place restore only"
+            },
         ));
     }
     let stamp = app::api::format_compact_utc(ctx.now_ms).to_ascii_lowercase();
     let safety_tag = match input.target {
-        Target::InPlace => Some(
+        Target::InPlace | Target::FullNode => Some(
             ctx.previous
                 .and_then(|p| p.safety_tag.clone())
                 .unwrap_or_else(|| {
@@ -132,6 +269,36 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
     let staging_name = safety_tag
         .clone()
         .unwrap_or_else(|| format!("snapkeep-side-{stamp}"));
+    let mut blocked = Vec::new();
+    let mut commitlog_aside = None;
+    if full_node {
+        match NodeControl::of(node) {
+            Ok(c) => notes.push(c.describe()),
+            Err(e) => blocked.push(e),
+        }
+        match commitlog_dir(node) {
+            Ok(dir) => {
+                let aside = dir.join(ASIDE_DIR).join(&staging_name);
+                notes.push(format!(
+                    "Commit log segments are moved to {} (not deleted), so writes made after the snapshot are not replayed; removed after verification.",
+                    aside.display()
+                ));
+                commitlog_aside = Some(aside.display().to_string());
+            }
+            Err(e) => blocked.push(e),
+        }
+        if node.data_dirs.len() > 1 {
+            blocked.push(format!(
+                "Node {} has {} data directories; a full-node restore supports one data directory for now. Restore the tables in place instead.",
+                node.name,
+                node.data_dirs.len()
+            ));
+        }
+        notes.push(format!(
+            "Node {} is down from `stop` until `start`; every table of the node is locked while the restore runs. The live SSTables of each table are moved to <table dir>/{ASIDE_DIR}/{staging_name}/ and removed only after verification passed.",
+            node.name
+        ));
+    }
     let mut tables = Vec::new();
     for (ks, t) in &wanted {
         let Some(r) = rows.iter().find(|r| r.0 == *ks && r.1 == *t) else {
@@ -156,7 +323,7 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
         let snap_schema =
             schema::parse(&schema_text).map_err(|e| RestoreError::Conflict(e.to_string()))?;
         let (target_keyspace, target_table, target_table_id, check) = match input.target {
-            Target::InPlace => {
+            Target::InPlace | Target::FullNode => {
                 let live = ctx.live.table(ks, t);
                 let check = schema::compare(&snap_schema, live, ctx.live);
                 (ks.clone(), t.clone(), live.map(|l| l.dir_id()), check)
@@ -190,12 +357,31 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             }
         };
         // `nodetool import` reads the keyspace and table from the two directories above the
-        // files, so staging ends in `<target keyspace>/<target table>`.
-        let staging = data_dir
-            .join(super::STAGING_DIR)
-            .join(&staging_name)
-            .join(&target_keyspace)
-            .join(&target_table);
+        // files, so staging ends in `<target keyspace>/<target table>`. A full-node restore
+        // links straight into the live table's directory (same id as the snapshot's).
+        let mut aside_dir = None;
+        let staging = if full_node {
+            if target_table_id.as_deref() != Some(r.2.as_str()) {
+                blocked.push(format!(
+                    "{ks}.{t} is not the table the snapshot was taken of (the live table has another id or is gone): restore it into a side table instead."
+                ));
+            }
+            let dir = crate::disk::table_dir(&node.data_dirs, &data_dir, ks, t, &r.2)
+                .map_err(|e| RestoreError::Conflict(e.to_string()))?;
+            aside_dir = Some(
+                dir.join(ASIDE_DIR)
+                    .join(&staging_name)
+                    .display()
+                    .to_string(),
+            );
+            dir
+        } else {
+            data_dir
+                .join(super::STAGING_DIR)
+                .join(&staging_name)
+                .join(&target_keyspace)
+                .join(&target_table)
+        };
         let same_fs = match (std::fs::metadata(&source), std::fs::metadata(&data_dir)) {
             (Ok(a), Ok(b)) => a.dev() == b.dev(),
             _ => false,
@@ -211,6 +397,7 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             target_table,
             target_table_id,
             staging_dir: staging.display().to_string(),
+            aside_dir,
             sstables: files
                 .iter()
                 .filter(|f| f.name.ends_with("-Data.db"))
@@ -265,7 +452,6 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             }
         }
     }
-    let mut blocked = Vec::new();
     let verdict = tables
         .iter()
         .map(|t| t.schema_check.verdict)
@@ -281,6 +467,17 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
                 .to_string(),
         );
     }
+    if full_node && verdict == Verdict::Incompatible {
+        let names: Vec<String> = tables
+            .iter()
+            .filter(|t| t.schema_check.verdict == Verdict::Incompatible)
+            .map(|t| format!("{}.{}", t.keyspace, t.table))
+            .collect();
+        blocked.push(format!(
+            "The schema of {} changed incompatibly since the snapshot: a full-node restore needs every table's schema to match. Restore those tables into side tables (target `side`), or leave them out with `tables`.",
+            names.join(", ")
+        ));
+    }
     for h in headroom.iter().filter(|h| !h.ok) {
         blocked.push(format!(
             "Too little room on the filesystem of {} after the restore ({} % bytes, {} % inodes free; at least {} % needed).",
@@ -288,6 +485,10 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
         ));
     }
     let mut steps = vec!["check".to_string()];
+    let names: Vec<String> = tables
+        .iter()
+        .map(|t| format!("{}.{}", t.keyspace, t.table))
+        .collect();
     match input.target {
         Target::InPlace => {
             steps.push("safety_snapshot".into());
@@ -296,14 +497,22 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             }
         }
         Target::Side => steps.push("create_tables".into()),
+        Target::FullNode => {
+            steps.extend(["safety_snapshot", "drain", "stop"].map(String::from));
+            steps.extend(names.iter().map(|n| format!("move_aside {n}")));
+            steps.push("clear_commitlog".into());
+            steps.extend(names.iter().map(|n| format!("link {n}")));
+            steps.extend(["start", "wait_cql", "verify", "cleanup"].map(String::from));
+        }
     }
-    for t in &tables {
-        let name = format!("{}.{}", t.keyspace, t.table);
-        steps.push(format!("stage {name}"));
-        steps.push(format!("import {name}"));
-        steps.push(format!("cleanup {name}"));
+    if !full_node {
+        for name in &names {
+            steps.push(format!("stage {name}"));
+            steps.push(format!("import {name}"));
+            steps.push(format!("cleanup {name}"));
+        }
+        steps.push("verify".into());
     }
-    steps.push("verify".into());
     Ok(Plan {
         node: node.name.clone(),
         tag: input.snapshot.clone(),
@@ -316,5 +525,218 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
         steps,
         blocked,
         verdict,
+        commitlog_aside,
+        notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cassandra::cql::{Column, TableSchema};
+
+    const ID: &str = "e404cfd0-e859-11f1-927d-4585d0360deb";
+
+    fn col(name: &str, kind: &str, position: i32, ty: &str) -> Column {
+        Column {
+            name: name.into(),
+            kind: kind.into(),
+            position,
+            cql_type: ty.into(),
+            clustering_order: "none".into(),
+        }
+    }
+
+    /// A catalog with snapshot `nightly` of shop.t (one SSTable file on disk) and the live
+    /// schema of the same table.
+    async fn setup(dir: &Path) -> (crate::catalog::Catalog, PathBuf, Schema) {
+        let id = uuid::Uuid::parse_str(ID).expect("uuid");
+        let data = dir.join("data");
+        let snap = data
+            .join("shop")
+            .join(format!("t-{}", id.simple()))
+            .join("snapshots")
+            .join("nightly");
+        std::fs::create_dir_all(&snap).expect("mkdir");
+        std::fs::write(snap.join("nb-1-big-Data.db"), vec![7u8; 1000]).expect("write");
+        std::fs::write(
+            snap.join("schema.cql"),
+            format!("CREATE TABLE IF NOT EXISTS shop.t (\n    id int PRIMARY KEY,\n    v text\n) WITH ID = {ID};\n"),
+        )
+        .expect("write");
+        let catalog = crate::catalog::Catalog::open(&dir.join("catalog.db"))
+            .await
+            .expect("catalog");
+        let sid: i64 = sqlx::query_scalar(
+            "INSERT INTO snapshots (node, tag, kind, status, created_at, first_seen_at, measured_at) \
+             VALUES ('n1', 'nightly', 'manual', 'present', 1, 1, 1) RETURNING id",
+        )
+        .fetch_one(catalog.pool())
+        .await
+        .expect("snapshot row");
+        sqlx::query(
+            "INSERT INTO snapshot_tables (snapshot_id, keyspace_name, table_name, table_id, data_dir, status, row_count, row_count_method) \
+             VALUES (?, 'shop', 't', ?, ?, 'present', 10, 'count')",
+        )
+        .bind(sid)
+        .bind(id.simple().to_string())
+        .bind(data.display().to_string())
+        .execute(catalog.pool())
+        .await
+        .expect("table row");
+        let live = Schema {
+            keyspaces: vec!["shop".into()],
+            tables: vec![TableSchema {
+                keyspace: "shop".into(),
+                table: "t".into(),
+                id,
+                columns: vec![
+                    col("id", "partition_key", 0, "int"),
+                    col("v", "regular", -1, "text"),
+                ],
+                dropped: Vec::new(),
+                indexes: Vec::new(),
+            }],
+            types: Vec::new(),
+        };
+        (catalog, data, live)
+    }
+
+    fn full_node() -> RestoreInput {
+        RestoreInput {
+            snapshot: "nightly".into(),
+            node: None,
+            tables: Vec::new(),
+            target: Target::FullNode,
+            side_keyspace: None,
+            truncate: false,
+            reason: String::new(),
+        }
+    }
+
+    async fn plan_for(pool: &SqlitePool, node: &NodeConfig, live: &Schema) -> Plan {
+        let ctx = PlanContext {
+            pool,
+            node,
+            live,
+            min_free_pct: 0,
+            previous: None,
+            now_ms: 1_764_000_000_000,
+        };
+        make(&ctx, &full_node()).await.expect("plan")
+    }
+
+    #[tokio::test]
+    async fn a_full_node_restore_is_blocked_until_the_node_can_be_stopped_and_its_commit_log_is_known()
+     {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (catalog, data, live) = setup(dir.path()).await;
+        let mut node = NodeConfig::new("n1", vec![data.clone()]);
+
+        let p = plan_for(catalog.pool(), &node, &live).await;
+        assert_eq!(p.blocked.len(), 2, "{:?}", p.blocked);
+        assert!(
+            p.blocked[0].contains("cannot be stopped and started")
+                && p.blocked[0].contains("`stop_command` and `start_command`"),
+            "{}",
+            p.blocked[0]
+        );
+        assert!(
+            p.blocked[1].contains("commit log directory of node n1 is unknown")
+                && p.blocked[1].contains("`commitlog_dir`"),
+            "{}",
+            p.blocked[1]
+        );
+
+        // A dev-node directory without node.json cannot be restarted either.
+        node.dev_node_dir = Some(dir.path().join("no-node"));
+        let p = plan_for(catalog.pool(), &node, &live).await;
+        assert!(
+            p.blocked.iter().any(|b| b.contains("dev-node launcher")),
+            "{:?}",
+            p.blocked
+        );
+
+        // A commit log directory that does not exist is named.
+        node.commitlog_dir = Some(dir.path().join("missing-commitlog"));
+        let p = plan_for(catalog.pool(), &node, &live).await;
+        assert!(
+            p.blocked
+                .iter()
+                .any(|b| b.contains("missing-commitlog") && b.contains("not an existing directory")),
+            "{:?}",
+            p.blocked
+        );
+
+        // Configured: runs, with every step and the aside paths under the node's own dirs.
+        let commitlog = dir.path().join("commitlog");
+        std::fs::create_dir_all(&commitlog).expect("mkdir");
+        node.dev_node_dir = None;
+        node.commitlog_dir = Some(commitlog.clone());
+        node.stop_command = Some(vec!["systemctl".into(), "stop".into(), "cassandra".into()]);
+        node.start_command = Some(vec!["systemctl".into(), "start".into(), "cassandra".into()]);
+        let p = plan_for(catalog.pool(), &node, &live).await;
+        assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+        assert_eq!(
+            p.steps,
+            [
+                "check",
+                "safety_snapshot",
+                "drain",
+                "stop",
+                "move_aside shop.t",
+                "clear_commitlog",
+                "link shop.t",
+                "start",
+                "wait_cql",
+                "verify",
+                "cleanup"
+            ]
+        );
+        let tag = p.safety_tag.clone().expect("safety tag");
+        let table_dir = data.join("shop").join("t-e404cfd0e85911f1927d4585d0360deb");
+        assert_eq!(p.tables[0].staging_dir, table_dir.display().to_string());
+        assert_eq!(
+            p.tables[0].aside_dir.as_deref(),
+            Some(&*table_dir.join(ASIDE_DIR).join(&tag).to_string_lossy())
+        );
+        assert_eq!(
+            p.commitlog_aside.as_deref(),
+            Some(&*commitlog.join(ASIDE_DIR).join(&tag).to_string_lossy())
+        );
+        assert!(p.tables[0].hard_link && p.tables[0].bytes_to_copy == 0);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("`systemctl stop cassandra`")),
+            "{:?}",
+            p.notes
+        );
+
+        // The schema must match: a re-created table blocks.
+        let mut changed = live.clone();
+        changed.tables[0].id = uuid::Uuid::nil();
+        let p = plan_for(catalog.pool(), &node, &changed).await;
+        assert!(
+            p.blocked.iter().any(|b| b.contains("changed incompatibly")),
+            "{:?}",
+            p.blocked
+        );
+
+        // Options of other targets are refused.
+        let ctx = PlanContext {
+            pool: catalog.pool(),
+            node: &node,
+            live: &live,
+            min_free_pct: 0,
+            previous: None,
+            now_ms: 1,
+        };
+        let input = RestoreInput {
+            truncate: true,
+            ..full_node()
+        };
+        let err = make(&ctx, &input).await.expect_err("truncate refused");
+        assert!(err.to_string().contains("truncate"), "{err}");
+    }
 }

@@ -18,8 +18,9 @@ use crate::cassandra::cql::{Cql, quote_ident};
 use crate::config::NodeConfig;
 
 /// Set to a step name (`check`, `safety_snapshot`, `truncate`, `create_tables`, `stage`,
-/// `import`, `cleanup`, `verify`): the process aborts right after that step's side effect,
-/// before the journal records it done. Used by the crash-and-resume tests.
+/// `import`, `cleanup`, `verify`; for a full node also `drain`, `stop`, `move_aside`,
+/// `clear_commitlog`, `link`, `start`, `wait_cql`): the process aborts right after that step's
+/// side effect, before the journal records it done. Used by the crash-and-resume tests.
 pub const CRASH_AFTER_ENV: &str = "SNAPKEEP_RESTORE_CRASH_AFTER";
 
 /// Aborts the process when [`CRASH_AFTER_ENV`] names `step` (crash tests only).
@@ -72,7 +73,7 @@ pub async fn perform(
     out
 }
 
-async fn safety_snapshot(plan: &Plan, node: &NodeConfig) -> Result<String, String> {
+pub(super) async fn safety_snapshot(plan: &Plan, node: &NodeConfig) -> Result<String, String> {
     let Some(tag) = &plan.safety_tag else {
         return Ok("no safety snapshot for this target".into());
     };
@@ -229,7 +230,20 @@ fn staging_dir(t: &TablePlan, node: &NodeConfig) -> Result<PathBuf, String> {
 pub fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
     let staging = staging_dir(t, node)?;
     let source = PathBuf::from(&t.source_dir);
-    // The snapshot must be what was planned and approved.
+    check_snapshot_unchanged(t)?;
+    std::fs::create_dir_all(&staging)
+        .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+    let (linked, copied, kept) = link_files(&source, &staging, &t.files, t.hard_link)?;
+    Ok(format!(
+        "staged {} files in {} ({linked} linked, {copied} copied, {kept} already there)",
+        t.files.len(),
+        staging.display()
+    ))
+}
+
+/// Fails unless the snapshot's files are still those that were planned and approved.
+pub fn check_snapshot_unchanged(t: &TablePlan) -> Result<(), String> {
+    let source = PathBuf::from(&t.source_dir);
     let now = plan::snapshot_files(&source).map_err(|e| {
         format!(
             "the snapshot's files cannot be read at {}: {e}",
@@ -242,9 +256,18 @@ pub fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
             t.keyspace, t.table
         ));
     }
-    std::fs::create_dir_all(&staging)
-        .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
-    // Link (or copy) on every core: each file is one link system call on the same filesystem.
+    Ok(())
+}
+
+/// Puts `files` of `source` into `dest` (hard links, or copies when `hard_link` is false or
+/// linking fails) on every core; files already there are kept. Returns (linked, copied, kept).
+pub fn link_files(
+    source: &Path,
+    dest: &Path,
+    files: &[plan::PlanFile],
+    hard_link: bool,
+) -> Result<(usize, usize, usize), String> {
+    // Each file is one link system call on the same filesystem.
     use std::sync::atomic::{AtomicUsize, Ordering};
     let (linked, copied, kept) = (
         AtomicUsize::new(0),
@@ -262,11 +285,11 @@ pub fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(f) = t.files.get(i) else { break };
+                    let Some(f) = files.get(i) else { break };
                     if failure.lock().map(|g| g.is_some()).unwrap_or(true) {
                         break;
                     }
-                    let counter = match stage_one(&source, &staging, f, t.hard_link) {
+                    let counter = match stage_one(source, dest, f, hard_link) {
                         Ok(Staged::Linked) => &linked,
                         Ok(Staged::Copied) => &copied,
                         Ok(Staged::Kept) => &kept,
@@ -285,12 +308,7 @@ pub fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
     if let Some(e) = failure.into_inner().ok().flatten() {
         return Err(e);
     }
-    let (linked, copied, kept) = (linked.into_inner(), copied.into_inner(), kept.into_inner());
-    Ok(format!(
-        "staged {} files in {} ({linked} linked, {copied} copied, {kept} already there)",
-        t.files.len(),
-        staging.display()
-    ))
+    Ok((linked.into_inner(), copied.into_inner(), kept.into_inner()))
 }
 
 enum Staged {
@@ -422,7 +440,7 @@ pub async fn verify(plan: &Plan, node: &NodeConfig, cql: &Cql) -> Verification {
     for t in &plan.tables {
         let name = format!("{}.{}", t.target_keyspace, t.target_table);
         let mut notes = Vec::new();
-        let rows_exact = plan.truncate || plan.target == Target::Side;
+        let rows_exact = plan.truncate || matches!(plan.target, Target::Side | Target::FullNode);
         let rows_found = match cql.count_rows(&t.target_keyspace, &t.target_table).await {
             Ok(n) => Some(n),
             Err(e) => {
@@ -532,8 +550,12 @@ pub async fn verify(plan: &Plan, node: &NodeConfig, cql: &Cql) -> Verification {
 }
 
 /// Removes every staging directory of a plan (after a failure: the live table is untouched
-/// by staging, so this is always safe).
+/// by staging, so this is always safe). A full-node restore has no staging; what it moved
+/// aside stays until a resumed run verifies the restore.
 pub fn clean_all(plan: &Plan, node: &NodeConfig) {
+    if plan.target == Target::FullNode {
+        return;
+    }
     for t in &plan.tables {
         if let Ok(s) = staging_dir(t, node) {
             let _ = remove_staging(&s, &PathBuf::from(&t.data_dir));

@@ -165,18 +165,30 @@ impl RestoreService {
             .iter()
             .map(|t| format!("{}.{}", t.keyspace, t.table))
             .collect();
-        let busy: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM restore_requests WHERE node = ? AND state IN ('awaiting_approval', 'approved', 'running', 'interrupted') \
-             AND EXISTS (SELECT 1 FROM json_each(restore_requests.tables) j WHERE j.value IN (SELECT value FROM json_each(?))) LIMIT 1",
+        // A full-node restore needs the whole node: it conflicts with every open request there.
+        let busy: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, target FROM restore_requests WHERE node = ? AND state IN ('awaiting_approval', 'approved', 'running', 'interrupted') \
+             AND (? = 'full_node' OR target = 'full_node' \
+                  OR EXISTS (SELECT 1 FROM json_each(restore_requests.tables) j WHERE j.value IN (SELECT value FROM json_each(?)))) LIMIT 1",
         )
         .bind(&node.name)
+        .bind(input.target.as_str())
         .bind(serde_json::to_string(&tables).unwrap_or_default())
         .fetch_optional(&self.pool)
         .await?;
-        if let Some(other) = busy {
-            return Err(RestoreError::Conflict(format!(
-                "restore request {other} for the same table is still open; finish, reject or let it fail first"
-            )));
+        if let Some((other, other_target)) = busy {
+            return Err(RestoreError::Conflict(
+                if input.target == Target::FullNode || other_target == "full_node" {
+                    format!(
+                        "restore request {other} on node {} is still open and a full-node restore needs the whole node; finish, reject or let it fail first",
+                        node.name
+                    )
+                } else {
+                    format!(
+                        "restore request {other} for the same table is still open; finish, reject or let it fail first"
+                    )
+                },
+            ));
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO restore_requests (node, tag, tables, target, side_keyspace, truncate, reason, requested_by, requested_at, plan, plan_hash, state) \
@@ -213,11 +225,7 @@ impl RestoreService {
             snapshot: r.tag.clone(),
             node: Some(r.node.clone()),
             tables: serde_json::from_str(&r.tables).unwrap_or_default(),
-            target: if r.target == "side" {
-                Target::Side
-            } else {
-                Target::InPlace
-            },
+            target: Target::parse(&r.target).unwrap_or(Target::InPlace),
             side_keyspace: r.side_keyspace.clone(),
             truncate: r.truncate != 0,
             reason: r.reason.clone(),
@@ -322,22 +330,29 @@ impl RestoreService {
         let node = self.node_for(Some(&r.node), &r.tag)?;
         let plan: Plan = serde_json::from_str(&r.plan)
             .map_err(|e| RestoreError::Conflict(format!("the stored plan is unreadable: {e}")))?;
-        let keys: Vec<String> = plan
-            .tables
-            .iter()
-            .flat_map(|t| {
-                [
-                    crate::snapshots::locks::key(&node.name, &t.keyspace, &t.table),
-                    crate::snapshots::locks::key(&node.name, &t.target_keyspace, &t.target_table),
-                ]
-            })
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        use crate::snapshots::locks;
+        let keys: Vec<String> = if plan.target == Target::FullNode {
+            vec![locks::node_key(&node.name)]
+        } else {
+            plan.tables
+                .iter()
+                .flat_map(|t| {
+                    [
+                        locks::key(&node.name, &t.keyspace, &t.table),
+                        locks::key(&node.name, &t.target_keyspace, &t.target_table),
+                    ]
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
         let guard = self.snapshots.locks().try_lock(keys).map_err(|busy| {
             RestoreError::Busy(format!(
                 "busy: {} is being snapshotted, cleared or restored; retry",
-                busy.join(", ")
+                busy.iter()
+                    .map(|k| locks::describe(k))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?;
         let job = jobs::create(&self.pool, "restore", Some(&node.name)).await?;
@@ -404,7 +419,15 @@ impl RestoreService {
                     .await
             }
             Ok(v) => {
-                let msg = "the restore ran but its verification failed (see the verification)";
+                let msg = if plan.target == Target::FullNode {
+                    format!(
+                        "the restore ran but its verification failed (see the verification); nothing was cleaned up. {} Resume to verify again.",
+                        super::fullnode::kept_aside(&plan)
+                    )
+                } else {
+                    "the restore ran but its verification failed (see the verification)".to_string()
+                };
+                let msg = msg.as_str();
                 let _ = jobs::fail(pool, job, msg).await;
                 sqlx::query("UPDATE restore_requests SET state = 'failed', finished_at = ?, verification = ?, error = ? WHERE id = ?")
                     .bind(now)
@@ -440,7 +463,11 @@ impl RestoreService {
         hash: &str,
     ) -> Result<Verification, String> {
         let pool = &self.pool;
-        let cql = self.cql(node).await.map_err(|e| e.to_string())?;
+        // A full-node restore runs while the node is down: CQL only when a step needs it.
+        let mut cql: Option<Arc<Cql>> = None;
+        if plan.target != Target::FullNode {
+            cql = Some(self.cql(node).await.map_err(|e| e.to_string())?);
+        }
         let steps: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT seq, name, state FROM restore_steps WHERE restore_id = ? ORDER BY seq",
         )
@@ -503,17 +530,35 @@ impl RestoreService {
                         Err(e) => Err(e.to_string()),
                     }
                 }
-                "verify" => {
-                    let v = run::verify(plan, node, &cql).await;
-                    let line = if v.passed {
-                        "verified".to_string()
-                    } else {
-                        "verification failed".to_string()
-                    };
-                    verification = Some(v);
-                    Ok(line)
+                "verify" => match self.session_for(node, &mut cql).await {
+                    Ok(c) => {
+                        let v = run::verify(plan, node, &c).await;
+                        if !v.passed && plan.target == Target::FullNode {
+                            // Nothing set aside is removed unless verification passed.
+                            let detail = format!(
+                                "verification failed; {}",
+                                super::fullnode::kept_aside(plan)
+                            );
+                            mark("failed", detail).await;
+                            return Ok(v);
+                        }
+                        let line = if v.passed {
+                            "verified"
+                        } else {
+                            "verification failed"
+                        };
+                        verification = Some(v);
+                        Ok(line.to_string())
+                    }
+                    Err(e) => Err(e),
+                },
+                other if plan.target == Target::FullNode => {
+                    super::fullnode::perform(other, plan, node).await
                 }
-                other => run::perform(other, plan, node, &cql).await,
+                other => match self.session_for(node, &mut cql).await {
+                    Ok(c) => run::perform(other, plan, node, &c).await,
+                    Err(e) => Err(e),
+                },
             };
             if result.is_ok() && (name == "check" || name == "verify") {
                 run::crash_hook(&name);
@@ -528,8 +573,25 @@ impl RestoreService {
         }
         match verification {
             Some(v) => Ok(v),
-            None => Ok(run::verify(plan, node, &cql).await),
+            None => {
+                let c = self.session_for(node, &mut cql).await?;
+                Ok(run::verify(plan, node, &c).await)
+            }
         }
+    }
+
+    /// The CQL session of a run, connected on first use (again after a node restart).
+    async fn session_for(
+        &self,
+        node: &NodeConfig,
+        cached: &mut Option<Arc<Cql>>,
+    ) -> Result<Arc<Cql>, String> {
+        if let Some(c) = cached {
+            return Ok(c.clone());
+        }
+        let c = self.cql(node).await.map_err(|e| e.to_string())?;
+        *cached = Some(c.clone());
+        Ok(c)
     }
 
     /// One request with its journal.
@@ -552,11 +614,7 @@ impl RestoreService {
             node: r.node,
             snapshot: r.tag,
             tables: serde_json::from_str(&r.tables).unwrap_or_default(),
-            target: if r.target == "side" {
-                Target::Side
-            } else {
-                Target::InPlace
-            },
+            target: Target::parse(&r.target).unwrap_or(Target::InPlace),
             side_keyspace: r.side_keyspace,
             truncate: r.truncate != 0,
             reason: r.reason,

@@ -1,5 +1,7 @@
 //! At most one snapshot, clear or restore per table at a time: a request takes every table it
 //! touches at once or none, and the guard gives them back when the work ends (even on panic).
+//! A full-node restore takes the whole node ([`node_key`]): it conflicts with every table of
+//! that node, and every table of the node conflicts with it.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -22,11 +24,39 @@ pub fn key(node: &str, keyspace: &str, table: &str) -> String {
     format!("{node}/{keyspace}.{table}")
 }
 
+/// The lock key of a whole node (every table of it, present and future).
+pub fn node_key(node: &str) -> String {
+    format!("{node}/*")
+}
+
+/// A key as users read it: `node/ks.table`, or `every table of node N` for a [`node_key`].
+pub fn describe(key: &str) -> String {
+    match key.strip_suffix("/*") {
+        Some(node) => format!("every table of node {node}"),
+        None => key.to_string(),
+    }
+}
+
+/// Whether two keys cover a common table. Node names hold no `/`, so `node/` is a prefix of
+/// exactly that node's keys.
+fn overlaps(a: &str, b: &str) -> bool {
+    let covers = |whole: &str, other: &str| {
+        whole
+            .strip_suffix('*')
+            .is_some_and(|prefix| prefix.ends_with('/') && other.starts_with(prefix))
+    };
+    a == b || covers(a, b) || covers(b, a)
+}
+
 impl TableLocks {
     /// Takes all `keys` or none; on refusal returns the ones already busy.
     pub fn try_lock(&self, keys: Vec<String>) -> Result<TablesGuard, Vec<String>> {
         let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
-        let taken: Vec<String> = keys.iter().filter(|k| busy.contains(*k)).cloned().collect();
+        let taken: Vec<String> = busy
+            .iter()
+            .filter(|b| keys.iter().any(|k| overlaps(k, b)))
+            .cloned()
+            .collect();
         if !taken.is_empty() {
             return Err(taken);
         }
@@ -37,12 +67,10 @@ impl TableLocks {
         })
     }
 
-    /// Whether a table is busy.
+    /// Whether a table (or, for a [`node_key`], any table of the node) is busy.
     pub fn is_busy(&self, key: &str) -> bool {
-        self.busy
-            .lock()
-            .map(|b| b.contains(key))
-            .unwrap_or_else(|p| p.into_inner().contains(key))
+        let busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        busy.iter().any(|b| overlaps(key, b))
     }
 }
 
@@ -76,5 +104,37 @@ mod tests {
             .try_lock(vec![a.clone(), b.clone()])
             .expect("free again");
         assert!(locks.is_busy(&b));
+    }
+
+    #[test]
+    fn a_whole_node_conflicts_with_each_of_its_tables_only() {
+        let locks = TableLocks::default();
+        let a = key("n1", "shop", "orders");
+        let other_node = key("n10", "shop", "orders");
+        let g = locks.try_lock(vec![a.clone()]).expect("free");
+        assert_eq!(
+            locks
+                .try_lock(vec![node_key("n1")])
+                .expect_err("a table of n1 is busy"),
+            vec![a.clone()]
+        );
+        assert!(
+            locks.try_lock(vec![node_key("n2")]).is_ok(),
+            "another node is free"
+        );
+        drop(g);
+        let whole = locks.try_lock(vec![node_key("n1")]).expect("free");
+        assert!(locks.is_busy(&a));
+        assert!(locks.is_busy(&key("n1", "other", "t")));
+        assert!(!locks.is_busy(&other_node), "n10 is not n1");
+        assert_eq!(
+            locks
+                .try_lock(vec![other_node.clone(), a.clone()])
+                .expect_err("n1 is busy"),
+            vec![node_key("n1")]
+        );
+        assert!(locks.try_lock(vec![other_node]).is_ok());
+        drop(whole);
+        assert!(!locks.is_busy(&a));
     }
 }

@@ -312,7 +312,7 @@ impl SnapshotService {
             })
             .collect();
         self.locks.try_lock(keys).map_err(|busy| {
-            let shown: Vec<&str> = busy.iter().take(5).map(String::as_str).collect();
+            let shown: Vec<String> = busy.iter().take(5).map(|k| super::locks::describe(k)).collect();
             SnapshotError::Busy(format!(
                 "busy: a snapshot, clear or restore of {}{} is under way; retry when it has finished",
                 shown.join(", "),

@@ -68,6 +68,7 @@ pub fn target_text(target: Target, side_keyspace: Option<&str>) -> String {
         (Target::InPlace, _) => "in place".to_string(),
         (Target::Side, Some(ks)) => format!("side table in keyspace {ks}"),
         (Target::Side, None) => "side table (in each table's own keyspace)".to_string(),
+        (Target::FullNode, _) => "whole node (stopped while restoring)".to_string(),
     }
 }
 
@@ -109,6 +110,21 @@ pub fn step_text(name: &str, plan: &Plan) -> String {
             }
             "verify" => "Verify: row count, linked files against their Digest.crc32, and a query."
                 .to_string(),
+            "drain" => {
+                "nodetool drain: flush every memtable and stop accepting writes.".to_string()
+            }
+            "stop" => "Stop the node (its stop command, or the dev-node launcher).".to_string(),
+            "clear_commitlog" => match &plan.commitlog_aside {
+                Some(dir) => format!(
+                    "Move the commit log segments aside to {dir} (kept, not deleted), so writes made after the snapshot are not replayed."
+                ),
+                None => "Move the commit log segments aside (kept, not deleted).".to_string(),
+            },
+            "start" => "Start the node (its start command, or the dev-node launcher).".to_string(),
+            "wait_cql" => "Wait until the node answers CQL.".to_string(),
+            "cleanup" => {
+                "Remove what was moved aside, only after the verification passed.".to_string()
+            }
             other => other.to_string(),
         },
         Some(("stage", t)) => match table(t) {
@@ -129,6 +145,22 @@ pub fn step_text(name: &str, plan: &Plan) -> String {
             None => format!("nodetool import {t} from the staging directory."),
         },
         Some(("cleanup", t)) => format!("Remove the staging directory of {t}."),
+        Some(("move_aside", t)) => match table(t).and_then(|p| p.aside_dir.as_deref()) {
+            Some(dir) => format!(
+                "Move the live SSTables of {t} aside to {dir} (kept until the restore is verified)."
+            ),
+            None => format!("Move the live SSTables of {t} aside (kept until verified)."),
+        },
+        Some(("link", t)) => match table(t) {
+            Some(p) if p.hard_link => format!(
+                "Hard-link the snapshot's files of {t} into the table directory (no bytes copied)."
+            ),
+            Some(p) => format!(
+                "Copy the snapshot's files of {t} into the table directory ({} across filesystems).",
+                bytes(p.bytes_to_copy)
+            ),
+            None => format!("Link the snapshot's files of {t} into the table directory."),
+        },
         Some(_) => name.to_string(),
     }
 }

@@ -87,7 +87,9 @@ fn table_view(t: TablePlan, target: Target) -> AnyView {
             Target::Side => {
                 "A new table is created from the snapshot's schema.cql: there is no live schema to differ from."
             }
-            Target::InPlace => "The snapshot's schema and the live one do not differ.",
+            Target::InPlace | Target::FullNode => {
+                "The snapshot's schema and the live one do not differ."
+            }
         };
         view! { <p class="small muted">{why}</p> }.into_any()
     } else {
@@ -237,12 +239,15 @@ pub fn PlanView(plan: Plan) -> impl IntoView {
     let safety = match (&plan.safety_tag, plan.target) {
         (Some(tag), _) => view! { <code data-testid="safety-tag">{tag.clone()}</code> }.into_any(),
         (None, Target::Side) => "none needed: the live tables are not touched".into_any(),
-        (None, Target::InPlace) => "none".into_any(),
+        (None, Target::InPlace | Target::FullNode) => "none".into_any(),
     };
     let truncate = match (plan.target, plan.truncate) {
         (Target::Side, _) => "no (side table)",
         (Target::InPlace, true) => "yes: the tables will hold exactly the snapshot's rows",
         (Target::InPlace, false) => "no: restored rows merge with the live ones",
+        (Target::FullNode, _) => {
+            "no: the live SSTables are moved aside, so the tables hold exactly the snapshot's rows"
+        }
     };
     let steps = plan
         .steps
@@ -296,9 +301,19 @@ pub fn PlanView(plan: Plan) -> impl IntoView {
         </dl>
     }
     .into_any();
+    // Sentences for the approver (a whole-node restore: how the node stops and starts, what
+    // is kept aside).
+    let notes = (!plan.notes.is_empty()).then(|| {
+        view! {
+            <ul class="plan-notes" data-testid="plan-notes">
+                {plan.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}
+            </ul>
+        }
+    });
     view! {
         <div class="plan" data-testid="plan" data-blocked=(!plan.blocked.is_empty()).to_string()>
             {blocked}
+            {notes}
             {facts}
             <h3>{format!("Tables ({table_count})")}</h3>
             {plan.tables.into_iter().map(|t| table_view(t, target)).collect_view()}
@@ -348,6 +363,7 @@ pub(super) mod tests {
                 target_keyspace: "shop".into(),
                 target_table: "products".into(),
                 target_table_id: Some("0123456789abcdef0123456789abcdef".into()),
+                aside_dir: None,
                 staging_dir: "/var/lib/cassandra/data/.snapkeep-staging/x/shop/products".into(),
                 files: vec![PlanFile {
                     name: "nb-1-big-Data.db".into(),
@@ -388,6 +404,8 @@ pub(super) mod tests {
             ],
             blocked,
             verdict,
+            commitlog_aside: None,
+            notes: Vec::new(),
         }
     }
 

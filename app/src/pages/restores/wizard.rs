@@ -341,6 +341,21 @@ fn target_view(w: Wizard, chosen: Memo<Option<SnapshotDto>>) -> impl IntoView {
                     "Into a new table created from the snapshot's schema.cql, to inspect the data before anything live is touched."
                 </p>
             </div>
+            <div class="choice">
+                <input
+                    type="radio"
+                    id="restore-target-full-node"
+                    name="restore-target"
+                    value="full_node"
+                    checked=is(Target::FullNode)
+                    prop:checked=is(Target::FullNode)
+                    on:change=move |_| w.target.set(Target::FullNode)
+                />
+                <label for="restore-target-full-node">"Whole node"</label>
+                <p class="hint">
+                    "Every ticked table (none ticked: every table of the snapshot) with the node stopped: drain, stop, live SSTables and commit log segments moved aside (kept until verified), the snapshot's files linked in, start."
+                </p>
+            </div>
         </fieldset>
         {move || {
             (w.target.get() == Target::Side)
@@ -742,5 +757,13 @@ mod tests {
         let side = w.input(&s);
         assert!(!side.truncate, "TRUNCATE is for in place only");
         assert_eq!(side.side_keyspace.as_deref(), Some("scratch"));
+        w.target.set(Target::FullNode);
+        let whole = w.input(&s);
+        assert_eq!(whole.target, Target::FullNode);
+        assert!(
+            !whole.truncate,
+            "a whole-node restore moves live files aside instead"
+        );
+        assert_eq!(whole.side_keyspace, None);
     }
 }

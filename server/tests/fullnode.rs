@@ -1,0 +1,429 @@
+//! The full-node restore on a real Apache Cassandra 5.0 node: this binary launches its own dev
+//! node (own directory, own free ports) because the restore stops and restarts it; the node
+//! other test binaries use is never touched. The node is stopped when the test ends, pass or
+//! fail.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use serde_json::{Value, json};
+use snapkeep::cassandra::Nodetool;
+use snapkeep::cassandra::cql::Cql;
+use snapkeep::cassandra::devnode::{self, StartOptions};
+use snapkeep::catalog::Catalog;
+use snapkeep::config::NodeConfig;
+use tower::ServiceExt as _;
+
+/// Stops the dev node in `dir` (whichever process runs there now: the restore restarts it)
+/// and removes the directory, also when the test panics.
+struct NodeGuard(PathBuf);
+
+impl Drop for NodeGuard {
+    fn drop(&mut self) {
+        let dir = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                let _ = rt.block_on(devnode::stop(&dir, Duration::from_secs(60)));
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+        .join();
+    }
+}
+
+/// Users `ann` (operator) and `bob` (approver) and their API tokens.
+async fn users(catalog: &Catalog) -> (String, String) {
+    use snapkeep::auth::{Role, store};
+    let mut tokens = Vec::new();
+    for (name, role) in [("ann", Role::Operator), ("bob", Role::Approver)] {
+        store::add_user(catalog.pool(), name, role, "a long test password")
+            .await
+            .expect("user");
+        tokens.push(
+            store::create_token(catalog.pool(), name, "tests", None)
+                .await
+                .expect("token")
+                .0,
+        );
+    }
+    let bob = tokens.pop().expect("bob");
+    let ann = tokens.pop().expect("ann");
+    (ann, bob)
+}
+
+async fn call_as(
+    r: &axum::Router,
+    token: &str,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"));
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = r
+        .clone()
+        .oneshot(req.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Polls `uri` until `done` says so (at most `secs` seconds).
+async fn wait_for(
+    r: &axum::Router,
+    token: &str,
+    uri: &str,
+    secs: u64,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..secs * 5 {
+        let (_, v) = call_as(r, token, Method::GET, uri, None).await;
+        if done(&v) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{uri} did not finish within {secs} s");
+}
+
+async fn write_rows(cql: &Cql, table: &str, from: i32, to: i32, tag: &str) {
+    let prepared = cql
+        .session()
+        .prepare(format!("INSERT INTO {table} (id, v) VALUES (?, ?)"))
+        .await
+        .expect("prepare");
+    for i in from..to {
+        cql.session()
+            .execute_unpaged(&prepared, (i, format!("{tag}-{i}-{}", "x".repeat(64))))
+            .await
+            .expect("insert");
+    }
+}
+
+/// Every row of `table` as id → v.
+async fn rows_of(cql: &Cql, table: &str) -> BTreeMap<i32, String> {
+    let result = cql
+        .session()
+        .query_unpaged(format!("SELECT id, v FROM {table}"), &[])
+        .await
+        .expect("select")
+        .into_rows_result()
+        .expect("rows");
+    result
+        .rows::<(i32, String)>()
+        .expect("typed rows")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+fn table_dir(node: &NodeConfig, ks: &str, table: &str) -> PathBuf {
+    std::fs::read_dir(node.data_dirs[0].join(ks))
+        .expect("keyspace dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{table}-")))
+        })
+        .expect("table dir")
+}
+
+fn files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|it| it.filter_map(Result::ok).count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it() {
+    let dir = std::env::temp_dir().join(format!("snapkeep-fullnode-{}", std::process::id()));
+    let _guard = NodeGuard(dir.clone());
+    let mut opts = StartOptions::new(&dir);
+    opts.name = "full1".into();
+    opts.exit_with_parent = true;
+    let started = devnode::start(&opts)
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the Cassandra dev node: {e}"));
+    let node = started.node.node_config();
+    let cql = Cql::connect(&node.cql, Duration::from_secs(30))
+        .await
+        .expect("CQL connect");
+
+    // Two tables with known rows.
+    cql.execute("CREATE KEYSPACE it_full WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+        .await
+        .expect("keyspace");
+    for t in ["accounts", "audit"] {
+        cql.execute(&format!(
+            "CREATE TABLE it_full.{t} (id int PRIMARY KEY, v text)"
+        ))
+        .await
+        .expect("table");
+    }
+    cql.execute("CREATE KEYSPACE it_other WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+        .await
+        .expect("keyspace");
+    cql.execute("CREATE TABLE it_other.t (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    write_rows(&cql, "it_full.accounts", 0, 2_000, "good").await;
+    write_rows(&cql, "it_full.audit", 0, 500, "good").await;
+    let accounts = rows_of(&cql, "it_full.accounts").await;
+    let audit = rows_of(&cql, "it_full.audit").await;
+    assert_eq!((accounts.len(), audit.len()), (2_000, 500));
+
+    let state = tempfile::tempdir().expect("tempdir");
+    let catalog = Catalog::open(&state.path().join("catalog.db"))
+        .await
+        .expect("catalog");
+    let (ann, bob) = users(&catalog).await;
+    let app_state = snapkeep::http::AppState::new(
+        catalog,
+        vec![node.clone()],
+        state.path(),
+        "127.0.0.1:0".parse().expect("addr"),
+    );
+    let r = snapkeep::http::app(app_state, &snapkeep::config::HttpConfig::default());
+
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/snapshots",
+        Some(json!({"keyspaces": ["it_full"], "tag": "before"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let job = wait_for(
+        &r,
+        &ann,
+        &format!("/api/v1/jobs/{}", v["job"]["id"]),
+        120,
+        |j| matches!(j["state"].as_str(), Some("done" | "failed")),
+    )
+    .await;
+    assert_eq!(job["state"], "done", "{job}");
+
+    // The damage: rows overwritten and added (some flushed to SSTables, some only in the
+    // commit log), the other table truncated.
+    write_rows(&cql, "it_full.accounts", 0, 1_000, "bad").await;
+    Nodetool::for_node(&node)
+        .run(&["flush", "it_full"])
+        .await
+        .expect("flush");
+    write_rows(&cql, "it_full.accounts", 1_500, 2_300, "bad").await;
+    cql.execute("TRUNCATE it_full.audit")
+        .await
+        .expect("truncate");
+    assert_eq!(rows_of(&cql, "it_full.accounts").await.len(), 2_300);
+    assert!(rows_of(&cql, "it_full.audit").await.is_empty());
+
+    let input = json!({"snapshot": "before", "target": "full_node", "reason": "bad deploy overwrote accounts, audit truncated"});
+    let (status, plan) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores/plan",
+        Some(input.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert_eq!(plan["target"], "full_node");
+    assert!(
+        plan["blocked"].as_array().is_some_and(|b| b.is_empty()),
+        "{plan}"
+    );
+    let steps: Vec<&str> = plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "check",
+            "safety_snapshot",
+            "drain",
+            "stop",
+            "move_aside it_full.accounts",
+            "move_aside it_full.audit",
+            "clear_commitlog",
+            "link it_full.accounts",
+            "link it_full.audit",
+            "start",
+            "wait_cql",
+            "verify",
+            "cleanup",
+        ]
+    );
+    assert_eq!(plan["tables"][0]["expected_rows"], 2_000);
+    assert_eq!(plan["tables"][1]["expected_rows"], 500);
+    assert_eq!(plan["tables"][0]["hard_link"], true);
+    assert!(
+        plan["notes"].as_array().is_some_and(|n| n
+            .iter()
+            .any(|n| n.as_str().unwrap_or("").contains("dev-node launcher"))),
+        "{plan}"
+    );
+
+    let (status, req) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores",
+        Some(input.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{req}");
+    let id = req["id"].clone();
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores",
+        Some(json!({"snapshot": "before", "tables": ["it_full.audit"], "target": "in_place", "reason": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(
+        v["error"].as_str().unwrap_or("").contains("whole node")
+            || v.to_string().contains("whole node"),
+        "{v}"
+    );
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the requester cannot approve: {v}"
+    );
+    let (status, v) = call_as(
+        &r,
+        &bob,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({"comment": "go"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/execute"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    // Every table of the node is locked while it runs, even one the restore does not touch.
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/snapshots",
+        Some(json!({"tables": ["it_other.t"], "tag": "during"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(v.to_string().contains("every table of node full1"), "{v}");
+
+    let done = wait_for(&r, &ann, &format!("/api/v1/restores/{id}"), 150, |v| {
+        v["state"] != "running"
+    })
+    .await;
+    for s in done["steps"].as_array().into_iter().flatten() {
+        eprintln!(
+            "{:<28} {:<6} {}",
+            s["name"].as_str().unwrap_or(""),
+            s["state"].as_str().unwrap_or(""),
+            s["detail"].as_str().unwrap_or("")
+        );
+    }
+    assert_eq!(done["state"], "done", "{done:#}");
+    assert_eq!(done["verification"]["passed"], true, "{done:#}");
+    for s in done["steps"].as_array().expect("steps") {
+        assert_eq!(s["state"], "done", "{s}");
+    }
+    let detail = |name: &str| {
+        done["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == name))
+            .map(|s| s["detail"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        detail("clear_commitlog").contains("not deleted"),
+        "{done:#}"
+    );
+    assert!(
+        detail("link it_full.accounts").contains("hard-linked"),
+        "{done:#}"
+    );
+
+    // The node answers CQL again and both tables hold exactly the snapshot's rows.
+    let cql = Cql::connect(&node.cql, Duration::from_secs(30))
+        .await
+        .expect("CQL after the restore");
+    assert_eq!(
+        rows_of(&cql, "it_full.accounts").await,
+        accounts,
+        "accounts as they were"
+    );
+    assert_eq!(
+        rows_of(&cql, "it_full.audit").await,
+        audit,
+        "audit as it was"
+    );
+
+    // What was moved aside is gone after verification; the safety snapshot stays.
+    let safety = done["plan"]["safety_tag"].as_str().expect("safety tag");
+    for t in ["accounts", "audit"] {
+        let dir = table_dir(&node, "it_full", t);
+        assert!(
+            !dir.join(".snapkeep-aside").exists(),
+            "aside of {t} removed"
+        );
+        assert!(
+            dir.join("snapshots").join(safety).is_dir(),
+            "safety snapshot of {t}"
+        );
+    }
+    let commitlog = node.commitlog_dir.clone().expect("commit log dir");
+    assert!(
+        !commitlog.join(".snapkeep-aside").exists(),
+        "commit log aside removed"
+    );
+    assert!(
+        files_in(&commitlog) > 0,
+        "the restarted node writes a new commit log"
+    );
+}
