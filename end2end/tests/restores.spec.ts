@@ -144,6 +144,54 @@ test.describe('operator with an approver', () => {
   });
 });
 
+test.describe('operator planning a whole-node restore', () => {
+  test.use({ storageState: state('operator') });
+
+  test('the wizard plans a whole-node restore: node stopped, files moved aside, nothing changed by planning', async ({
+    page,
+    baseURL,
+  }) => {
+    test.setTimeout(180_000);
+    const tag = `e2e-whole-${Date.now()}`;
+    const taken = await page.request.post('/api/v1/snapshots', {
+      data: { keyspaces: ['shop'], tag },
+      headers: { Origin: baseURL! },
+    });
+    expect(taken.ok(), await taken.text()).toBeTruthy();
+    const { job } = await taken.json();
+    await expect
+      .poll(async () => (await (await page.request.get(`/api/v1/jobs/${job.id}`)).json()).state, {
+        timeout: 120_000,
+      })
+      .toBe('done');
+    const before = await (await page.request.get('/api/v1/restores')).json();
+
+    await page.goto(`/restores?snapshot=${tag}`);
+    await hydrated(page);
+    const wizard = page.getByTestId('restore-wizard');
+    await wizard.getByLabel('Whole node').check();
+    await expect(wizard.getByLabel('TRUNCATE first')).toHaveCount(0);
+    await expect(wizard.getByLabel('Side keyspace')).toHaveCount(0);
+    await wizard.getByRole('button', { name: 'Check and plan' }).click();
+    const plan = wizard.getByTestId('plan');
+    await expect(plan).toBeVisible({ timeout: 60_000 });
+    // The dev node is stopped and started by the launcher: nothing blocks the plan.
+    await expect(plan).toHaveAttribute('data-blocked', 'false');
+    const steps = plan.getByTestId('plan-steps');
+    for (const step of ['drain', 'stop', 'move_aside shop.products', 'clear_commitlog', 'link shop.products', 'start', 'wait_cql', 'verify', 'cleanup']) {
+      await expect(steps.locator('code', { hasText: new RegExp(`^${step}$`) })).toHaveCount(1);
+    }
+    await expect(steps).toContainText('kept, not deleted');
+    await expect(plan.getByTestId('plan-notes')).not.toHaveCount(0);
+    await expect(plan.locator('section.plan-table[data-table="shop.products"] h4')).toHaveText('shop.products');
+    // Planning changed nothing: no request was made and the node still answers.
+    const after = await (await page.request.get('/api/v1/restores')).json();
+    expect(after.length).toBe(before.length);
+    const nodes = await (await page.request.get('/api/v1/nodes')).json();
+    expect(nodes[0].reachable).toBe(true);
+  });
+});
+
 test.describe('viewer', () => {
   test.use({ storageState: state('viewer') });
 

@@ -16,6 +16,9 @@ use snapkeep::catalog::Catalog;
 use snapkeep::config::NodeConfig;
 use snapkeep::inventory::Inventory;
 
+mod support;
+use support::{call_as, rows_of};
+
 /// The shared node: started on first use from a thread that lives as long as the test binary,
 /// so the node (started with PR_SET_PDEATHSIG) gets SIGTERM when the binary exits, pass or fail.
 fn node() -> &'static DevNode {
@@ -945,37 +948,6 @@ async fn restore_api(cfg: NodeConfig) -> (axum::Router, tempfile::TempDir, Strin
     (router, dir, ann, bob)
 }
 
-async fn call_as(
-    r: &axum::Router,
-    token: &str,
-    method: Method,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = r
-        .clone()
-        .oneshot(req.body(body).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
 async fn wait_restore(r: &axum::Router, id: &Value) -> Value {
     for _ in 0..1800 {
         let (_, v) = call(r, Method::GET, &format!("/api/v1/restores/{id}"), None).await;
@@ -985,22 +957,6 @@ async fn wait_restore(r: &axum::Router, id: &Value) -> Value {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("restore {id} did not finish");
-}
-
-/// Every row of `table` as id → v.
-async fn rows_of(cql: &Cql, table: &str) -> std::collections::BTreeMap<i32, String> {
-    let result = cql
-        .session()
-        .query_unpaged(format!("SELECT id, v FROM {table}"), &[])
-        .await
-        .expect("select")
-        .into_rows_result()
-        .expect("rows");
-    result
-        .rows::<(i32, String)>()
-        .expect("typed rows")
-        .map(|r| r.expect("row"))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

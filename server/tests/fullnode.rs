@@ -3,20 +3,19 @@
 //! other test binaries use is never touched. The node is stopped when the test ends, pass or
 //! fail.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt as _;
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use snapkeep::cassandra::Nodetool;
 use snapkeep::cassandra::cql::Cql;
 use snapkeep::cassandra::devnode::{self, StartOptions};
 use snapkeep::catalog::Catalog;
 use snapkeep::config::NodeConfig;
-use tower::ServiceExt as _;
+
+mod support;
+use support::{call_as, rows_of};
 
 /// Stops the dev node in `dir` (whichever process runs there now: the restore restarts it)
 /// and removes the directory, also when the test panics.
@@ -58,37 +57,6 @@ async fn users(catalog: &Catalog) -> (String, String) {
     (ann, bob)
 }
 
-async fn call_as(
-    r: &axum::Router,
-    token: &str,
-    method: Method,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = r
-        .clone()
-        .oneshot(req.body(body).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
 /// Polls `uri` until `done` says so (at most `secs` seconds).
 async fn wait_for(
     r: &axum::Router,
@@ -119,22 +87,6 @@ async fn write_rows(cql: &Cql, table: &str, from: i32, to: i32, tag: &str) {
             .await
             .expect("insert");
     }
-}
-
-/// Every row of `table` as id → v.
-async fn rows_of(cql: &Cql, table: &str) -> BTreeMap<i32, String> {
-    let result = cql
-        .session()
-        .query_unpaged(format!("SELECT id, v FROM {table}"), &[])
-        .await
-        .expect("select")
-        .into_rows_result()
-        .expect("rows");
-    result
-        .rows::<(i32, String)>()
-        .expect("typed rows")
-        .map(|r| r.expect("row"))
-        .collect()
 }
 
 fn table_dir(node: &NodeConfig, ks: &str, table: &str) -> PathBuf {

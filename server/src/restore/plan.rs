@@ -63,7 +63,8 @@ pub fn snapshot_files(dir: &Path) -> Result<Vec<PlanFile>, std::io::Error> {
     for e in std::fs::read_dir(dir)? {
         let e = e?;
         let name = e.file_name().to_string_lossy().into_owned();
-        let m = std::fs::symlink_metadata(e.path())?;
+        // `DirEntry::metadata` is an lstat relative to the open directory.
+        let m = e.metadata()?;
         if !m.is_file() || name == "manifest.json" || name == "schema.cql" {
             continue;
         }

@@ -16,6 +16,7 @@ use super::{RestoreError, STAGING_DIR};
 use crate::cassandra::Nodetool;
 use crate::cassandra::cql::{Cql, quote_ident};
 use crate::config::NodeConfig;
+use crate::disk::OpenDir;
 
 /// Set to a step name (`check`, `safety_snapshot`, `truncate`, `create_tables`, `stage`,
 /// `import`, `cleanup`, `verify`; for a full node also `drain`, `stop`, `move_aside`,
@@ -241,7 +242,8 @@ pub fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
     ))
 }
 
-/// Fails unless the snapshot's files are still those that were planned and approved.
+/// Fails unless the snapshot's files are still those that were planned and approved (names,
+/// sizes and inodes: an inode number alone can be reused at once by a rewritten file).
 pub fn check_snapshot_unchanged(t: &TablePlan) -> Result<(), String> {
     let source = PathBuf::from(&t.source_dir);
     let now = plan::snapshot_files(&source).map_err(|e| {
@@ -250,13 +252,28 @@ pub fn check_snapshot_unchanged(t: &TablePlan) -> Result<(), String> {
             source.display()
         )
     })?;
-    if now != t.files {
-        return Err(format!(
-            "snapshot files of {}.{} changed since the plan was approved; nothing was restored — plan and request again",
-            t.keyspace, t.table
-        ));
+    if now == t.files {
+        return Ok(());
     }
-    Ok(())
+    let planned: std::collections::HashMap<&str, &plan::PlanFile> =
+        t.files.iter().map(|f| (f.name.as_str(), f)).collect();
+    let what = now
+        .iter()
+        .find_map(|f| match planned.get(f.name.as_str()) {
+            None => Some(format!("{} is new", f.name)),
+            Some(p) if *p != f => Some(format!("{} is another file now", f.name)),
+            Some(_) => None,
+        })
+        .unwrap_or_else(|| {
+            format!(
+                "{} planned files are gone",
+                t.files.len().saturating_sub(now.len())
+            )
+        });
+    Err(format!(
+        "snapshot files of {}.{} changed since the plan was approved ({what}); nothing was restored — plan and request again",
+        t.keyspace, t.table
+    ))
 }
 
 /// Puts `files` of `source` into `dest` (hard links, or copies when `hard_link` is false or
@@ -276,6 +293,16 @@ pub fn link_files(
     );
     let next = AtomicUsize::new(0);
     let failure: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    // Both directories opened once: each link is then one linkat(2) resolving no path.
+    let dirs = if hard_link {
+        match (OpenDir::open(source), OpenDir::open(dest)) {
+            (Ok(s), Ok(d)) => Some((s, d)),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let dirs = dirs.as_ref();
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -289,7 +316,7 @@ pub fn link_files(
                     if failure.lock().map(|g| g.is_some()).unwrap_or(true) {
                         break;
                     }
-                    let counter = match stage_one(source, dest, f, hard_link) {
+                    let counter = match stage_one(source, dest, f, hard_link, dirs) {
                         Ok(Staged::Linked) => &linked,
                         Ok(Staged::Copied) => &copied,
                         Ok(Staged::Kept) => &kept,
@@ -325,10 +352,15 @@ fn stage_one(
     staging: &Path,
     f: &plan::PlanFile,
     hard_link: bool,
+    dirs: Option<&(OpenDir, OpenDir)>,
 ) -> Result<Staged, String> {
     let from = source.join(&f.name);
     let to = staging.join(&f.name);
-    if hard_link && std::fs::hard_link(&from, &to).is_ok() {
+    let link = || match dirs {
+        Some((s, d)) => s.link_to(&f.name, d).is_ok(),
+        None => std::fs::hard_link(&from, &to).is_ok(),
+    };
+    if hard_link && link() {
         return Ok(Staged::Linked);
     }
     if let Ok(m) = std::fs::symlink_metadata(&to) {
@@ -336,7 +368,7 @@ fn stage_one(
             return Ok(Staged::Kept);
         }
         std::fs::remove_file(&to).map_err(|e| format!("cannot replace {}: {e}", to.display()))?;
-        if hard_link && std::fs::hard_link(&from, &to).is_ok() {
+        if hard_link && link() {
             return Ok(Staged::Linked);
         }
     }
@@ -615,4 +647,74 @@ pub async fn recheck(
         )));
     }
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restore::schema::{SchemaCheck, Verdict};
+
+    fn table(source: &Path) -> TablePlan {
+        TablePlan {
+            keyspace: "shop".into(),
+            table: "orders".into(),
+            source_table_id: "0123456789abcdef0123456789abcdef".into(),
+            data_dir: String::new(),
+            source_dir: source.display().to_string(),
+            target_keyspace: "shop".into(),
+            target_table: "orders".into(),
+            target_table_id: None,
+            staging_dir: String::new(),
+            aside_dir: None,
+            files: plan::snapshot_files(source).expect("files"),
+            bytes: 0,
+            sstables: 0,
+            hard_link: true,
+            bytes_to_copy: 0,
+            expected_rows: None,
+            expected_rows_method: None,
+            schema_check: SchemaCheck {
+                verdict: Verdict::Compatible,
+                differences: Vec::new(),
+            },
+            schema_cql: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_changed_after_planning_is_named_before_anything_is_linked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let snap = dir.path().join("nightly");
+        std::fs::create_dir_all(&snap).expect("mkdir");
+        for name in ["nb-1-big-Data.db", "nb-1-big-TOC.txt", "manifest.json"] {
+            std::fs::write(snap.join(name), name).expect("write");
+        }
+        let t = table(&snap);
+        assert_eq!(t.files.len(), 2, "manifest.json is not restored");
+        check_snapshot_unchanged(&t).expect("unchanged");
+
+        // The same name, rewritten (the filesystem may even give it the same inode).
+        std::fs::remove_file(snap.join("nb-1-big-TOC.txt")).expect("rm");
+        std::fs::write(snap.join("nb-1-big-TOC.txt"), "another TOC").expect("write");
+        let err = check_snapshot_unchanged(&t).expect_err("rewritten");
+        assert!(
+            err.contains("nb-1-big-TOC.txt is another file now"),
+            "{err}"
+        );
+
+        let t = table(&snap);
+        std::fs::write(snap.join("nb-2-big-Data.db"), "new").expect("write");
+        let err = check_snapshot_unchanged(&t).expect_err("new file");
+        assert!(err.contains("nb-2-big-Data.db is new"), "{err}");
+
+        let t = table(&snap);
+        std::fs::remove_file(snap.join("nb-1-big-Data.db")).expect("rm");
+        let err = check_snapshot_unchanged(&t).expect_err("gone");
+        assert!(err.contains("1 planned files are gone"), "{err}");
+        assert!(err.contains("nothing was restored"), "{err}");
+
+        std::fs::remove_dir_all(&snap).expect("rm snapshot");
+        let err = check_snapshot_unchanged(&t).expect_err("cleared");
+        assert!(err.contains("cannot be read"), "{err}");
+    }
 }

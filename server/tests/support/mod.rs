@@ -1,0 +1,61 @@
+//! Helpers shared by the real-node test binaries (`cassandra.rs`, `fullnode.rs`): API calls
+//! with a token through the router, and a table's rows.
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use serde_json::Value;
+use snapkeep::cassandra::cql::Cql;
+use tower::ServiceExt as _;
+
+/// Calls the router as the holder of `token`; the answer's status and JSON (null if not JSON).
+pub async fn call_as(
+    r: &axum::Router,
+    token: &str,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"));
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = r
+        .clone()
+        .oneshot(req.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Every row of `table` as id → v.
+pub async fn rows_of(cql: &Cql, table: &str) -> BTreeMap<i32, String> {
+    let result = cql
+        .session()
+        .query_unpaged(format!("SELECT id, v FROM {table}"), &[])
+        .await
+        .expect("select")
+        .into_rows_result()
+        .expect("rows");
+    result
+        .rows::<(i32, String)>()
+        .expect("typed rows")
+        .map(|r| r.expect("row"))
+        .collect()
+}
