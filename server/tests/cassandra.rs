@@ -17,7 +17,7 @@ use snapkeep::config::NodeConfig;
 use snapkeep::inventory::Inventory;
 
 mod support;
-use support::{call_as, rows_of};
+use support::{ServerProcess, call_as, rows_of};
 
 /// The shared node: started on first use from a thread that lives as long as the test binary,
 /// so the node (started with PR_SET_PDEATHSIG) gets SIGTERM when the binary exits, pass or fail.
@@ -1212,47 +1212,6 @@ async fn schema_drift_warns_blocks_and_a_side_restore_works() {
         0,
         "the live table is untouched"
     );
-}
-
-/// A `snapkeep serve` child process on a free port with the given catalog.
-struct ServerProcess {
-    child: std::process::Child,
-    url: String,
-}
-
-impl ServerProcess {
-    fn start(config_file: &Path, crash_after: Option<&str>) -> Self {
-        use std::io::BufRead as _;
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_snapkeep"));
-        cmd.args(["serve", "--config"])
-            .arg(config_file)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .env("RUST_LOG", "warn");
-        match crash_after {
-            Some(step) => cmd.env("SNAPKEEP_RESTORE_CRASH_AFTER", step),
-            None => cmd.env_remove("SNAPKEEP_RESTORE_CRASH_AFTER"),
-        };
-        let mut child = cmd.spawn().expect("spawn snapkeep serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Self { child, url }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

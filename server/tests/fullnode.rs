@@ -12,10 +12,11 @@ use snapkeep::cassandra::Nodetool;
 use snapkeep::cassandra::cql::Cql;
 use snapkeep::cassandra::devnode::{self, StartOptions};
 use snapkeep::catalog::Catalog;
+use snapkeep::client::ApiClient;
 use snapkeep::config::NodeConfig;
 
 mod support;
-use support::{call_as, rows_of};
+use support::{ServerProcess, call_as, rows_of};
 
 /// Stops the dev node in `dir` (whichever process runs there now: the restore restarts it)
 /// and removes the directory, also when the test panics.
@@ -378,4 +379,123 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         files_in(&commitlog) > 0,
         "the restarted node writes a new commit log"
     );
+
+    // Again, through `snapkeep serve` processes killed (SIGABRT) right after each step that
+    // changes the node, each restarted and the restore resumed: the same rows in the end.
+    write_rows(&cql, "it_full.accounts", 0, 2_000, "worse").await;
+    cql.execute("TRUNCATE it_full.audit")
+        .await
+        .expect("truncate");
+    drop(cql);
+    #[derive(serde::Serialize)]
+    struct ConfigFile {
+        listen: String,
+        state_dir: PathBuf,
+        nodes: Vec<NodeConfig>,
+    }
+    let config_file = state.path().join("snapkeep.toml");
+    let text = toml::to_string(&ConfigFile {
+        listen: "127.0.0.1:0".into(),
+        state_dir: state.path().to_path_buf(),
+        nodes: vec![node.clone()],
+    })
+    .expect("toml");
+    std::fs::write(&config_file, text).expect("write config");
+    let (status, req) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores",
+        Some(json!({"snapshot": "before", "target": "full_node", "reason": "again, through crashes"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{req}");
+    let id = req["id"].as_i64().expect("id");
+    let (status, v) = call_as(
+        &r,
+        &bob,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    drop(r);
+    let restore_uri = format!("/api/v1/restores/{id}");
+    for (i, step) in [
+        "stop",
+        "move_aside",
+        "clear_commitlog",
+        "link",
+        "start",
+        "verify",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let server = ServerProcess::start(&config_file, Some(step));
+        let client = ApiClient::new(&server.url, Some(ann.clone())).expect("client");
+        let action = if i == 0 {
+            "execute"
+        } else {
+            let v: Value = client
+                .call(Method::GET, &restore_uri, None)
+                .await
+                .expect("get");
+            assert_eq!(v["state"], "interrupted", "before {step}: {v}");
+            "resume"
+        };
+        let _: Value = client
+            .call(Method::POST, &format!("{restore_uri}/{action}"), None)
+            .await
+            .unwrap_or_else(|e| panic!("{action} before the crash after {step}: {e}"));
+        let status = server.ended().await;
+        assert!(!status.success(), "the server crashed after {step}");
+    }
+    let server = ServerProcess::start(&config_file, None);
+    let client = ApiClient::new(&server.url, Some(ann.clone())).expect("client");
+    let v: Value = client
+        .call(Method::GET, &restore_uri, None)
+        .await
+        .expect("get");
+    assert_eq!(v["state"], "interrupted", "{v}");
+    let _: Value = client
+        .call(Method::POST, &format!("{restore_uri}/resume"), None)
+        .await
+        .expect("resume");
+    let mut done = Value::Null;
+    for _ in 0..750 {
+        done = client
+            .call(Method::GET, &restore_uri, None)
+            .await
+            .expect("get");
+        if done["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(done["state"], "done", "{done:#}");
+    assert_eq!(done["verification"]["passed"], true, "{done:#}");
+    let cql = Cql::connect(&node.cql, Duration::from_secs(30))
+        .await
+        .expect("CQL after the crashes");
+    assert_eq!(
+        rows_of(&cql, "it_full.accounts").await,
+        accounts,
+        "accounts as they were, after six crashes"
+    );
+    assert_eq!(
+        rows_of(&cql, "it_full.audit").await,
+        audit,
+        "audit as it was, after six crashes"
+    );
+    for t in ["accounts", "audit"] {
+        assert!(
+            !table_dir(&node, "it_full", t)
+                .join(".snapkeep-aside")
+                .exists(),
+            "aside of {t} removed after the crashes"
+        );
+    }
+    assert!(!commitlog.join(".snapkeep-aside").exists());
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -58,4 +59,54 @@ pub async fn rows_of(cql: &Cql, table: &str) -> BTreeMap<i32, String> {
         .expect("typed rows")
         .map(|r| r.expect("row"))
         .collect()
+}
+
+/// A `snapkeep serve` child process on a free port with the given catalog.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl ServerProcess {
+    pub fn start(config_file: &Path, crash_after: Option<&str>) -> Self {
+        use std::io::BufRead as _;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_snapkeep"));
+        cmd.args(["serve", "--config"])
+            .arg(config_file)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .env("RUST_LOG", "warn");
+        match crash_after {
+            Some(step) => cmd.env("SNAPKEEP_RESTORE_CRASH_AFTER", step),
+            None => cmd.env_remove("SNAPKEEP_RESTORE_CRASH_AFTER"),
+        };
+        let mut child = cmd.spawn().expect("spawn snapkeep serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Self { child, url }
+    }
+}
+
+impl ServerProcess {
+    /// Waits until the process ends by itself (the crash hook) and says how it ended.
+    pub async fn ended(mut self) -> std::process::ExitStatus {
+        tokio::task::spawn_blocking(move || self.child.wait().expect("wait for the server"))
+            .await
+            .expect("join")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
