@@ -122,31 +122,43 @@ fn x_range(xs: impl Iterator<Item = f64> + Clone, from: f64, to: f64) -> (f64, f
     }
 }
 
-/// Stacked areas of three series over time. `layers` are (name, color), bottom first; each
-/// point holds the three values. Returns the SVG text.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one private drawing routine for the stacked charts"
-)]
-fn stacked(
-    title: &str,
-    y_name: &str,
+/// What differs between the stacked charts.
+struct Stack<'a> {
+    title: &'a str,
+    /// The y axis's name; its unit is added.
+    y_name: &'a str,
+    /// Bytes (KB, MB, …) rather than counts (thousands, millions).
     bytes: bool,
-    layers: [(&str, RGBColor); 3],
+    /// (name, color) of each layer, bottom first: at most three.
+    layers: &'a [(&'a str, RGBColor)],
+    /// What an empty chart says.
+    empty: &'a str,
+    /// The y axis reaches this many times the highest stack.
+    headroom: f64,
+    legend: SeriesLabelPosition,
+}
+
+/// Stacked areas over time: each point holds a value per layer of `style` (unused ones 0).
+/// Returns the SVG text.
+fn stacked(
+    style: Stack,
     points: &[(f64, [f64; 3])],
     from: f64,
     to: f64,
     bucket: Bucket,
 ) -> Result<String, ReportsError> {
+    let Stack {
+        title,
+        y_name,
+        bytes,
+        layers,
+        ..
+    } = style;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         if points.is_empty() {
-            empty(
-                &root,
-                title,
-                "No samples in this range yet: samples are taken by every scan.",
-            )?;
+            empty(&root, title, style.empty)?;
             root.present().map_err(err)?;
             drop(root);
             return Ok(svg);
@@ -166,7 +178,7 @@ fn stacked(
         };
         let (x0, x1) = x_range(pts.iter().map(|p| p.0), from, to);
         let span = x1 - x0;
-        let y_max = (max / div * 1.1).max(1e-9);
+        let y_max = (max / div * style.headroom).max(1e-9);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
@@ -186,7 +198,7 @@ fn stacked(
             .draw()
             .map_err(err)?;
         // Top layer first (the full stack), then each layer below over it.
-        for level in (0..3).rev() {
+        for level in (0..layers.len()).rev() {
             let (name, color) = layers[level];
             let series = pts
                 .iter()
@@ -204,7 +216,7 @@ fn stacked(
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(style.legend)
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
             .label_font(("sans-serif", 14))
@@ -233,20 +245,20 @@ pub fn storage_svg(report: &Report, title: &str) -> Result<String, ReportsError>
         })
         .collect();
     let s = &report.selection;
-    stacked(
+    let style = Stack {
         title,
-        "Bytes",
-        true,
-        [
+        y_name: "Bytes",
+        bytes: true,
+        layers: &[
             ("Live data", LIVE),
             ("Snapshot hold", HOLD),
             ("Backups (not shipped)", BACKUPS),
         ],
-        &points,
-        days(s.from_ms),
-        days(s.to_ms),
-        s.bucket,
-    )
+        empty: "No samples in this range yet: samples are taken by every scan.",
+        headroom: 1.1,
+        legend: SeriesLabelPosition::UpperLeft,
+    };
+    stacked(style, &points, days(s.from_ms), days(s.to_ms), s.bucket)
 }
 
 /// Inodes used and free on the selection's filesystems, stacked.
@@ -262,82 +274,16 @@ pub fn inodes_svg(report: &Report, title: &str) -> Result<String, ReportsError> 
         })
         .collect();
     let s = &report.selection;
-    // The third layer is empty: two layers are drawn, the third adds nothing.
-    stacked_two(title, &points, days(s.from_ms), days(s.to_ms), s.bucket)
-}
-
-fn stacked_two(
-    title: &str,
-    points: &[(f64, [f64; 3])],
-    from: f64,
-    to: f64,
-    bucket: Bucket,
-) -> Result<String, ReportsError> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        if points.is_empty() {
-            empty(
-                &root,
-                title,
-                "No filesystem samples in this range yet: samples are taken by every scan.",
-            )?;
-            root.present().map_err(err)?;
-            drop(root);
-            return Ok(svg);
-        }
-        root.fill(&WHITE).map_err(err)?;
-        let pts = widen(points, bucket);
-        let max = pts.iter().map(|p| p.1[0] + p.1[1]).fold(0.0, f64::max);
-        let (div, unit) = count_unit(max);
-        let (x0, x1) = x_range(pts.iter().map(|p| p.0), from, to);
-        let span = x1 - x0;
-        let y_desc = format!("Inodes{unit}");
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x0..x1, 0f64..(max / div * 1.05).max(1e-9))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(axis_name(span))
-            .y_desc(y_desc.as_str())
-            .x_labels(7)
-            .y_labels(6)
-            .x_label_formatter(&|x| x_label(*x, span))
-            .y_label_formatter(&|y| format!("{y:.1}"))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
-        for (name, color, top) in [("Free inodes", FREE, true), ("Used inodes", USED, false)] {
-            let series = pts.iter().map(|p| {
-                let v = if top { p.1[0] + p.1[1] } else { p.1[0] };
-                (p.0, v / div)
-            });
-            chart
-                .draw_series(
-                    AreaSeries::new(series, 0.0, color.mix(0.55))
-                        .border_style(color.stroke_width(2)),
-                )
-                .map_err(err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+    let style = Stack {
+        title,
+        y_name: "Inodes",
+        bytes: false,
+        layers: &[("Used inodes", USED), ("Free inodes", FREE)],
+        empty: "No filesystem samples in this range yet: samples are taken by every scan.",
+        headroom: 1.05,
+        legend: SeriesLabelPosition::LowerLeft,
+    };
+    stacked(style, &points, days(s.from_ms), days(s.to_ms), s.bucket)
 }
 
 /// Days the forecast chart looks ahead of the last sample: until the latest run-out the
