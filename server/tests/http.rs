@@ -305,3 +305,181 @@ async fn snapshot_list_filters_are_checked_and_unknown_tags_are_404() {
     let (status, _) = send(&r, "DELETE", "/api/v1/snapshots/nightly", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+async fn get_with_headers(
+    router: &axum::Router,
+    uri: &str,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let resp = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn header_text<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// The `script-src` directive of a CSP and the nonce it names.
+fn script_src_and_nonce(csp: &str) -> (String, Option<String>) {
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"))
+        .unwrap_or("")
+        .to_string();
+    let nonce = script_src
+        .split_whitespace()
+        .find_map(|s| s.strip_prefix("'nonce-"))
+        .map(|s| s.trim_end_matches('\'').to_string());
+    (script_src, nonce)
+}
+
+#[tokio::test]
+async fn pages_carry_a_fresh_script_nonce_that_the_csp_names() {
+    let (r, _dir) = router().await;
+    let mut seen = Vec::new();
+    for uri in [
+        "/",
+        "/calculator",
+        "/calculator",
+        "/snapshots",
+        "/restores",
+        "/reports",
+        "/settings",
+        "/settings/audit",
+        "/login",
+        "/definitely/not/here",
+    ] {
+        let (status, headers, body) = get_with_headers(&r, uri).await;
+        assert!(
+            status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+            "{uri}: {status}"
+        );
+        let csp = header_text(&headers, "content-security-policy");
+        let (script_src, nonce) = script_src_and_nonce(csp);
+        assert!(
+            !script_src.contains("'unsafe-inline'"),
+            "{uri}: inline scripts allowed without a nonce: {csp}"
+        );
+        assert!(script_src.contains("'wasm-unsafe-eval'"), "{uri}: {csp}");
+        let nonce = nonce.unwrap_or_else(|| panic!("{uri}: no nonce in the CSP: {csp}"));
+        assert!(nonce.len() >= 22, "{uri}: nonce `{nonce}` is too short");
+        // Every script Leptos wrote into the page carries this response's nonce.
+        let scripts: Vec<&str> = body
+            .match_indices("<script")
+            .map(|(i, _)| {
+                let end = body[i..].find('>').map(|e| i + e).unwrap_or(body.len());
+                &body[i..end]
+            })
+            .collect();
+        assert!(!scripts.is_empty(), "{uri}: no hydration script");
+        for tag in scripts {
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")),
+                "{uri}: script without the response's nonce: {tag}"
+            );
+        }
+        assert_eq!(
+            header_text(&headers, "cache-control"),
+            "no-store",
+            "{uri}: pages with catalog data must not be stored"
+        );
+        seen.push(nonce);
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "a nonce was used twice: {seen:?}");
+}
+
+#[tokio::test]
+async fn api_answers_are_not_stored_and_static_assets_may_be() {
+    let (r, _dir) = router().await;
+    for uri in [
+        "/api/v1/snapshots",
+        "/api/v1/restores",
+        "/api/v1/nodes",
+        "/api/v1/tables",
+        "/api/v1/reports/storage",
+        "/api/v1/reports/storage.csv",
+        "/api/v1/audit",
+        "/api/v1/nope",
+        "/healthz",
+        "/metrics",
+    ] {
+        let (status, headers, body) = get_with_headers(&r, uri).await;
+        assert!(status.as_u16() < 500, "{uri}: {status} {body}");
+        assert_eq!(
+            header_text(&headers, "cache-control"),
+            "no-store",
+            "{uri} ({status})"
+        );
+        let (script_src, _) =
+            script_src_and_nonce(header_text(&headers, "content-security-policy"));
+        assert!(!script_src.contains("'unsafe-inline'"), "{uri}");
+    }
+    let (_, headers, _) = get_with_headers(&r, "/favicon.svg").await;
+    assert!(
+        header_text(&headers, "cache-control").contains("max-age"),
+        "the favicon keeps its caching"
+    );
+}
+
+#[tokio::test]
+async fn inputs_that_size_work_are_refused_above_their_maximum() {
+    let (r, _dir) = router().await;
+    let (status, v) = send(
+        &r,
+        "GET",
+        "/api/v1/snapshots?page=9223372036854775807",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("page")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("1000000"),
+        "{v}"
+    );
+    for limit in ["1000000000", "-1"] {
+        let (status, v) = send(
+            &r,
+            "GET",
+            &format!("/api/v1/snapshots/nightly?files_limit={limit}"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, v["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("files_limit")),
+            "{limit}: {v}"
+        );
+        assert!(v["message"].as_str().unwrap_or("").contains("10000"), "{v}");
+    }
+    // Tags are nodetool arguments: one that looks like an option is refused.
+    let (status, v) = send(&r, "POST", "/api/v1/snapshots", Some(r#"{"tag":"-h"}"#)).await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("tag")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("start with `-`"),
+        "{v}"
+    );
+}

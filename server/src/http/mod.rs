@@ -1,9 +1,10 @@
 //! The HTTP edge: the axum router with the Leptos pages, `/healthz`, `/metrics`, the OpenAPI
-//! document and every `/api/v1` route, wrapped in tracing, compression, timeout, body-limit
-//! and metrics layers.
+//! document and every `/api/v1` route, wrapped in tracing, compression, timeout, body-limit,
+//! metrics and security-header ([`headers`]) layers.
 
 pub mod backend;
 pub mod error;
+pub mod headers;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -276,7 +277,10 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         restores: state.restores.clone(),
         reports: state.reports.clone(),
     });
-    let context = move || leptos::prelude::provide_context(backend.clone());
+    let context = move || {
+        leptos::prelude::provide_context(backend.clone());
+        headers::provide_request_nonce();
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -305,6 +309,8 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
             state.clone(),
             crate::auth::middleware::guard,
         ))
+        // Outside the guard, so its refusals and redirects get the same policy.
+        .layer(middleware::from_fn(headers::security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(

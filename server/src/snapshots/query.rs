@@ -17,6 +17,10 @@ pub const DEFAULT_PER_PAGE: i64 = 50;
 pub const MAX_RANGE_DAYS: i64 = 3660;
 /// Most files listed per table in a detail.
 pub const DEFAULT_FILES_LIMIT: i64 = 1000;
+/// Largest `files_limit` a detail request may ask for.
+pub const MAX_FILES_LIMIT: i64 = 10_000;
+/// Highest page number of a list (far beyond any catalog; keeps the offset from overflowing).
+pub const MAX_PAGE: i64 = 1_000_000;
 
 const SORTS: [(&str, &str); 8] = [
     ("created", "s.created_at"),
@@ -173,8 +177,11 @@ pub fn check(q: &SnapshotQuery) -> Result<Filter, SnapshotError> {
             )
         })?;
     let page = q.page.unwrap_or(1);
-    if page < 1 {
-        return Err(SnapshotError::bad("page", "page starts at 1"));
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(SnapshotError::bad(
+            "page",
+            format!("page must be 1 to {MAX_PAGE}"),
+        ));
     }
     let per_page = q.per_page.unwrap_or(DEFAULT_PER_PAGE);
     if !(1..=MAX_PER_PAGE).contains(&per_page) {
@@ -337,13 +344,27 @@ pub async fn rows_for_tag(
     Ok(past.into_iter().map(SnapshotDto::from).collect())
 }
 
-/// One tag with its tables and up to `files_limit` files per table.
+/// Checks a detail's `files_limit`: 0 to [`MAX_FILES_LIMIT`].
+pub fn check_files_limit(files_limit: i64) -> Result<i64, SnapshotError> {
+    if (0..=MAX_FILES_LIMIT).contains(&files_limit) {
+        Ok(files_limit)
+    } else {
+        Err(SnapshotError::bad(
+            "files_limit",
+            format!("files_limit must be 0 to {MAX_FILES_LIMIT}"),
+        ))
+    }
+}
+
+/// One tag with its tables and up to `files_limit` files per table (refused outside 0 to
+/// [`MAX_FILES_LIMIT`]).
 pub async fn detail(
     pool: &SqlitePool,
     tag: &str,
     node: Option<&str>,
     files_limit: i64,
-) -> Result<Option<SnapshotDetailDto>, sqlx::Error> {
+) -> Result<Option<SnapshotDetailDto>, SnapshotError> {
+    let files_limit = check_files_limit(files_limit)?;
     let snaps = rows_for_tag(pool, tag, node).await?;
     let Some(first) = snaps.first().cloned() else {
         return Ok(None);
@@ -364,7 +385,7 @@ pub async fn detail(
                 "SELECT path, size, inode, nlink FROM snapshot_files WHERE snapshot_table_id = ? ORDER BY path LIMIT ?",
             )
             .bind(r.id)
-            .bind(files_limit.max(0))
+            .bind(files_limit)
             .fetch_all(pool)
             .await?;
             let files_total: i64 = sqlx::query_scalar(
@@ -510,6 +531,38 @@ mod tests {
                 Err(SnapshotError::BadRequest { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{query:?}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn pages_and_file_limits_are_bounded_and_the_refusal_names_the_maximum() {
+        for page in [MAX_PAGE + 1, i64::MAX] {
+            match check(&SnapshotQuery {
+                page: Some(page),
+                ..q()
+            }) {
+                Err(SnapshotError::BadRequest { field, message }) => {
+                    assert_eq!(field, "page");
+                    assert!(message.contains("1000000"), "{message}");
+                }
+                other => panic!("page {page}: {other:?}"),
+            }
+        }
+        assert!(
+            check(&SnapshotQuery {
+                page: Some(MAX_PAGE),
+                ..q()
+            })
+            .is_ok()
+        );
+        assert_eq!(check_files_limit(0).ok(), Some(0));
+        assert_eq!(
+            check_files_limit(MAX_FILES_LIMIT).ok(),
+            Some(MAX_FILES_LIMIT)
+        );
+        for bad in [-1, MAX_FILES_LIMIT + 1, i64::MAX] {
+            let err = check_files_limit(bad).expect_err("bad");
+            assert!(err.to_string().contains("0 to 10000"), "{err}");
         }
     }
 
