@@ -3,7 +3,8 @@
 //! Argument vectors only, never a shell string; the child gets its own process group so a
 //! timeout kills it and everything it started; stdout and stderr are drained concurrently (a
 //! chatty child cannot block on a full pipe); errors carry the command line, the exit status
-//! and the tail of stderr.
+//! and the tail of stderr. Command lines shown anywhere (errors, jobs, logs) come from
+//! [`Command::cmdline`], which masks secrets ([`redact_args`]).
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -141,11 +142,16 @@ impl Command {
         self
     }
 
-    /// The command line as a user could paste it into a shell (for messages only).
+    /// The command line as a user could paste it into a shell (for messages only), with
+    /// secrets masked (see [`redact_args`]).
     pub fn cmdline(&self) -> String {
-        std::iter::once(self.program.as_os_str())
+        let words: Vec<String> = std::iter::once(self.program.as_os_str())
             .chain(self.args.iter().map(OsString::as_os_str))
-            .map(|a| shell_quote(&a.to_string_lossy()))
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        redact_args(&words)
+            .iter()
+            .map(|a| shell_quote(a))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -262,6 +268,77 @@ pub fn tail(text: &str) -> String {
     }
 }
 
+/// What a masked secret is shown as.
+pub const REDACTED: &str = "***";
+
+/// Options whose next argument is a secret (nodetool's `-pw`, the usual long forms). nodetool's
+/// `-pwf FILE` is not among them: its value is a path, shown as is.
+const SECRET_OPTIONS: [&str; 8] = [
+    "-pw",
+    "--password",
+    "-password",
+    "--token",
+    "-token",
+    "--secret",
+    "--api-key",
+    "--bearer",
+];
+
+/// Words that, followed by `=` or `:`, start a secret inside one argument
+/// (`password=…`, `-Dcom.sun.management.jmxremote.password=…`, `token:…`).
+const SECRET_KEYS: [&str; 5] = ["password", "passwd", "token", "secret", "api_key"];
+
+/// The arguments with secrets replaced by [`REDACTED`]: the value after a secret option
+/// (`-pw X`, `--password X`, `--token X`), the value of `--password=X`-style arguments, the
+/// rest of any argument after `password=`/`token=`/`secret=` (any case, any prefix, `:` too),
+/// and a word after `Bearer`.
+pub fn redact_args(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut mask_next = false;
+    for arg in args {
+        if mask_next {
+            out.push(REDACTED.to_string());
+            mask_next = false;
+            continue;
+        }
+        let lower = arg.to_ascii_lowercase();
+        if SECRET_OPTIONS.contains(&lower.as_str()) || lower == "bearer" {
+            mask_next = true;
+            out.push(arg.clone());
+            continue;
+        }
+        out.push(redact_text(arg));
+    }
+    out
+}
+
+/// One text with the value after `password=`, `token:`, `Bearer ` and the like masked.
+pub fn redact_text(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    // The earliest secret marker, and where its value starts.
+    let mut cut: Option<usize> = None;
+    for key in SECRET_KEYS {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(key) {
+            let end = from + i + key.len();
+            if matches!(lower.as_bytes().get(end), Some(b'=' | b':')) {
+                cut = Some(cut.map_or(end + 1, |c| c.min(end + 1)));
+                break;
+            }
+            from = end;
+        }
+    }
+    if let Some(i) = lower.find("bearer ") {
+        cut = Some(cut.map_or(i + 7, |c| c.min(i + 7)));
+    }
+    match cut {
+        Some(at) if at < text.len() && text.is_char_boundary(at) => {
+            format!("{}{REDACTED}", &text[..at])
+        }
+        _ => text.to_string(),
+    }
+}
+
 fn shell_quote(arg: &str) -> String {
     if !arg.is_empty()
         && arg
@@ -347,6 +424,97 @@ mod tests {
             err.to_string()
                 .contains("cannot start `/nonexistent/nodetool version`")
         );
+    }
+
+    fn words(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn secrets_after_password_options_are_masked() {
+        assert_eq!(
+            redact_args(&words(&[
+                "nodetool",
+                "-h",
+                "db1",
+                "-p",
+                "7199",
+                "-u",
+                "cassandra",
+                "-pw",
+                "hunter2",
+                "snapshot"
+            ])),
+            words(&[
+                "nodetool",
+                "-h",
+                "db1",
+                "-p",
+                "7199",
+                "-u",
+                "cassandra",
+                "-pw",
+                "***",
+                "snapshot"
+            ])
+        );
+        assert_eq!(
+            redact_args(&words(&[
+                "tool",
+                "--password",
+                "s3cret",
+                "--token",
+                "abc",
+                "x"
+            ])),
+            words(&["tool", "--password", "***", "--token", "***", "x"])
+        );
+        // The password file option names a path, which stays readable.
+        assert_eq!(
+            redact_args(&words(&[
+                "nodetool",
+                "-pwf",
+                "/etc/cassandra/jmx.pw",
+                "info"
+            ])),
+            words(&["nodetool", "-pwf", "/etc/cassandra/jmx.pw", "info"])
+        );
+        // A trailing option with no value masks nothing and does not panic.
+        assert_eq!(redact_args(&words(&["x", "-pw"])), words(&["x", "-pw"]));
+    }
+
+    #[test]
+    fn secrets_inside_one_argument_are_masked() {
+        for (raw, shown) in [
+            ("--password=hunter2", "--password=***"),
+            ("PASSWORD=hunter2", "PASSWORD=***"),
+            (
+                "-Dcom.sun.management.jmxremote.password=hunter2",
+                "-Dcom.sun.management.jmxremote.password=***",
+            ),
+            ("https://x/?token=abc&y=1", "https://x/?token=***"),
+            ("Authorization: Bearer abc.def", "Authorization: Bearer ***"),
+            ("api_key:xyz", "api_key:***"),
+            ("passwordless", "passwordless"),
+            ("--password-file=/etc/pw", "--password-file=/etc/pw"),
+            ("snapshot", "snapshot"),
+        ] {
+            assert_eq!(redact_text(raw), shown, "{raw}");
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_show_the_redacted_command_line() {
+        let err = Command::new("/bin/sh")
+            .args(["-c", "exit 4", "sh", "-pw", "hunter2", "--token=abc"])
+            .run()
+            .await
+            .expect_err("fails");
+        let msg = err.to_string();
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert!(!msg.contains("abc"), "{msg}");
+        assert!(msg.contains("-pw '***'"), "{msg}");
+        assert!(msg.contains("'--token=***'"), "{msg}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Runs the real `nodetool` against a node's JMX port through [`crate::process`], and parses
-//! what it prints (see [`super::parse`]).
+//! what it prints (see [`super::parse`]). With JMX authentication the password goes to
+//! nodetool as a file (`-u USER -pwf FILE`), never as an argument.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{NodeConfig, split_host_port};
@@ -23,6 +25,8 @@ pub enum NodetoolError {
         #[source]
         source: ParseError,
     },
+    #[error("`{value}` cannot be passed to nodetool as {what}: it would be read as an option")]
+    LooksLikeOption { what: &'static str, value: String },
 }
 
 /// How to run nodetool for one node.
@@ -32,6 +36,8 @@ pub struct Nodetool {
     host: String,
     port: u16,
     timeout: Duration,
+    /// JMX user and password file (`-u`, `-pwf`).
+    auth: Option<(String, PathBuf)>,
 }
 
 impl Nodetool {
@@ -43,6 +49,7 @@ impl Nodetool {
             host,
             port,
             timeout: Duration::from_secs(node.nodetool_timeout_secs.max(1)),
+            auth: node.jmx_user.clone().zip(node.jmx_password_file.clone()),
         }
     }
 
@@ -57,13 +64,19 @@ impl Nodetool {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// The command for `nodetool -h HOST -p PORT ARGS…`.
+    /// The command for `nodetool -h HOST -p PORT [-u USER -pwf FILE] ARGS…`.
     pub fn command<S: AsRef<str>>(&self, args: &[S]) -> Command {
         let program = self.argv.first().map(String::as_str).unwrap_or("nodetool");
-        Command::new(program)
-            .args(self.argv.iter().skip(1))
-            .args(["-h", &self.host, "-p", &self.port.to_string()])
-            .args(args.iter().map(|a| a.as_ref()))
+        let mut cmd = Command::new(program).args(self.argv.iter().skip(1)).args([
+            "-h",
+            &self.host,
+            "-p",
+            &self.port.to_string(),
+        ]);
+        if let Some((user, file)) = &self.auth {
+            cmd = cmd.args(["-u", user.as_str(), "-pwf"]).arg(file);
+        }
+        cmd.args(args.iter().map(|a| a.as_ref()))
             .timeout(self.timeout)
     }
 
@@ -137,6 +150,7 @@ impl Nodetool {
         keyspaces: &[String],
         tables: &[String],
     ) -> Result<(), NodetoolError> {
+        not_an_option("a snapshot tag", tag)?;
         self.run(&snapshot_args(tag, ttl, skip_flush, keyspaces, tables))
             .await
             .map(drop)
@@ -148,6 +162,7 @@ impl Nodetool {
         tag: &str,
         keyspaces: &[String],
     ) -> Result<(), NodetoolError> {
+        not_an_option("a snapshot tag", tag)?;
         let mut args = vec!["clearsnapshot".to_string(), "-t".into(), tag.to_string()];
         if !keyspaces.is_empty() {
             args.push("--".into());
@@ -195,6 +210,18 @@ pub fn snapshot_args(
     args
 }
 
+/// Refuses a value that nodetool would take for an option (a tag such as `-h`), whoever
+/// passed it: the last guard behind the checks of what users send.
+fn not_an_option(what: &'static str, value: &str) -> Result<(), NodetoolError> {
+    if value.is_empty() || value.starts_with('-') {
+        return Err(NodetoolError::LooksLikeOption {
+            what,
+            value: value.chars().take(120).collect(),
+        });
+    }
+    Ok(())
+}
+
 /// True when nodetool's output says it could not connect to JMX at all.
 pub fn is_connection_failure(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
@@ -240,6 +267,42 @@ mod tests {
             nt.command(&["snapshot", "-t", "nightly"]).cmdline(),
             "java -cp 'lib/*' NodeTool -h 127.0.0.1 -p 7299 snapshot -t nightly"
         );
+    }
+
+    #[test]
+    fn jmx_credentials_go_as_user_and_password_file() {
+        let nt = Nodetool::for_node(&NodeConfig {
+            jmx_user: Some("cassandra".into()),
+            jmx_password_file: Some("/etc/snapkeep/jmx.pw".into()),
+            ..node(vec!["nodetool".into()])
+        });
+        let line = nt.command(&["info"]).cmdline();
+        assert_eq!(
+            line,
+            "nodetool -h 127.0.0.1 -p 7299 -u cassandra -pwf /etc/snapkeep/jmx.pw info"
+        );
+        assert!(!line.contains("-pw "), "{line}");
+    }
+
+    #[tokio::test]
+    async fn tags_that_look_like_options_never_reach_nodetool() {
+        // `/bin/false` would fail if it ran; the refusal comes first.
+        let nt = Nodetool::for_node(&node(vec!["/bin/false".into()]));
+        for tag in ["-h", "--help", ""] {
+            let err = nt
+                .snapshot(tag, None, false, &[], &[])
+                .await
+                .expect_err(tag);
+            assert!(
+                matches!(err, NodetoolError::LooksLikeOption { .. }),
+                "{tag}: {err}"
+            );
+            let err = nt.clearsnapshot(tag, &[]).await.expect_err(tag);
+            assert!(
+                matches!(err, NodetoolError::LooksLikeOption { .. }),
+                "{tag}: {err}"
+            );
+        }
     }
 
     #[test]

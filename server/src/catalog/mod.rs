@@ -3,7 +3,8 @@
 //!
 //! Opening never deletes or recreates an existing file: a catalog written by a newer Snapkeep,
 //! a damaged file or an unwritable path is refused with one line that names the file and what
-//! to do.
+//! to do. The catalog holds users, token and session hashes and the audit log, so the file and
+//! its `-wal`/`-shm` companions are readable by their owner only (mode 0600).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -75,6 +76,9 @@ impl Catalog {
                 source,
             })?;
         }
+        // Created 0600 before SQLite opens it (SQLite gives the -wal and -shm files the mode of
+        // the database file); an older catalog is tightened.
+        owner_only(path, true);
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(|source| CatalogError::Sqlite {
                 path: path.to_path_buf(),
@@ -117,6 +121,11 @@ impl Catalog {
                 source,
             },
         })?;
+        for companion in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_os_string();
+            name.push(companion);
+            owner_only(Path::new(&name), false);
+        }
         Ok(Self {
             pool,
             path: path.to_path_buf(),
@@ -140,6 +149,35 @@ impl Catalog {
             .await
             .map(|_| ())
             .map_err(|e| classify(&self.path, e))
+    }
+}
+
+/// Makes the regular file at `path` readable and writable by its owner only, creating it empty
+/// (a new SQLite database) when `create` and it is missing. Anything else at `path` is left for
+/// SQLite to refuse with its own error; a failure to tighten an existing file is logged.
+fn owner_only(path: &Path, create: bool) {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if create {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // SQLite reports an unusable location with a better message.
+            Err(_) => return,
+        }
+    }
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    if meta.is_file()
+        && meta.permissions().mode() & 0o077 != 0
+        && let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    {
+        tracing::warn!(file = %path.display(), error = %e, "cannot make the catalog readable by its owner only");
     }
 }
 
@@ -196,6 +234,48 @@ mod tests {
         assert_eq!(fk, 1);
         cat.pool().close().await;
         Catalog::open(&path).await.expect("reopen");
+    }
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        PathBuf::from(name)
+    }
+
+    #[tokio::test]
+    async fn the_catalog_and_its_wal_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("catalog.db");
+        let cat = Catalog::open(&path).await.expect("open new");
+        cat.health().await.expect("healthy");
+        for p in [
+            path.clone(),
+            with_suffix(&path, "-wal"),
+            with_suffix(&path, "-shm"),
+        ] {
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+        }
+        cat.pool().close().await;
+
+        // A catalog made readable by others (an older Snapkeep, a careless copy) is tightened.
+        let older = dir.path().join("older.db");
+        let cat = Catalog::open(&older).await.expect("open");
+        cat.pool().close().await;
+        std::fs::set_permissions(&older, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let cat = Catalog::open(&older).await.expect("reopen");
+        cat.health().await.expect("healthy");
+        assert_eq!(mode(&older), 0o600);
+        assert_eq!(mode(&with_suffix(&older, "-wal")), 0o600);
     }
 
     #[tokio::test]

@@ -111,6 +111,14 @@ pub struct NodeConfig {
     /// Seconds before a nodetool call is killed.
     #[serde(default = "default_nodetool_timeout")]
     pub nodetool_timeout_secs: u64,
+    /// The JMX user nodetool signs in as (`-u`), when the node's JMX asks for a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jmx_user: Option<String>,
+    /// The file holding that user's JMX password (a line `USER PASSWORD`, as nodetool's
+    /// `-pwf` reads it); default `$SNAPKEEP_JMX_PASSWORD_FILE`. The password itself is never
+    /// put on a command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jmx_password_file: Option<PathBuf>,
     /// For nodes started by `snapkeep dev-node`: the node's directory (start/stop/status).
     #[serde(default)]
     pub dev_node_dir: Option<PathBuf>,
@@ -161,6 +169,8 @@ impl NodeConfig {
             commitlog_dir: None,
             nodetool: default_nodetool(),
             nodetool_timeout_secs: default_nodetool_timeout(),
+            jmx_user: None,
+            jmx_password_file: None,
             dev_node_dir: None,
             stop_command: None,
             start_command: None,
@@ -204,6 +214,9 @@ pub struct Overrides {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_STATE_DIR: &str = "snapkeep-data";
 pub const CATALOG_FILE: &str = "catalog.db";
+/// Environment variable naming the JMX password file of nodes with a `jmx_user` and no
+/// `jmx_password_file` of their own.
+pub const JMX_PASSWORD_FILE_ENV: &str = "SNAPKEEP_JMX_PASSWORD_FILE";
 
 impl Config {
     /// Builds the configuration from the optional file, the process environment and the
@@ -337,6 +350,10 @@ impl Config {
             node.data_dirs = node.data_dirs.drain(..).map(&from_file).collect();
             node.commitlog_dir = node.commitlog_dir.take().map(&from_file);
             node.dev_node_dir = node.dev_node_dir.take().map(&from_file);
+            node.jmx_password_file = node.jmx_password_file.take().map(&from_file);
+            if node.jmx_user.is_some() && node.jmx_password_file.is_none() {
+                node.jmx_password_file = env_get(JMX_PASSWORD_FILE_ENV).map(PathBuf::from);
+            }
         }
         validate_nodes(&nodes, file_name.as_deref().unwrap_or("configuration"))?;
         parsed
@@ -399,6 +416,37 @@ fn validate_nodes(nodes: &[NodeConfig], source: &str) -> Result<(), ConfigError>
                 "node `{}`: nodetool must name a program, e.g. [\"/opt/cassandra/bin/nodetool\"]",
                 n.name
             )));
+        }
+        let password_in_argv = n.nodetool.iter().any(|a| {
+            let a = a.to_ascii_lowercase();
+            a == "-pw" || a == "--password" || a.starts_with("--password=")
+        });
+        if password_in_argv {
+            return Err(invalid(format!(
+                "node `{}`: do not put the JMX password in `nodetool` (command lines show in process lists, errors and job logs); set jmx_user and jmx_password_file instead",
+                n.name
+            )));
+        }
+        match (&n.jmx_user, &n.jmx_password_file) {
+            (Some(user), _) if user.trim().is_empty() || user.starts_with('-') => {
+                return Err(invalid(format!(
+                    "node `{}`: jmx_user `{user}` is not a user name",
+                    n.name
+                )));
+            }
+            (Some(_), None) => {
+                return Err(invalid(format!(
+                    "node `{}`: jmx_user needs a password file: set jmx_password_file or {JMX_PASSWORD_FILE_ENV}",
+                    n.name
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(format!(
+                    "node `{}`: jmx_password_file needs jmx_user (the user it signs in as)",
+                    n.name
+                )));
+            }
+            _ => {}
         }
         match (&n.stop_command, &n.start_command) {
             (Some(_), None) | (None, Some(_)) => {
@@ -632,6 +680,45 @@ mod tests {
         );
         let err = Config::load_from(Some(&path), &[], &Overrides::default()).expect_err("empty");
         assert!(err.to_string().contains("must name a program"), "{err}");
+    }
+
+    #[test]
+    fn jmx_passwords_come_from_a_file_never_from_the_nodetool_argv() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "[[nodes]]\nname = \"a\"\ndata_dirs = [\"d\"]\njmx_user = \"cassandra\"\njmx_password_file = \"jmx.pw\"\n",
+        );
+        let c = Config::load_from(Some(&path), &[], &Overrides::default()).expect("jmx");
+        let n = c.node("a").expect("node a");
+        assert_eq!(n.jmx_user.as_deref(), Some("cassandra"));
+        assert_eq!(n.jmx_password_file, Some(dir.path().join("jmx.pw")));
+
+        // The file may come from the environment.
+        let path = write(
+            dir.path(),
+            "[[nodes]]\nname = \"a\"\ndata_dirs = [\"d\"]\njmx_user = \"cassandra\"\n",
+        );
+        let env = vec![(
+            JMX_PASSWORD_FILE_ENV.to_string(),
+            "/run/secrets/jmx".to_string(),
+        )];
+        let c = Config::load_from(Some(&path), &env, &Overrides::default()).expect("env");
+        assert_eq!(
+            c.node("a").and_then(|n| n.jmx_password_file.clone()),
+            Some(PathBuf::from("/run/secrets/jmx"))
+        );
+        let err = Config::load_from(Some(&path), &[], &Overrides::default()).expect_err("none");
+        assert!(err.to_string().contains("jmx_password_file"), "{err}");
+
+        let path = write(
+            dir.path(),
+            "[[nodes]]\nname = \"a\"\ndata_dirs = [\"d\"]\nnodetool = [\"nodetool\", \"-u\", \"c\", \"-pw\", \"hunter2\"]\n",
+        );
+        let err = Config::load_from(Some(&path), &[], &Overrides::default()).expect_err("argv");
+        let msg = err.to_string();
+        assert!(msg.contains("jmx_password_file"), "{msg}");
+        assert!(!msg.contains("hunter2"), "{msg}");
     }
 
     #[test]
