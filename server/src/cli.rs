@@ -70,8 +70,8 @@ pub enum Command {
     },
     /// Take, list, show and clear snapshots through a running server's API.
     Snapshot {
-        /// The server (default $SNAPKEEP_SERVER or http://127.0.0.1:3000). The API token is
-        /// read from $SNAPKEEP_TOKEN.
+        /// The server, http:// or https:// (default $SNAPKEEP_SERVER or
+        /// http://127.0.0.1:3000). The API token is read from $SNAPKEEP_TOKEN.
         #[arg(
             long,
             global = true,
@@ -79,6 +79,10 @@ pub enum Command {
             default_value = "http://127.0.0.1:3000"
         )]
         server: String,
+        /// PEM file with the CA certificate(s) an https:// server's certificate must chain to
+        /// (a private CA); default the system's root certificates.
+        #[arg(long, global = true, env = "SNAPKEEP_CA_FILE", value_name = "PEM")]
+        ca_file: Option<PathBuf>,
         /// Print JSON for scripts instead of text.
         #[arg(long, global = true)]
         json: bool,
@@ -88,8 +92,8 @@ pub enum Command {
     /// Plan, request, approve, reject, execute, resume, show and list restores through a
     /// running server's API.
     Restore {
-        /// The server (default $SNAPKEEP_SERVER or http://127.0.0.1:3000); token from
-        /// $SNAPKEEP_TOKEN.
+        /// The server, http:// or https:// (default $SNAPKEEP_SERVER or
+        /// http://127.0.0.1:3000); token from $SNAPKEEP_TOKEN.
         #[arg(
             long,
             global = true,
@@ -97,6 +101,10 @@ pub enum Command {
             default_value = "http://127.0.0.1:3000"
         )]
         server: String,
+        /// PEM file with the CA certificate(s) an https:// server's certificate must chain to
+        /// (a private CA); default the system's root certificates.
+        #[arg(long, global = true, env = "SNAPKEEP_CA_FILE", value_name = "PEM")]
+        ca_file: Option<PathBuf>,
         /// Print JSON for scripts instead of text.
         #[arg(long, global = true)]
         json: bool,
@@ -221,6 +229,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Snapshot {
             server,
+            ca_file,
             json,
             action,
         } => {
@@ -229,14 +238,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .build()
                 .context("cannot start the async runtime")?;
             runtime.block_on(async move {
-                let token = std::env::var("SNAPKEEP_TOKEN").ok();
-                let client = crate::client::ApiClient::new(&server, token)?;
+                let client = api_client(&server, ca_file.as_deref())?;
                 crate::client::run_snapshot(&client, action, json).await?;
                 Ok(())
             })
         }
         Command::Restore {
             server,
+            ca_file,
             json,
             action,
         } => {
@@ -245,8 +254,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .build()
                 .context("cannot start the async runtime")?;
             runtime.block_on(async move {
-                let token = std::env::var("SNAPKEEP_TOKEN").ok();
-                let client = crate::client::ApiClient::new(&server, token)?;
+                let client = api_client(&server, ca_file.as_deref())?;
                 crate::client::run_restore(&client, action, json).await?;
                 Ok(())
             })
@@ -260,6 +268,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(dev_node(action))
         }
     }
+}
+
+/// The API client of the snapshot and restore commands (token from $SNAPKEEP_TOKEN); warns on
+/// stderr before a token would travel over plain http to another machine.
+fn api_client(
+    server: &str,
+    ca_file: Option<&std::path::Path>,
+) -> Result<crate::client::ApiClient, crate::client::ClientError> {
+    let token = std::env::var("SNAPKEEP_TOKEN").ok();
+    let client = crate::client::ApiClient::with_ca_file(server, token, ca_file)?;
+    if let Some(warning) = client.insecure_token_warning() {
+        eprintln!("snapkeep: {warning}");
+    }
+    Ok(client)
 }
 
 /// Opens the configured catalog and runs one user or token command on it.
