@@ -85,6 +85,14 @@ pub struct TokenDto {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Who made it: the holder's name when they made it themselves; none when the command
+    /// line (or an unknown hand, before this was recorded) made it. Only a holder's own
+    /// tokens count for restore decisions.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// `session`, `token`, `cli`, `library`, or empty when unknown.
+    #[serde(default)]
+    pub created_via: String,
 }
 
 /// One audit entry.
@@ -107,6 +115,64 @@ pub struct AuditDto {
     pub outcome: String,
     pub status: i64,
     pub detail: String,
+    /// Which credential acted: `session 1a2b3c4d` (start of the session's hash) or `token 12`.
+    #[serde(default)]
+    pub credential: String,
+    /// How many events the row stands for (anonymous refusals are counted per address and
+    /// minute).
+    #[serde(default = "one")]
+    pub count: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// Whether the audit log's hash chain is intact, and where it breaks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditChainDto {
+    pub intact: bool,
+    /// Rows checked (those still in the catalog).
+    pub rows: i64,
+    /// The first row where the chain breaks.
+    pub broken_at: Option<i64>,
+    pub reason: Option<String>,
+    /// The last archived row, whose hash the remaining rows chain to.
+    pub anchor_id: Option<i64>,
+    pub archived_rows: i64,
+}
+
+impl AuditChainDto {
+    /// One sentence for the audit page and the command line.
+    pub fn sentence(&self) -> String {
+        let archived = match self.anchor_id {
+            Some(a) => format!(
+                " after {} archived rows (anchor: row {a})",
+                self.archived_rows
+            ),
+            None => String::new(),
+        };
+        match (self.intact, self.broken_at) {
+            (true, _) => format!("Hash chain intact: {} rows verified{archived}.", self.rows),
+            (false, Some(id)) => format!(
+                "Hash chain broken at row {id}: {}.",
+                self.reason.clone().unwrap_or_default()
+            ),
+            (false, None) => "Hash chain broken.".into(),
+        }
+    }
+}
+
+/// The signed-in user's own account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountDto {
+    pub name: String,
+    /// Someone else chose the current password; the owner must change it before their
+    /// restore decisions count.
+    pub must_change_password: bool,
+    /// Who set the current password (`cli:root`, `admin ada`, `self`).
+    pub password_set_by: String,
 }
 
 /// Filters of the audit log.
@@ -156,6 +222,63 @@ fn backend() -> Result<super::BackendHandle, ServerFnError> {
 #[cfg(feature = "ssr")]
 pub fn request_user() -> Option<CurrentUser> {
     use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<CurrentUser>().cloned())
+}
+
+/// What the account server functions need from the server; the authentication layer puts one,
+/// bound to the request's caller, into each signed-in request's extensions.
+#[cfg(feature = "ssr")]
+pub trait AuthBackend: Send + Sync {
+    /// The caller's account.
+    fn account(&self) -> super::BoxFuture<'_, AccountDto>;
+    /// Changes the caller's own password, given the current one.
+    fn change_password(&self, old: String, new: String) -> super::BoxFuture<'_, ()>;
+    /// Verifies the audit log's hash chain.
+    fn audit_chain(&self) -> super::BoxFuture<'_, AuditChainDto>;
+}
+
+/// The [`AuthBackend`] of one request.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct AuthHandle(pub std::sync::Arc<dyn AuthBackend>);
+
+#[cfg(feature = "ssr")]
+fn auth_backend() -> Result<AuthHandle, ServerFnError> {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<AuthHandle>().cloned())
+        .ok_or_else(|| ServerFnError::new("sign in first"))
+}
+
+/// The signed-in user's account (whether their password must be changed).
+#[server(prefix = "/rpc", endpoint = "account")]
+pub async fn get_account() -> Result<AccountDto, ServerFnError> {
+    auth_backend()?
+        .0
+        .account()
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// Changes the signed-in user's own password (the current one is needed).
+#[server(prefix = "/rpc", endpoint = "password_change")]
+pub async fn change_password(
+    old_password: String,
+    new_password: String,
+) -> Result<(), ServerFnError> {
+    auth_backend()?
+        .0
+        .change_password(old_password, new_password)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// Whether the audit log's hash chain is intact.
+#[server(prefix = "/rpc", endpoint = "audit_chain")]
+pub async fn audit_chain() -> Result<AuditChainDto, ServerFnError> {
+    auth_backend()?
+        .0
+        .audit_chain()
+        .await
+        .map_err(ServerFnError::new)
 }
 
 /// Who is signed in (None on pages that need no sign-in, such as the login page).

@@ -1,6 +1,19 @@
 //! `snapkeep user …` and `snapkeep token …`: user and token management straight on the
 //! catalog (the same `--config FILE` as `serve`), so the first admin can be made before the
 //! server runs. Every change is written to the audit log as done through the CLI.
+//!
+//! The command line has no signed-in identity: whoever runs it has the catalog's file.
+//! So what it makes is never taken as a user's own doing where that matters:
+//! - `token create USER` makes a token USER did not create: it works for the API but does not
+//!   count for restore approvals (USER signs in and creates their own with
+//!   `POST /api/v1/tokens`).
+//! - A generated password (`user add` or `user set-password` without `--password-stdin`) was
+//!   shown to whoever ran the command, not chosen by the owner: the account must change it
+//!   before its approvals count. With `--password-stdin` the password is taken as the owner's
+//!   own choice (the owner types it, or hands it to a provisioning script).
+//!
+//! `audit verify` checks the audit log's hash chain: exit 0 when intact, 1 naming the row
+//! where it breaks.
 
 use std::io::Read as _;
 
@@ -36,6 +49,19 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+/// `snapkeep audit …`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Verify the audit log's hash chain (exit 1 and the row where it breaks if it does).
+    Verify,
+    /// Archive rows older than DAYS (default `[auth] audit_retention_days`) to
+    /// audit-archive/ next to the catalog.
+    Archive {
+        #[arg(long)]
+        days: Option<u64>,
     },
 }
 
@@ -76,8 +102,17 @@ fn role(s: &str) -> Result<Role, AuthError> {
     Role::parse(s).ok_or_else(|| AuthError::BadRole(s.to_string()))
 }
 
+fn os_user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "cli".into())
+}
+
+/// Who set a generated password, for `password_set_by`.
+fn set_by_cli() -> String {
+    format!("cli:{}", os_user())
+}
+
 async fn log(pool: &SqlitePool, action: &str, target: &str, detail: String) {
-    let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    let actor = os_user();
     audit::record(
         pool,
         Entry {
@@ -89,6 +124,8 @@ async fn log(pool: &SqlitePool, action: &str, target: &str, detail: String) {
             outcome: "ok",
             status: 0,
             detail,
+            credential: String::new(),
+            count: 1,
         },
     )
     .await;
@@ -104,10 +141,18 @@ pub async fn run_user(pool: &SqlitePool, cmd: UserCommand) -> Result<String, Aut
         } => {
             let r = role(&r)?;
             let (password, generated) = read_password(password_stdin)?;
-            store::add_user(pool, &name, r, &password).await?;
-            log(pool, "user add", &name, format!("role {r}")).await;
+            let by = generated.then(set_by_cli);
+            store::add_user_set_by(pool, &name, r, &password, by.as_deref()).await?;
+            let note = if generated {
+                "; generated password: must be changed by its owner"
+            } else {
+                ""
+            };
+            log(pool, "user add", &name, format!("role {r}{note}")).await;
             Ok(if generated {
-                format!("created user {name} ({r}); password: {password}")
+                format!(
+                    "created user {name} ({r}); password: {password}\n{name} must change it (Settings → Password) before approving restores"
+                )
             } else {
                 format!("created user {name} ({r})")
             })
@@ -151,13 +196,52 @@ pub async fn run_user(pool: &SqlitePool, cmd: UserCommand) -> Result<String, Aut
             password_stdin,
         } => {
             let (password, generated) = read_password(password_stdin)?;
-            store::set_password(pool, &name, &password).await?;
-            log(pool, "user set-password", &name, String::new()).await;
+            let by = generated.then(set_by_cli);
+            store::set_password_by(pool, &name, &password, by.as_deref()).await?;
+            let note = if generated {
+                "generated password: must be changed by its owner"
+            } else {
+                ""
+            };
+            log(pool, "user set-password", &name, note.into()).await;
             Ok(if generated {
-                format!("new password for {name}: {password}")
+                format!(
+                    "new password for {name}: {password}\n{name} must change it (Settings → Password) before approving restores"
+                )
             } else {
                 format!("password of {name} changed")
             })
+        }
+    }
+}
+
+/// Runs an `audit` command; returns what to print, or [`AuthError::ChainBroken`].
+pub async fn run_audit(
+    pool: &SqlitePool,
+    cmd: AuditCommand,
+    retention_days: u64,
+) -> Result<String, AuthError> {
+    match cmd {
+        AuditCommand::Verify => {
+            let status = audit::verify(pool).await?;
+            let dto = app::api::AuditChainDto::from(status.clone());
+            match status.broken {
+                None => Ok(dto.sentence()),
+                Some((id, reason)) => Err(AuthError::ChainBroken { id, reason }),
+            }
+        }
+        AuditCommand::Archive { days } => {
+            let days = days.unwrap_or(retention_days);
+            match audit::archive(pool, days, crate::jobs::now_ms()).await? {
+                Some(a) => Ok(format!(
+                    "archived {} rows (ids {} to {}) to {}",
+                    a.rows,
+                    a.first_id,
+                    a.last_id,
+                    a.file.display()
+                )),
+                None => Ok(format!("no audit rows older than {days} days")),
+            }
         }
     }
 }
@@ -174,12 +258,17 @@ pub async fn run_token(pool: &SqlitePool, cmd: TokenCommand) -> Result<String, A
                 Some(e) => Some(super::parse_duration_ms(e)?),
                 None => None,
             };
-            let (token, dto) = store::create_token(pool, &user, &name, ms).await?;
+            let (token, dto) =
+                store::create_token_as(pool, &user, &name, ms, store::TokenCreator::CommandLine)
+                    .await?;
             log(
                 pool,
                 "token create",
                 &user,
-                format!("token {} ({name})", dto.id),
+                format!(
+                    "token {} ({name}); made by the command line, so it does not count for restore approvals",
+                    dto.id
+                ),
             )
             .await;
             Ok(token)

@@ -1,7 +1,11 @@
 //! The authentication layer every request passes: identifies the caller (`Authorization:
 //! Bearer` API token, else the session cookie), applies [`super::policy`], checks that a
 //! cookie-authenticated change comes from this site (CSRF), records changes and refusals in
-//! the audit log, and adds the security headers.
+//! the audit log (naming the credential: session or token id), and adds the security
+//! headers. Refusals of requests without valid credentials are counted per address and
+//! minute ([`super::noise`]): 429 beyond the limit, one audit row per address and minute.
+//! Signed-in requests run inside [`super::credential::scope`] and carry an
+//! [`app::api::AuthHandle`] for the account server functions.
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -10,15 +14,24 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::SqlitePool;
 
+use std::sync::{Arc, OnceLock};
+
+use app::api::{AccountDto, AuditChainDto, AuthBackend, AuthHandle, BoxFuture};
+
 use super::audit::{self, Entry};
+use super::noise::{Answer, NoiseCounter};
 use super::policy::{self, Access};
 use super::ratelimit::LoginLimiter;
-use super::{AuthConfig, Identity, Via, constant_time_eq, store};
+use super::{AuthConfig, AuthError, Identity, PasswordChecks, Via, constant_time_eq, store};
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::jobs::now_ms;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "snapkeep_session";
+
+/// Paths whose request bodies are never copied into the audit log.
+const SECRET_BODIES: &[&str] = &["/rpc/password_change"];
 
 /// Largest request body copied into the audit log's detail.
 const MAX_AUDITED_BODY: usize = 64 * 1024;
@@ -29,6 +42,14 @@ pub struct AuthState {
     pub pool: SqlitePool,
     pub config: AuthConfig,
     pub limiter: LoginLimiter,
+    /// The bounded pool every password hash and check runs on.
+    pub passwords: PasswordChecks,
+    /// Anonymous refusals, per address and minute.
+    pub noise: NoiseCounter,
+    /// Set once the housekeeping task (noise rows, audit archival) runs.
+    housekeeping: Arc<OnceLock<()>>,
+    /// The housekeeping task stops when the last clone of this state is gone.
+    alive: Arc<()>,
 }
 
 impl AuthState {
@@ -37,7 +58,51 @@ impl AuthState {
             pool,
             config,
             limiter: LoginLimiter::default(),
+            passwords: PasswordChecks::sized_to_cores(),
+            noise: NoiseCounter::default(),
+            housekeeping: Arc::default(),
+            alive: Arc::default(),
         }
+    }
+
+    /// Writes the counted anonymous refusals of minutes that have ended (all of them when
+    /// `all`) to the audit log.
+    pub async fn flush_noise(&self, all: bool) {
+        self.noise.flush(&self.pool, now_ms(), all).await;
+    }
+
+    /// Starts (once) the task that writes counted refusals every 30 seconds and archives
+    /// audit rows past `[auth] audit_retention_days` every hour.
+    fn start_housekeeping(&self) {
+        if self.housekeeping.set(()).is_err() {
+            return;
+        }
+        let alive = Arc::downgrade(&self.alive);
+        let pool = self.pool.clone();
+        let noise = self.noise.clone();
+        let days = self.config.audit_retention_days;
+        tokio::spawn(async move {
+            let mut ticks: u64 = 0;
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                if alive.upgrade().is_none() {
+                    noise.flush(&pool, now_ms(), true).await;
+                    return;
+                }
+                noise.flush(&pool, now_ms(), false).await;
+                // First archival a minute after start, then hourly.
+                if ticks % 120 == 1 {
+                    match audit::archive(&pool, days, now_ms()).await {
+                        Ok(Some(a)) => {
+                            tracing::info!(rows = a.rows, file = %a.file.display(), "archived audit rows")
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(error = %e, "cannot archive the audit log"),
+                    }
+                }
+                ticks += 1;
+            }
+        });
     }
     pub fn idle_ms(&self) -> i64 {
         (self.config.session_idle_minutes as i64).saturating_mul(60_000)
@@ -184,8 +249,13 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
         Access::Open => return next.run(req).await,
         Access::Signed { role, changes } => (role, changes),
     };
+    state.start_housekeeping();
     let identity = identify(state, req.headers()).await;
-    let refuse = |actor: String, via: &'static str, outcome_status: StatusCode, why: String| {
+    let refuse = |actor: String,
+                  via: &'static str,
+                  credential: String,
+                  outcome_status: StatusCode,
+                  why: String| {
         let pool = state.pool.clone();
         let entry = Entry {
             actor,
@@ -196,6 +266,8 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
             outcome: "denied",
             status: outcome_status.as_u16(),
             detail: why,
+            credential,
+            count: 1,
         };
         async move { audit::record(&pool, entry).await }
     };
@@ -206,31 +278,21 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
             return Redirect::to(&format!("/login?next={next_path}")).into_response();
         }
         Ok(None) => {
-            if changes {
-                refuse(
-                    "-".into(),
-                    "anonymous",
-                    StatusCode::UNAUTHORIZED,
-                    "not signed in".into(),
-                )
-                .await;
-            }
-            return with_challenge(ApiError::Unauthorized(
-                "sign in first, or send `Authorization: Bearer <token>` (create one with `snapkeep token create USER`)".into(),
-            ));
+            return anonymous(
+                state,
+                &address,
+                &action,
+                &target,
+                "not signed in".into(),
+                "sign in first, or send `Authorization: Bearer <token>` (create one with POST /api/v1/tokens once signed in)".into(),
+            );
         }
         Err(why) => {
-            refuse(
-                "-".into(),
-                "anonymous",
-                StatusCode::UNAUTHORIZED,
-                why.clone(),
-            )
-            .await;
-            return with_challenge(ApiError::Unauthorized(why));
+            return anonymous(state, &address, &action, &target, why.clone(), why);
         }
     };
     let via = identity.via.as_str();
+    let credential = identity.via.credential();
     if !identity.user.role.allows(role) {
         let why = format!(
             "your role `{}` may not do this; it needs `{}` or higher",
@@ -239,6 +301,7 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
         refuse(
             identity.user.name.clone(),
             via,
+            credential.clone(),
             StatusCode::FORBIDDEN,
             why.clone(),
         )
@@ -250,6 +313,7 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
         refuse(
             identity.user.name.clone(),
             via,
+            credential.clone(),
             StatusCode::FORBIDDEN,
             why.clone(),
         )
@@ -260,13 +324,25 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     parts.extensions.insert(identity.user.clone());
     parts.extensions.insert(identity.clone());
+    parts.extensions.insert(AuthHandle(Arc::new(RequestAuth {
+        state: state.clone(),
+        identity: identity.clone(),
+        address: address.clone(),
+    })));
     if !changes {
-        return next.run(Request::from_parts(parts, body)).await;
+        return super::credential::scope(identity, next.run(Request::from_parts(parts, body)))
+            .await;
     }
-    // Changes are audited with their body (small ones), so the log says to what.
+    // Changes are audited with their body (small ones), so the log says to what; bodies
+    // holding passwords never are.
+    let secret = SECRET_BODIES.contains(&path.as_str());
     let (body, detail) = match axum::body::to_bytes(body, MAX_AUDITED_BODY).await {
         Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let text = if secret {
+                "(body not recorded: it holds passwords)".to_string()
+            } else {
+                String::from_utf8_lossy(&bytes).into_owned()
+            };
             (Body::from(bytes), text)
         }
         Err(_) => (
@@ -279,6 +355,7 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
         refuse(
             identity.user.name.clone(),
             via,
+            credential.clone(),
             StatusCode::PAYLOAD_TOO_LARGE,
             why.clone(),
         )
@@ -289,12 +366,13 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
         }
         .into_response();
     }
-    let resp = next.run(Request::from_parts(parts, body)).await;
+    let actor = identity.user.name.clone();
+    let resp = super::credential::scope(identity, next.run(Request::from_parts(parts, body))).await;
     let status = resp.status();
     audit::record(
         &state.pool,
         Entry {
-            actor: identity.user.name.clone(),
+            actor,
             via,
             address,
             action,
@@ -306,10 +384,138 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
             },
             status: status.as_u16(),
             detail,
+            credential,
+            count: 1,
         },
     )
     .await;
     resp
+}
+
+/// A refusal of a request without valid credentials: counted for the address (429 beyond
+/// the limit), written to the audit log later as one row per address and minute.
+fn anonymous(
+    state: &AuthState,
+    address: &str,
+    action: &str,
+    target: &str,
+    why: String,
+    message: String,
+) -> Response {
+    let answer = state.noise.refused(
+        address,
+        action,
+        target,
+        &why,
+        now_ms(),
+        state.config.anonymous_refusals_per_minute,
+    );
+    match answer {
+        Answer::Unauthorized => with_challenge(ApiError::Unauthorized(message)),
+        Answer::TooMany { retry_after_secs } => too_many(
+            retry_after_secs,
+            format!(
+                "too many requests without valid credentials from this address; try again in {retry_after_secs} seconds"
+            ),
+        ),
+    }
+}
+
+/// 429 with `Retry-After` and the JSON error body.
+pub fn too_many(retry_after_secs: u64, message: String) -> Response {
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(serde_json::json!({ "error": "too_many_requests", "message": message })),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    r
+}
+
+/// The account server functions' view of one signed-in request.
+struct RequestAuth {
+    state: AuthState,
+    identity: Identity,
+    address: String,
+}
+
+/// The caller changes their own password (see [`store::change_own_password`]); a wrong
+/// current password counts toward the sign-in failure limit.
+pub async fn change_own_password(
+    state: &AuthState,
+    who: &Identity,
+    address: &str,
+    old: &str,
+    new: &str,
+) -> Result<(), AuthError> {
+    if let Via::Token { id } = who.via
+        && !super::credential::token_is_own(&state.pool, id).await?
+    {
+        return Err(AuthError::NotOwnCredential(who.user.name.clone()));
+    }
+    let now = now_ms();
+    let window = (state.config.lockout_window_minutes as i64).saturating_mul(60_000);
+    if let Err(wait) = state.limiter.begin(
+        &who.user.name,
+        address,
+        now,
+        state.config.max_failed_logins,
+        window,
+    ) {
+        return Err(AuthError::Locked(wait));
+    }
+    let keep = match &who.via {
+        Via::Session { token_hash } => Some(token_hash.as_str()),
+        Via::Token { .. } => None,
+    };
+    let r = store::change_own_password(&state.pool, &state.passwords, who.user_id, old, new, keep)
+        .await;
+    if !matches!(r, Err(AuthError::WrongPassword)) {
+        state.limiter.succeeded_at(&who.user.name, address, now);
+    }
+    audit::record(
+        &state.pool,
+        Entry {
+            actor: who.user.name.clone(),
+            via: who.via.as_str(),
+            address: address.to_string(),
+            action: "password change".into(),
+            target: who.user.name.clone(),
+            outcome: if r.is_ok() { "ok" } else { "failed" },
+            status: if r.is_ok() { 200 } else { 400 },
+            detail: r.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+            credential: who.via.credential(),
+            count: 1,
+        },
+    )
+    .await;
+    r
+}
+
+impl AuthBackend for RequestAuth {
+    fn account(&self) -> BoxFuture<'_, AccountDto> {
+        Box::pin(async move {
+            store::account(&self.state.pool, self.identity.user_id)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn change_password(&self, old: String, new: String) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            change_own_password(&self.state, &self.identity, &self.address, &old, &new)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn audit_chain(&self) -> BoxFuture<'_, AuditChainDto> {
+        Box::pin(async move {
+            audit::verify(&self.state.pool)
+                .await
+                .map(AuditChainDto::from)
+                .map_err(|e| e.to_string())
+        })
+    }
 }
 
 fn with_challenge(e: ApiError) -> Response {

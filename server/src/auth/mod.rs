@@ -6,13 +6,18 @@
 //! - [`store`]: users, sessions and tokens in the catalog.
 //! - [`policy`]: the role each route and server function needs (deny by default).
 //! - [`middleware`]: identifies the caller, applies the policy and the CSRF check, audits.
-//! - [`audit`]: writing and reading the audit log.
+//! - [`audit`]: writing, reading, verifying (hash chain) and archiving the audit log.
+//! - [`credential`]: the credential of the request being served, and the check that a
+//!   restore decision comes from a credential its holder created.
+//! - [`noise`]: anonymous refusals, rate-limited and counted per address and minute.
 //! - [`routes`]: `/login`, `/logout`, `/api/v1/me`, `/api/v1/users`, `/api/v1/tokens`,
 //!   `/api/v1/audit`.
 
 pub mod audit;
 pub mod cli;
+pub mod credential;
 pub mod middleware;
+pub mod noise;
 pub mod policy;
 pub mod ratelimit;
 pub mod routes;
@@ -41,6 +46,28 @@ pub enum AuthError {
     BadDuration(String),
     #[error("no API token {0}")]
     NoToken(i64),
+    #[error("too many failed password checks; try again in {0} seconds")]
+    Locked(u64),
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error("the new password is the same as the current one; choose another")]
+    SamePassword,
+    #[error(
+        "an API token is made by its holder: {caller} may not create one for {user}; {user} signs in and creates their own (a token made for someone else would let one person act as two)"
+    )]
+    ForAnotherUser { caller: String, user: String },
+    #[error(
+        "this API token was not created by {0}, so it cannot create tokens; sign in and create one"
+    )]
+    NotOwnCredential(String),
+    #[error(
+        "{0}'s password was set by someone else; change it first (Settings → Password, or POST /rpc/password_change with old_password and new_password)"
+    )]
+    MustChangePassword(String),
+    #[error("the audit log's hash chain is broken at row {id}: {reason}")]
+    ChainBroken { id: i64, reason: String },
+    #[error("{0}")]
+    Audit(#[from] audit::AuditError),
     #[error("cannot hash the password: {0}")]
     Hash(String),
     #[error("the system's random number generator failed: {0}")]
@@ -69,6 +96,13 @@ pub struct AuthConfig {
     /// before further attempts wait.
     pub max_failed_logins: u32,
     pub lockout_window_minutes: u64,
+    /// Refusals of requests without valid credentials allowed per address and minute before
+    /// further ones get 429 (they are written to the audit log as one counted row per address
+    /// and minute either way).
+    pub anonymous_refusals_per_minute: u32,
+    /// Audit rows older than this are archived to `audit-archive/` next to the catalog and
+    /// removed from it (0 = keep them all in the catalog).
+    pub audit_retention_days: u64,
 }
 
 impl Default for AuthConfig {
@@ -80,6 +114,8 @@ impl Default for AuthConfig {
             secure_cookies: None,
             max_failed_logins: 5,
             lockout_window_minutes: 15,
+            anonymous_refusals_per_minute: 60,
+            audit_retention_days: 365,
         }
     }
 }
@@ -96,6 +132,17 @@ impl Via {
         match self {
             Via::Session { .. } => "session",
             Via::Token { .. } => "token",
+        }
+    }
+
+    /// Which credential, for the audit log: `session` and the first 8 hex digits of the
+    /// session's hash (never the cookie), or `token` and its id.
+    pub fn credential(&self) -> String {
+        match self {
+            Via::Session { token_hash } => {
+                format!("session {}", token_hash.chars().take(8).collect::<String>())
+            }
+            Via::Token { id } => format!("token {id}"),
         }
     }
 }
@@ -166,6 +213,55 @@ pub fn verify_password(hash: Option<&str>, password: &str) -> bool {
         })
         .unwrap_or(false);
     ok && real
+}
+
+/// Password hashing and checking on a bounded pool: at most `permits` argon2 computations
+/// at once (each takes ~19 MiB and tens of milliseconds), so a burst of sign-ins queues
+/// instead of exhausting memory. Counts every computation (for tests and metrics).
+#[derive(Debug, Clone)]
+pub struct PasswordChecks {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    computed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl PasswordChecks {
+    pub fn new(permits: usize) -> Self {
+        Self {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(permits.max(1))),
+            computed: std::sync::Arc::default(),
+        }
+    }
+
+    /// One permit per core.
+    pub fn sized_to_cores() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+
+    /// Password hashes computed so far (checks and new hashes).
+    pub fn computed(&self) -> u64 {
+        self.computed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let _permit = self.permits.acquire().await.ok()?;
+        self.computed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tokio::task::spawn_blocking(f).await.ok()
+    }
+
+    /// [`verify_password`] on the pool; false when the pool is closed.
+    pub async fn verify(&self, hash: Option<String>, password: String) -> bool {
+        self.run(move || verify_password(hash.as_deref(), &password))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// [`hash_password`] on the pool.
+    pub async fn hash(&self, password: String) -> Result<String, AuthError> {
+        self.run(move || hash_password(&password))
+            .await
+            .unwrap_or_else(|| Err(AuthError::Hash("the hashing pool is closed".into())))
+    }
 }
 
 /// A generated password: 20 characters from an unambiguous alphabet.

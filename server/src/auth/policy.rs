@@ -30,6 +30,9 @@ pub const RPC: &[(&str, Role, bool)] = &[
     ("snapshot_form", Role::Viewer, false),
     ("settings", Role::Viewer, false),
     ("audit", Role::Viewer, false),
+    ("audit_chain", Role::Viewer, false),
+    ("account", Role::Viewer, false),
+    ("password_change", Role::Viewer, true),
     ("scan", Role::Operator, true),
     ("snapshot_create", Role::Operator, true),
     ("snapshot_clear", Role::Operator, true),
@@ -41,6 +44,8 @@ pub const RPC: &[(&str, Role, bool)] = &[
     ("restore_decide", Role::Approver, true),
     ("restore_execute", Role::Operator, true),
     ("restore_resume", Role::Operator, true),
+    ("restore_cancel", Role::Operator, true),
+    ("restore_aside_remove", Role::Admin, true),
     ("report", Role::Viewer, false),
     ("measure_scopes", Role::Viewer, false),
     ("measured", Role::Viewer, false),
@@ -52,7 +57,8 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/scans", Role::Operator),
     ("POST", "/api/v1/snapshots", Role::Operator),
     ("DELETE", "/api/v1/snapshots/{tag}", Role::Operator),
-    ("POST", "/api/v1/tokens", Role::Admin),
+    // Anyone signed in creates tokens for themselves only (the handler refuses others).
+    ("POST", "/api/v1/tokens", Role::Viewer),
     ("DELETE", "/api/v1/tokens/{id}", Role::Admin),
     ("POST", "/api/v1/restores/plan", Role::Operator),
     ("POST", "/api/v1/restores", Role::Operator),
@@ -60,6 +66,9 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/restores/{id}/reject", Role::Approver),
     ("POST", "/api/v1/restores/{id}/execute", Role::Operator),
     ("POST", "/api/v1/restores/{id}/resume", Role::Operator),
+    // The requester or an admin (the handler refuses others).
+    ("POST", "/api/v1/restores/{id}/cancel", Role::Operator),
+    ("DELETE", "/api/v1/restores/{id}/aside", Role::Admin),
 ];
 
 /// `/api/v1` GET routes that need more than a viewer.

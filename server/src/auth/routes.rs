@@ -21,16 +21,59 @@ pub fn encode_component(s: &str) -> String {
     crate::client::encode(s)
 }
 
-/// A redirect target that stays on this site.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n != "/login" =>
+/// Decodes `%XX` escapes (invalid ones are kept as they are).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (
+                (b[i + 1] as char).to_digit(16),
+                (b[i + 2] as char).to_digit(16),
+            )
         {
-            n.to_string()
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
         }
-        _ => "/".into(),
     }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether `p` is a path on this site: one leading `/`, not `//`, no `\\`, no control
+/// characters.
+fn same_site_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.contains('\\')
+        && !p.chars().any(char::is_control)
+}
+
+/// A redirect target that stays on this site: checked as given and after percent-decoding
+/// (repeatedly, so double-encoded tricks fail too); anything else goes to `/`.
+fn safe_next(next: Option<&str>) -> String {
+    let Some(n) = next else {
+        return "/".into();
+    };
+    let mut seen = n.to_string();
+    for _ in 0..4 {
+        if !same_site_path(&seen) {
+            return "/".into();
+        }
+        let decoded = percent_decode(&seen);
+        if decoded == seen {
+            break;
+        }
+        seen = decoded;
+    }
+    if !same_site_path(&seen) || seen == "/login" || seen.starts_with("/login?") {
+        return "/".into();
+    }
+    n.to_string()
 }
 
 /// The sign-in form.
@@ -80,24 +123,28 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         outcome,
         status,
         detail: detail.to_string(),
+        credential: String::new(),
+        count: 1,
     };
     if !super::middleware::same_origin(&headers) {
-        audit::record(
-            &auth.pool,
-            entry("denied", 403, "cross-site sign-in form refused"),
-        )
-        .await;
+        // Counted with the other anonymous refusals (one audit row per address and minute).
+        let answer = auth.noise.refused(
+            &address,
+            "login",
+            "",
+            "cross-site sign-in form refused",
+            now,
+            auth.config.anonymous_refusals_per_minute,
+        );
+        if let super::noise::Answer::TooMany { retry_after_secs } = answer {
+            return super::middleware::too_many(
+                retry_after_secs,
+                format!(
+                    "too many refused sign-ins from this address; try again in {retry_after_secs} seconds"
+                ),
+            );
+        }
         return (StatusCode::FORBIDDEN, "cross-site sign-in refused").into_response();
-    }
-    if let Some(wait) = auth.limiter.wait_secs(
-        &form.name,
-        &address,
-        now,
-        auth.config.max_failed_logins,
-        window,
-    ) {
-        audit::record(&auth.pool, entry("denied", 429, "too many failed sign-ins")).await;
-        return back("locked", &format!("&wait={wait}"));
     }
     match store::count_users(&auth.pool).await {
         Ok(0) => return back("nousers", ""),
@@ -107,11 +154,22 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
             return back("unavailable", "");
         }
     }
-    let checked = store::check_login(&auth.pool, &form.name, &form.password).await;
+    // The attempt counts as a failure before its password is hashed; a success takes it back.
+    if let Err(wait) = auth.limiter.begin(
+        &form.name,
+        &address,
+        now,
+        auth.config.max_failed_logins,
+        window,
+    ) {
+        auth.noise
+            .limited(&address, "login", "too many failed sign-ins", now);
+        return locked(wait, &next);
+    }
+    let checked = store::check_login(&auth.pool, &auth.passwords, &form.name, &form.password).await;
     let (user_id, _user) = match checked {
         Ok(Some(u)) => u,
         Ok(None) => {
-            auth.limiter.failed(&form.name, &address, now, window);
             audit::record(
                 &auth.pool,
                 entry("failed", 401, "wrong user name or password"),
@@ -124,7 +182,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
             return back("unavailable", "");
         }
     };
-    auth.limiter.succeeded(&form.name);
+    auth.limiter.succeeded_at(&form.name, &address, now);
     let token = match store::create_session(&auth.pool, user_id, &address, auth.max_ms()).await {
         Ok(t) => t,
         Err(e) => {
@@ -147,6 +205,30 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp
+}
+
+/// 429 for a locked-out sign-in: `Retry-After`, and a page saying how long to wait with a
+/// link back to the form.
+fn locked(wait: u64, next: &str) -> Response {
+    let back = format!(
+        "/login?error=locked&wait={wait}&next={}",
+        encode_component(next)
+    );
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in</title></head><body>\
+         <p role=\"alert\">Too many failed sign-ins for this user or from this address; try again in {wait} seconds.</p>\
+         <p><a href=\"{}\">Back to sign-in</a></p></body></html>",
+        back.replace('&', "&amp;")
+    );
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    r
 }
 
 /// `POST /logout`: ends the session and clears the cookie.
@@ -179,8 +261,18 @@ impl From<AuthError> for ApiError {
                 }
             }
             AuthError::BadDuration(_) => ApiError::bad_field("expires", e.to_string()),
+            AuthError::WrongPassword | AuthError::SamePassword => {
+                ApiError::bad_field("old_password", e.to_string())
+            }
+            AuthError::ForAnotherUser { .. }
+            | AuthError::NotOwnCredential(_)
+            | AuthError::MustChangePassword(_) => ApiError::Forbidden(e.to_string()),
+            AuthError::Locked(_) => ApiError::Busy(e.to_string()),
+            AuthError::ChainBroken { .. } => ApiError::Conflict(e.to_string()),
             AuthError::Db(e) => ApiError::Db(e),
-            AuthError::Hash(_) | AuthError::Random(_) => ApiError::Unavailable(e.to_string()),
+            AuthError::Hash(_) | AuthError::Random(_) | AuthError::Audit(_) => {
+                ApiError::Unavailable(e.to_string())
+            }
         }
     }
 }
@@ -211,7 +303,8 @@ pub async fn tokens(State(state): State<AppState>) -> Result<Json<Vec<TokenDto>>
 /// A new token request.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
-    pub user: String,
+    /// Whose token: only the caller's own (the default); anyone else's is refused.
+    pub user: Option<String>,
     pub name: Option<String>,
     /// e.g. `90d`; none = no expiry.
     pub expires: Option<String>,
@@ -225,21 +318,47 @@ pub struct CreatedToken {
     pub record: TokenDto,
 }
 
-/// Creates an API token for a user (admins only); the token is in this answer only.
+/// Creates an API token for the caller (anyone signed in; never for another user, admins
+/// included); the token is in this answer only.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken,
     responses((status = 201, description = "The token", body = CreatedToken),
-              (status = 404, description = "No such user", body = ErrorBody)))]
+              (status = 403, description = "For another user, or sent with a token its holder did not create", body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     body: Result<Json<NewToken>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     let Json(req) = body?;
+    let user = req
+        .user
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| who.user.name.clone());
+    if user != who.user.name {
+        return Err(AuthError::ForAnotherUser {
+            caller: who.user.name.clone(),
+            user,
+        }
+        .into());
+    }
+    let pool = &state.auth.pool;
+    if let Via::Token { id } = who.via
+        && !super::credential::token_is_own(pool, id).await?
+    {
+        return Err(AuthError::NotOwnCredential(user).into());
+    }
+    if store::account(pool, who.user_id)
+        .await?
+        .must_change_password
+    {
+        return Err(AuthError::MustChangePassword(user).into());
+    }
     let expires = match req.expires.as_deref().filter(|e| !e.is_empty()) {
         Some(e) => Some(super::parse_duration_ms(e)?),
         None => None,
     };
     let name = req.name.unwrap_or_else(|| "api".into());
-    let (token, record) = store::create_token(&state.auth.pool, &req.user, &name, expires).await?;
+    let creator = store::TokenCreator::Holder(who.via.as_str());
+    let (token, record) = store::create_token_as(pool, &user, &name, expires, creator).await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, record })))
 }
 
@@ -310,9 +429,18 @@ mod tests {
             "/\\evil",
             "evil",
             "/login",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%5Cevil.example",
+            "/%252F/evil.example",
+            "/%0d%0aSet-Cookie:x",
+            "/%7F",
+            "%2F%2Fevil.example",
         ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/a%20b")), "/a%20b", "ordinary escapes pass");
     }
 }

@@ -1,10 +1,12 @@
 //! Users, sessions and API tokens in the catalog. Session cookies and API tokens are random
 //! 256-bit values; only their SHA-256 is stored, so a copy of the catalog signs nobody in.
 
-use app::api::{CurrentUser, Role, TokenDto, UserDto};
+use app::api::{AccountDto, CurrentUser, Role, TokenDto, UserDto};
 use sqlx::SqlitePool;
 
-use super::{AuthError, Identity, MIN_PASSWORD_LEN, Via, constant_time_eq, sha256_hex};
+use super::{
+    AuthError, Identity, MIN_PASSWORD_LEN, PasswordChecks, Via, constant_time_eq, sha256_hex,
+};
 use crate::jobs::now_ms;
 
 /// Prefix of API tokens, so they are recognisable in a secret scanner.
@@ -31,25 +33,41 @@ fn check_password(password: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// Creates a user.
+/// Creates a user whose password its owner chose (tests, the demo, `user add
+/// --password-stdin`).
 pub async fn add_user(
     pool: &SqlitePool,
     name: &str,
     role: Role,
     password: &str,
 ) -> Result<(), AuthError> {
+    add_user_set_by(pool, name, role, password, None).await
+}
+
+/// Creates a user. `set_by` names who else chose the password (e.g. `cli:root`): then the
+/// account must change it before its restore decisions count.
+pub async fn add_user_set_by(
+    pool: &SqlitePool,
+    name: &str,
+    role: Role,
+    password: &str,
+    set_by: Option<&str>,
+) -> Result<(), AuthError> {
     check_name(name)?;
     check_password(password)?;
     let hash = super::hash_password(password)?;
     let now = now_ms();
     let r = sqlx::query(
-        "INSERT INTO users (name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO users (name, role, password_hash, created_at, updated_at, must_change_password, password_set_by) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(name)
     .bind(role.as_str())
     .bind(hash)
     .bind(now)
     .bind(now)
+    .bind(set_by.is_some() as i64)
+    .bind(set_by.unwrap_or("self"))
     .execute(pool)
     .await;
     match r {
@@ -61,22 +79,95 @@ pub async fn add_user(
     }
 }
 
-/// Sets a user's password (and signs them out everywhere).
+/// Sets a password its owner chose (and signs them out everywhere).
 pub async fn set_password(pool: &SqlitePool, name: &str, password: &str) -> Result<(), AuthError> {
+    set_password_by(pool, name, password, None).await
+}
+
+/// Sets a user's password and signs them out everywhere. `set_by` names who else chose it:
+/// then the account must change it before its restore decisions count.
+pub async fn set_password_by(
+    pool: &SqlitePool,
+    name: &str,
+    password: &str,
+    set_by: Option<&str>,
+) -> Result<(), AuthError> {
     check_password(password)?;
     let hash = super::hash_password(password)?;
     let id = user_id(pool, name).await?;
-    sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
-        .bind(hash)
-        .bind(now_ms())
-        .bind(id)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = ?, updated_at = ?, must_change_password = ?, password_set_by = ? WHERE id = ?",
+    )
+    .bind(hash)
+    .bind(now_ms())
+    .bind(set_by.is_some() as i64)
+    .bind(set_by.unwrap_or("self"))
+    .bind(id)
+    .execute(pool)
+    .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = ?")
         .bind(id)
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// The owner changes their own password, proving they know the current one. Clears
+/// `must_change_password` and ends their other sessions (`keep_session`: the token hash of
+/// the session to keep).
+pub async fn change_own_password(
+    pool: &SqlitePool,
+    checks: &PasswordChecks,
+    user_id: i64,
+    old: &str,
+    new: &str,
+    keep_session: Option<&str>,
+) -> Result<(), AuthError> {
+    let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?;
+    let Some(stored) = stored else {
+        return Err(AuthError::WrongPassword);
+    };
+    if !checks.verify(Some(stored), old.to_string()).await {
+        return Err(AuthError::WrongPassword);
+    }
+    check_password(new)?;
+    if new == old {
+        return Err(AuthError::SamePassword);
+    }
+    let hash = checks.hash(new.to_string()).await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = ?, updated_at = ?, must_change_password = 0, password_set_by = 'self' WHERE id = ?",
+    )
+    .bind(hash)
+    .bind(now_ms())
+    .bind(user_id)
+    .execute(pool)
+    .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash IS NOT ?")
+        .bind(user_id)
+        .bind(keep_session)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The caller's account.
+pub async fn account(pool: &SqlitePool, user_id: i64) -> Result<AccountDto, AuthError> {
+    let row: Option<(String, i64, String)> = sqlx::query_as(
+        "SELECT name, must_change_password, password_set_by FROM users WHERE id = ?",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
+    let (name, must, by) = row.ok_or_else(|| AuthError::NoUser(format!("#{user_id}")))?;
+    Ok(AccountDto {
+        name,
+        must_change_password: must != 0,
+        password_set_by: by,
+    })
 }
 
 async fn user_id(pool: &SqlitePool, name: &str) -> Result<i64, AuthError> {
@@ -104,7 +195,8 @@ pub async fn set_role(pool: &SqlitePool, name: &str, role: Role) -> Result<(), A
     Ok(())
 }
 
-/// Disables (or enables) a user; disabling ends their sessions.
+/// Disables (or enables) a user; disabling ends their sessions and revokes their API tokens
+/// for good (enabling again brings none back).
 pub async fn set_disabled(pool: &SqlitePool, name: &str, disabled: bool) -> Result<(), AuthError> {
     let id = user_id(pool, name).await?;
     sqlx::query("UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?")
@@ -115,6 +207,11 @@ pub async fn set_disabled(pool: &SqlitePool, name: &str, disabled: bool) -> Resu
         .await?;
     if disabled {
         sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(id)
+            .execute(pool)
+            .await?;
+        sqlx::query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE user_id = ?")
+            .bind(now_ms())
             .bind(id)
             .execute(pool)
             .await?;
@@ -154,6 +251,7 @@ pub async fn count_users(pool: &SqlitePool) -> Result<i64, AuthError> {
 /// `None`, after the same work.
 pub async fn check_login(
     pool: &SqlitePool,
+    checks: &PasswordChecks,
     name: &str,
     password: &str,
 ) -> Result<Option<(i64, CurrentUser)>, AuthError> {
@@ -163,11 +261,7 @@ pub async fn check_login(
             .fetch_optional(pool)
             .await?;
     let hash = row.as_ref().map(|r| r.2.clone());
-    let password = password.to_string();
-    let ok =
-        tokio::task::spawn_blocking(move || super::verify_password(hash.as_deref(), &password))
-            .await
-            .unwrap_or(false);
+    let ok = checks.verify(hash, password.to_string()).await;
     match row {
         Some((id, role, _, disabled)) if ok && disabled == 0 => Ok(Some((
             id,
@@ -265,20 +359,55 @@ pub async fn delete_session(pool: &SqlitePool, token_hash: &str) -> Result<(), A
     Ok(())
 }
 
-/// Creates an API token for `user`; returns the token (shown once) and its record.
+/// Who creates a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenCreator {
+    /// The holder themselves, with the credential named (`session`, `token`, or `library`
+    /// for code that makes a user's own token, such as tests and the demo).
+    Holder(&'static str),
+    /// The command line, for any user: not the holder's own, so it does not count for
+    /// restore decisions.
+    CommandLine,
+}
+
+/// Creates an API token for `user`, as made by `user` themselves; returns the token (shown
+/// once) and its record.
 pub async fn create_token(
     pool: &SqlitePool,
     user: &str,
     name: &str,
     expires_in_ms: Option<i64>,
 ) -> Result<(String, TokenDto), AuthError> {
+    create_token_as(
+        pool,
+        user,
+        name,
+        expires_in_ms,
+        TokenCreator::Holder("library"),
+    )
+    .await
+}
+
+/// Creates an API token for `user`, recording who made it.
+pub async fn create_token_as(
+    pool: &SqlitePool,
+    user: &str,
+    name: &str,
+    expires_in_ms: Option<i64>,
+    creator: TokenCreator,
+) -> Result<(String, TokenDto), AuthError> {
     let id = user_id(pool, user).await?;
     let token = format!("{TOKEN_PREFIX}{}", super::random_hex()?);
     let now = now_ms();
     let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 8).collect();
     let expires_at = expires_in_ms.map(|ms| now + ms);
+    let (created_by, created_via) = match creator {
+        TokenCreator::Holder(via) => (Some(id), via),
+        TokenCreator::CommandLine => (None, "cli"),
+    };
     let token_id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, expires_at, created_by, created_via) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(id)
     .bind(name)
@@ -286,6 +415,8 @@ pub async fn create_token(
     .bind(&prefix)
     .bind(now)
     .bind(expires_at)
+    .bind(created_by)
+    .bind(created_via)
     .fetch_one(pool)
     .await?;
     Ok((
@@ -299,6 +430,8 @@ pub async fn create_token(
             expires_at,
             last_used_at: None,
             revoked_at: None,
+            created_by: created_by.map(|_| user.to_string()),
+            created_via: created_via.to_string(),
         },
     ))
 }
@@ -370,10 +503,13 @@ pub async fn list_tokens(
         Option<i64>,
         Option<i64>,
         Option<i64>,
+        Option<String>,
+        String,
     );
     let rows: Vec<Row> =
         sqlx::query_as(
-            "SELECT t.id, u.name, t.name, t.prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at \
+            "SELECT t.id, u.name, t.name, t.prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, \
+             (SELECT c.name FROM users c WHERE c.id = t.created_by), t.created_via \
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE (?1 IS NULL OR u.name = ?1) ORDER BY t.id",
         )
         .bind(user)
@@ -390,6 +526,8 @@ pub async fn list_tokens(
             expires_at: r.5,
             last_used_at: r.6,
             revoked_at: r.7,
+            created_by: r.8,
+            created_via: r.9,
         })
         .collect())
 }
@@ -420,6 +558,10 @@ mod tests {
     use super::*;
     use crate::catalog::Catalog;
 
+    fn checks() -> PasswordChecks {
+        PasswordChecks::new(2)
+    }
+
     async fn pool() -> (SqlitePool, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = Catalog::open(&dir.path().join("c.db"))
@@ -446,25 +588,25 @@ mod tests {
             add_user(&pool, "-x", Role::Viewer, "a long password").await,
             Err(AuthError::BadName(_))
         ));
-        let ok = check_login(&pool, "ann", "a long password")
+        let ok = check_login(&pool, &checks(), "ann", "a long password")
             .await
             .expect("login");
         assert_eq!(ok.map(|u| u.1.role), Some(Role::Operator));
         assert!(
-            check_login(&pool, "ann", "wrong password!")
+            check_login(&pool, &checks(), "ann", "wrong password!")
                 .await
                 .expect("login")
                 .is_none()
         );
         assert!(
-            check_login(&pool, "nobody", "a long password")
+            check_login(&pool, &checks(), "nobody", "a long password")
                 .await
                 .expect("login")
                 .is_none()
         );
         set_disabled(&pool, "ann", true).await.expect("disable");
         assert!(
-            check_login(&pool, "ann", "a long password")
+            check_login(&pool, &checks(), "ann", "a long password")
                 .await
                 .expect("login")
                 .is_none()
@@ -477,7 +619,7 @@ mod tests {
         add_user(&pool, "ann", Role::Admin, "a long password")
             .await
             .expect("add");
-        let (id, _) = check_login(&pool, "ann", "a long password")
+        let (id, _) = check_login(&pool, &checks(), "ann", "a long password")
             .await
             .expect("q")
             .expect("ok");

@@ -246,6 +246,8 @@ impl RestoreService {
                 user.role
             )));
         }
+        // Only the holder's own sign-in or token counts, on a password they chose.
+        crate::auth::credential::check_decider(&self.pool, user).await?;
         let r = self.row(id).await?;
         if r.requested_by == user.name {
             return Err(RestoreError::Forbidden(
