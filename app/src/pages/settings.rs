@@ -1,12 +1,13 @@
-//! Settings: who you are, users and API tokens (admins manage them), and the audit log with
-//! filters and a CSV export.
+//! Settings: who you are, your password, users and API tokens (admins manage them), and the
+//! audit log with filters, a CSV export and whether its hash chain is intact.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{
-    AuditQuery, RevokeToken, Role, SettingsDto, format_utc, get_settings, list_audit,
+    AuditQuery, ChangePassword, RevokeToken, Role, SettingsDto, audit_chain, format_utc,
+    get_account, get_settings, list_audit,
 };
 use crate::auth::{can, current_user};
 
@@ -28,6 +29,7 @@ pub fn Settings() -> impl IntoView {
         <h1>"Settings"</h1>
         <p class="muted" data-testid="whoami">{me}</p>
         <p><a href="/settings/audit">"Audit log →"</a></p>
+        <PasswordCard />
         {move || {
             revoke
                 .value()
@@ -45,6 +47,43 @@ pub fn Settings() -> impl IntoView {
                     })
             }}
         </Transition>
+    }
+}
+
+/// Your password: a notice when someone else set it, and the form to change it.
+#[component]
+fn PasswordCard() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let account = Resource::new(move || change.version().get(), |_| get_account());
+    view! {
+        <section class="card" data-testid="password">
+            <h2>"Password"</h2>
+            <Transition fallback=|| ()>
+                {move || account.get().and_then(|r| r.ok()).filter(|a| a.must_change_password).map(|a| view! {
+                    <p class="error" role="alert" data-testid="must-change-password">
+                        {format!(
+                            "Your password was set by {}. Change it here: until you do, your approvals and rejections of restores are refused.",
+                            if a.password_set_by.is_empty() { "someone else".to_string() } else { a.password_set_by }
+                        )}
+                    </p>
+                })}
+            </Transition>
+            <ActionForm action=change attr:class="password-form">
+                <label>
+                    "Current password"
+                    <input type="password" name="old_password" autocomplete="current-password" required />
+                </label>
+                <label>
+                    "New password (at least 12 characters)"
+                    <input type="password" name="new_password" autocomplete="new-password" minlength="12" required />
+                </label>
+                <button type="submit">"Change password"</button>
+            </ActionForm>
+            {move || change.value().get().map(|r| match r {
+                Ok(()) => view! { <p class="muted" role="status">"Password changed; your other sessions were signed out."</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+            })}
+        </section>
     }
 }
 
@@ -84,7 +123,7 @@ fn settings_view(s: SettingsDto, revoke: ServerAction<RevokeToken>) -> impl Into
             } else {
                 view! {
                     <div class="table-wrap"><table class="data">
-                        <thead><tr><th>"Id"</th><th>"User"</th><th>"Name"</th><th>"Starts with"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"State"</th><th></th></tr></thead>
+                        <thead><tr><th>"Id"</th><th>"User"</th><th>"Name"</th><th>"Starts with"</th><th>"Made by"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"State"</th><th></th></tr></thead>
                         <tbody>
                             {s.tokens.into_iter().map(|t| {
                                 let active = t.revoked_at.is_none();
@@ -94,6 +133,7 @@ fn settings_view(s: SettingsDto, revoke: ServerAction<RevokeToken>) -> impl Into
                                         <td>{t.user.clone()}</td>
                                         <td>{t.name.clone()}</td>
                                         <td><code>{t.prefix.clone()} "…"</code></td>
+                                        <td>{made_by(&t.created_by, &t.created_via)}</td>
                                         <td>{format_utc(t.created_at)}</td>
                                         <td>{when(t.expires_at)}</td>
                                         <td>{when(t.last_used_at)}</td>
@@ -114,10 +154,20 @@ fn settings_view(s: SettingsDto, revoke: ServerAction<RevokeToken>) -> impl Into
                 }.into_any()
             }}
             <p class="muted">
-                "Create one on the server (it is shown once): " <code>"snapkeep token create USER --name NAME --expires 90d"</code>
-                ", then send " <code>"Authorization: Bearer <token>"</code> " to /api/v1."
+                "Create your own (it is shown once): " <code>"POST /api/v1/tokens {\"name\": \"cron\", \"expires\": \"90d\"}"</code>
+                " while signed in, then send " <code>"Authorization: Bearer <token>"</code> " to /api/v1. Tokens made on the server with "
+                <code>"snapkeep token create USER"</code> " work too, but only a token you made yourself counts for restore approvals."
             </p>
         </section>
+    }
+}
+
+/// Who made a token, in words.
+fn made_by(created_by: &Option<String>, via: &str) -> String {
+    match (created_by, via) {
+        (Some(u), _) => format!("{u} (own)"),
+        (None, "cli") => "command line".into(),
+        _ => "unknown".into(),
     }
 }
 
@@ -142,6 +192,7 @@ pub fn Audit() -> impl IntoView {
         })
     };
     let page = Resource::new(query, list_audit);
+    let chain = Resource::new(|| (), |_| audit_chain());
     let field = move |k: &'static str| move || q.with(|q| q.get(k).unwrap_or_default());
     let csv = move || {
         let qs: Vec<String> = q.with(|q| {
@@ -159,7 +210,16 @@ pub fn Audit() -> impl IntoView {
     view! {
         <Title text="Audit log" />
         <h1>"Audit log"</h1>
-        <p class="muted">"Every change and every refusal: who, when, from where, to what, and how it ended. Nothing here can be edited or deleted."</p>
+        <p class="muted">"Every change and every refusal: who, when, from where, to what, and how it ended (refusals without valid credentials counted per address and minute). Nothing here can be edited or deleted; each row's hash covers the one before it, and old rows are archived to files next to the catalog."</p>
+        <Transition fallback=|| view! { <p class="muted">"Checking the hash chain…"</p> }>
+            {move || chain.get().map(|r| match r {
+                Ok(c) => view! {
+                    <p class=if c.intact { "muted" } else { "error" } role=if c.intact { "status" } else { "alert" }
+                        data-testid="audit-chain" data-intact=c.intact.to_string()>{c.sentence()}</p>
+                }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
         <form method="get" action="/settings/audit" class="filters card">
             <label>"User" <input name="actor" value=field("actor") /></label>
             <label>"Action contains" <input name="action" value=field("action") /></label>
@@ -185,14 +245,15 @@ pub fn Audit() -> impl IntoView {
                     let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
                     view! {
                         <div class="table-wrap"><table class="data audit">
-                            <thead><tr><th>"When (UTC)"</th><th>"User"</th><th>"Via"</th><th>"From"</th><th>"Action"</th><th>"Target"</th><th>"Outcome"</th><th>"Detail"</th></tr></thead>
+                            <thead><tr><th>"When (UTC)"</th><th>"User"</th><th>"Via"</th><th>"From"</th><th>"Count"</th><th>"Action"</th><th>"Target"</th><th>"Outcome"</th><th>"Detail"</th></tr></thead>
                             <tbody>
                                 {p.items.into_iter().map(|e| view! {
                                     <tr data-outcome=e.outcome.clone()>
                                         <td>{format_utc(e.at)}</td>
                                         <td>{e.actor}</td>
-                                        <td>{e.via}</td>
+                                        <td>{if e.credential.is_empty() { e.via } else { e.credential }}</td>
                                         <td>{e.address}</td>
+                                        <td>{e.count}</td>
                                         <td><code>{e.action}</code></td>
                                         <td><code>{e.target}</code></td>
                                         <td class=format!("outcome {}", e.outcome)>{format!("{} ({})", e.outcome, e.status)}</td>
