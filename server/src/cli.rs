@@ -68,6 +68,18 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::auth::cli::TokenCommand,
     },
+    /// Check the audit log's hash chain (exit 1 naming the row where it breaks), or archive
+    /// old rows (straight on the catalog).
+    Audit {
+        /// Directory for Snapkeep's state (default ./snapkeep-data).
+        #[arg(long, value_name = "DIR", global = true)]
+        state_dir: Option<PathBuf>,
+        /// The SQLite catalog file (default STATE_DIR/catalog.db).
+        #[arg(long, value_name = "FILE", global = true)]
+        catalog: Option<PathBuf>,
+        #[command(subcommand)]
+        action: crate::auth::cli::AuditCommand,
+    },
     /// Take, list, show and clear snapshots through a running server's API.
     Snapshot {
         /// The server, http:// or https:// (default $SNAPKEEP_SERVER or
@@ -89,7 +101,7 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::client::SnapshotCommand,
     },
-    /// Plan, request, approve, reject, execute, resume, show and list restores through a
+    /// Plan, request, approve, reject, execute, resume, cancel, show and list restores through a
     /// running server's API.
     Restore {
         /// The server, http:// or https:// (default $SNAPKEEP_SERVER or
@@ -226,6 +238,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             state_dir,
             catalog,
             |pool| async move { crate::auth::cli::run_token(&pool, action).await },
+        ),
+        Command::Audit {
+            state_dir,
+            catalog,
+            action,
+        } => catalog_command(
+            cli.config.as_deref(),
+            state_dir,
+            catalog,
+            |pool| async move { crate::auth::cli::run_audit(&pool, action).await },
         ),
         Command::Snapshot {
             server,

@@ -702,6 +702,14 @@ pub enum RestoreCommand {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Cancel an open request (its requester or an admin): frees its tables and snapshot.
+    Cancel {
+        id: i64,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Remove what a full-node restore set aside (admins).
+    RemoveAside { id: i64 },
     /// Show one request: state, plan, journal, verification.
     Show { id: i64 },
     /// List requests, newest first.
@@ -896,6 +904,7 @@ pub async fn run_restore(
     let verb = match &cmd {
         RestoreCommand::Approve { .. } => "approve",
         RestoreCommand::Reject { .. } => "reject",
+        RestoreCommand::Cancel { .. } => "cancel",
         RestoreCommand::Execute { .. } => "execute",
         _ => "resume",
     };
@@ -919,7 +928,9 @@ pub async fn run_restore(
             print_restore(&r);
             println!("request {} awaits another person's approval", r.id);
         }
-        RestoreCommand::Approve { id, comment } | RestoreCommand::Reject { id, comment } => {
+        RestoreCommand::Approve { id, comment }
+        | RestoreCommand::Reject { id, comment }
+        | RestoreCommand::Cancel { id, comment } => {
             let r: RestoreDto = client
                 .call(
                     Method::POST,
@@ -943,6 +954,24 @@ pub async fn run_restore(
                 return print_json(&r);
             }
             print_restore(&r);
+        }
+        RestoreCommand::RemoveAside { id } => {
+            let removed: Vec<String> = client
+                .call(
+                    Method::DELETE,
+                    &format!("/api/v1/restores/{id}/aside"),
+                    None,
+                )
+                .await?;
+            if json {
+                return print_json(&removed);
+            }
+            if removed.is_empty() {
+                println!("restore {id} had nothing left aside");
+            }
+            for p in &removed {
+                println!("removed {p}");
+            }
         }
         RestoreCommand::Show { id } => {
             let r: RestoreDto = client

@@ -32,6 +32,25 @@ pub fn now_ms() -> i64 {
 }
 
 /// Creates a queued job.
+/// Most snapshot, clear and restore jobs queued or running at once: each runs nodetool (a JVM)
+/// or moves files, so a burst of requests is refused rather than queued without end.
+pub const MAX_ACTIVE_JOBS: i64 = 16;
+
+/// `Err(sentence)` when [`MAX_ACTIVE_JOBS`] jobs are queued or running already.
+pub async fn room(pool: &SqlitePool) -> Result<Result<(), String>, sqlx::Error> {
+    let active: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')")
+            .fetch_one(pool)
+            .await?;
+    Ok(if active >= MAX_ACTIVE_JOBS {
+        Err(format!(
+            "busy: {active} jobs are queued or running (at most {MAX_ACTIVE_JOBS}); retry when one has finished"
+        ))
+    } else {
+        Ok(())
+    })
+}
+
 pub async fn create(pool: &SqlitePool, kind: &str, node: Option<&str>) -> Result<i64, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (kind, node, state, created_at) VALUES (?, ?, 'queued', ?) RETURNING id",
@@ -135,6 +154,27 @@ pub async fn mark_interrupted(pool: &SqlitePool) -> Result<u64, sqlx::Error> {
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
+
+    #[tokio::test]
+    async fn new_jobs_are_refused_while_the_most_allowed_are_active() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cat = Catalog::open(&dir.path().join("c.db"))
+            .await
+            .expect("catalog");
+        let pool = cat.pool();
+        let mut ids = Vec::new();
+        for _ in 0..MAX_ACTIVE_JOBS {
+            room(pool).await.expect("count").expect("room");
+            ids.push(create(pool, "snapshot", None).await.expect("create"));
+        }
+        let full = room(pool).await.expect("count").expect_err("full");
+        assert!(
+            full.contains("busy") && full.contains("at most 16"),
+            "{full}"
+        );
+        finish(pool, ids[0], "done").await.expect("finish");
+        room(pool).await.expect("count").expect("room again");
+    }
 
     #[tokio::test]
     async fn a_job_moves_through_its_states() {

@@ -89,6 +89,8 @@ impl Server {
             // Every [sampling] interval_secs: a scan (which records storage samples), then
             // compaction of old samples.
             state.reports.spawn_sampler(state.inventory.clone());
+            // Every hour: what full-node restores set aside past its keeping time goes.
+            state.restores.spawn_aside_sweeper();
         }
         let router = app(state, &config.http);
         Ok(Self {

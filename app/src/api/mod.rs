@@ -101,6 +101,27 @@ pub struct OverviewDto {
     pub unknown_dirs: Vec<String>,
     /// A scan under way, if any.
     pub running: Option<JobDto>,
+    /// What full-node restores set aside and still keep.
+    #[serde(default)]
+    pub aside: Vec<AsideDto>,
+}
+
+/// Files a full-node restore set aside (a table's previous SSTables or the commit log's
+/// segments), kept until an admin removes them or their time passes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AsideDto {
+    pub restore_id: i64,
+    pub node: String,
+    pub path: String,
+    /// `sstables` or `commitlog`.
+    pub kind: String,
+    /// The table (`keyspace.table`) or `commit log`.
+    pub what: String,
+    pub bytes: i64,
+    pub files: i64,
+    pub set_aside_at: i64,
+    pub keep_until: i64,
 }
 
 /// What the server provides to server functions (through Leptos context).
@@ -128,6 +149,13 @@ pub trait Backend: Send + Sync {
         comment: String,
     ) -> BoxFuture<'_, RestoreDto>;
     fn execute_restore(&self, id: i64, resume: bool) -> BoxFuture<'_, RestoreDto>;
+    fn cancel_restore(
+        &self,
+        user: CurrentUser,
+        id: i64,
+        comment: String,
+    ) -> BoxFuture<'_, RestoreDto>;
+    fn remove_restore_aside(&self, user: CurrentUser, id: i64) -> BoxFuture<'_, Vec<String>>;
     fn list_snapshots(&self, query: SnapshotQuery) -> BoxFuture<'_, SnapshotPage>;
     fn snapshot(
         &self,

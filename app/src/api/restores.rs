@@ -310,6 +310,24 @@ pub async fn execute_restore(id: i64) -> Result<RestoreDto, ServerFnError> {
         .map_err(ServerFnError::new)
 }
 
+/// Cancels an open request (its requester or an admin).
+#[server(prefix = "/rpc", endpoint = "restore_cancel")]
+pub async fn cancel_restore(id: i64, comment: String) -> Result<RestoreDto, ServerFnError> {
+    backend()?
+        .cancel_restore(user()?, id, comment)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// Removes what a full-node restore set aside (admins).
+#[server(prefix = "/rpc", endpoint = "restore_aside_remove")]
+pub async fn remove_restore_aside(id: i64) -> Result<Vec<String>, ServerFnError> {
+    backend()?
+        .remove_restore_aside(user()?, id)
+        .await
+        .map_err(ServerFnError::new)
+}
+
 /// Continues an interrupted or failed restore from its journal.
 #[server(prefix = "/rpc", endpoint = "restore_resume")]
 pub async fn resume_restore(id: i64) -> Result<RestoreDto, ServerFnError> {

@@ -19,6 +19,48 @@ pub enum CqlError {
     Query { statement: String, detail: String },
 }
 
+/// The nodes of the cluster as one node sees them, and where each keyspace keeps replicas.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Topology {
+    /// (address, data center); the node asked is `local`.
+    pub nodes: Vec<(String, String)>,
+    /// `system_schema.keyspaces.replication` by keyspace (`class`, `replication_factor` or
+    /// one entry per data center).
+    pub replication: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Topology {
+    /// How many nodes hold rows of `keyspace`: every node of each data center where its
+    /// replication factor is above zero (with SimpleStrategy: every node). Replicas hold
+    /// token ranges, so even at RF 1 each of these nodes has rows no other node has.
+    /// `None` when the keyspace or its strategy is unknown.
+    pub fn data_nodes(&self, keyspace: &str) -> Option<usize> {
+        let r = self.replication.get(keyspace)?;
+        let class = r.get("class")?;
+        let rf = |v: &String| {
+            v.split('/')
+                .next()
+                .and_then(|n| n.trim().parse::<usize>().ok())
+        };
+        if class.ends_with("SimpleStrategy") {
+            let n = rf(r.get("replication_factor")?)?;
+            Some(if n == 0 { 0 } else { self.nodes.len() })
+        } else if class.ends_with("NetworkTopologyStrategy") {
+            let mut total = 0;
+            for (dc, v) in r.iter().filter(|(k, _)| *k != "class") {
+                if rf(v)? > 0 {
+                    total += self.nodes.iter().filter(|(_, d)| d == dc).count();
+                }
+            }
+            Some(total)
+        } else if class.ends_with("LocalStrategy") {
+            Some(1)
+        } else {
+            None
+        }
+    }
+}
+
 /// A connected CQL session to one node.
 pub struct Cql {
     session: std::sync::Arc<Session>,
@@ -161,6 +203,29 @@ impl Cql {
             .single_row()
             .map_err(|e| q(&statement)(e.to_string()))?;
         Ok(count)
+    }
+
+    /// The ring as this node sees it: itself and its peers with their data centers, and each
+    /// keyspace's replication settings.
+    pub async fn topology(&self) -> Result<Topology, CqlError> {
+        let mut t = Topology::default();
+        let s = "SELECT data_center FROM system.local";
+        for (dc,) in self.rows::<(Option<String>,)>(s).await? {
+            t.nodes.push(("local".into(), dc.unwrap_or_default()));
+        }
+        let s = "SELECT peer, data_center FROM system.peers";
+        for (peer, dc) in self.rows::<(std::net::IpAddr, Option<String>)>(s).await? {
+            t.nodes.push((peer.to_string(), dc.unwrap_or_default()));
+        }
+        let s = "SELECT keyspace_name, replication FROM system_schema.keyspaces";
+        for (ks, replication) in self
+            .rows::<(String, std::collections::HashMap<String, String>)>(s)
+            .await?
+        {
+            t.replication
+                .insert(ks, replication.into_iter().collect::<BTreeMap<_, _>>());
+        }
+        Ok(t)
     }
 
     /// Reads the live schema: keyspaces, tables with ids, columns, dropped columns, indexes

@@ -123,6 +123,26 @@ impl Backend for Services {
     fn execute_restore(&self, id: i64, resume: bool) -> BoxFuture<'_, app::api::RestoreDto> {
         Box::pin(async move { self.restores.execute(id, resume).await.map_err(msg) })
     }
+    fn remove_restore_aside(
+        &self,
+        user: app::api::CurrentUser,
+        id: i64,
+    ) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            self.restores
+                .remove_aside(id, Some(&user))
+                .await
+                .map_err(msg)
+        })
+    }
+    fn cancel_restore(
+        &self,
+        user: app::api::CurrentUser,
+        id: i64,
+        comment: String,
+    ) -> BoxFuture<'_, app::api::RestoreDto> {
+        Box::pin(async move { self.restores.cancel(id, &user, &comment).await.map_err(msg) })
+    }
     fn list_snapshots(&self, q: SnapshotQuery) -> BoxFuture<'_, SnapshotPage> {
         Box::pin(async move { query::list(self.snapshots.pool(), &q).await.map_err(msg) })
     }

@@ -192,6 +192,8 @@ impl FromRef<AppState> for LeptosOptions {
         crate::restore::routes::reject,
         crate::restore::routes::execute,
         crate::restore::routes::resume,
+        crate::restore::routes::cancel,
+        crate::restore::routes::remove_aside,
         crate::reports::routes::storage,
         crate::reports::routes::storage_svg,
         crate::reports::routes::storage_csv,
@@ -258,6 +260,14 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         .route(
             "/restores/{id}/resume",
             axum::routing::post(crate::restore::routes::resume),
+        )
+        .route(
+            "/restores/{id}/cancel",
+            axum::routing::post(crate::restore::routes::cancel),
+        )
+        .route(
+            "/restores/{id}/aside",
+            axum::routing::delete(crate::restore::routes::remove_aside),
         )
         .route("/reports/storage", get(crate::reports::routes::storage))
         .route(

@@ -247,7 +247,33 @@ impl Inventory {
             tables: self.tables_view().await?,
             unknown_dirs: self.unknown_view().await?,
             running: jobs::active(&self.pool, SCAN_JOB).await?.map(JobDto::from),
+            aside: self.aside_view().await?,
         })
+    }
+
+    /// What full-node restores set aside and still keep, largest first.
+    async fn aside_view(&self) -> Result<Vec<app::api::AsideDto>, sqlx::Error> {
+        type Row = (i64, String, String, String, String, i64, i64, i64, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT restore_id, node, path, kind, what, bytes, files, set_aside_at, keep_until \
+             FROM restore_aside WHERE removed_at IS NULL ORDER BY bytes DESC, path",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| app::api::AsideDto {
+                restore_id: r.0,
+                node: r.1,
+                path: r.2,
+                kind: r.3,
+                what: r.4,
+                bytes: r.5,
+                files: r.6,
+                set_aside_at: r.7,
+                keep_until: r.8,
+            })
+            .collect())
     }
 }
 

@@ -4,8 +4,9 @@
 //! `drain` → `stop` → `move_aside <table>` (the live SSTables into
 //! `<table dir>/.snapkeep-aside/<tag>/`) → `clear_commitlog` (segments into
 //! `<commit log dir>/.snapkeep-aside/<tag>/`, never deleted) → `link <table>` (the snapshot's
-//! files hard-linked into the table directory) → `start` → `wait_cql`; after `verify`,
-//! `cleanup` removes what was moved aside. Every step checks its postcondition first, so a
+//! files hard-linked into the table directory) → `start` → `wait_cql` → `verify` →
+//! `keep_aside`: what was moved aside is never deleted by the restore; it is kept (and shown on
+//! Overview) until an admin removes it or its keeping time passes. Every step checks its postcondition first, so a
 //! resumed run does nothing twice: stopping a stopped node is done, a file already moved or
 //! already linked (same inode) is skipped. Files are only touched below the configured data
 //! directories and commit log directory, on paths built from catalog names, never through a
@@ -35,7 +36,6 @@ pub async fn perform(step: &str, plan: &Plan, node: &NodeConfig) -> Result<Strin
             .ok_or_else(|| format!("step `{step}` names no table of the plan"))
     };
     let out = match name {
-        "safety_snapshot" => run::safety_snapshot(plan, node).await,
         "drain" => drain(node).await,
         "stop" => stop(node).await,
         "move_aside" => match t() {
@@ -49,7 +49,6 @@ pub async fn perform(step: &str, plan: &Plan, node: &NodeConfig) -> Result<Strin
         },
         "start" => start(node).await,
         "wait_cql" => wait_cql(plan, node).await,
-        "cleanup" => cleanup(plan, node),
         other => Err(format!("unknown step `{other}` of a full-node restore")),
     };
     match out {
@@ -110,26 +109,137 @@ async fn answers(addr: &str) -> bool {
     )
 }
 
-/// True when neither the CQL nor the JMX port answers (and a dev node's process is gone).
-pub async fn node_is_down(node: &NodeConfig) -> bool {
+/// Where a node stands, from its ports and from the processes that hold its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeState {
+    /// CQL or JMX answers.
+    Up,
+    /// Nothing answers and no Cassandra process holds any of its files.
+    Down,
+    /// Nothing answers, but these Cassandra processes still hold its files open: starting,
+    /// stopping, stuck or cut off.
+    Alive(Vec<i32>),
+    /// Nothing answers and whether a process still uses its files cannot be told.
+    Unknown(String),
+}
+
+impl NodeState {
+    /// Why files cannot be moved in this state, as a sentence; `None` when down.
+    pub fn why_not_down(&self, node: &NodeConfig) -> Option<String> {
+        match self {
+            NodeState::Down => None,
+            NodeState::Up => Some(format!(
+                "node {} is running (CQL {} or JMX {} answers); files are only moved while it is stopped",
+                node.name, node.cql, node.jmx
+            )),
+            NodeState::Alive(pids) => Some(format!(
+                "node {} does not answer on CQL {} or JMX {}, but Cassandra process {} still holds its files open (starting, stopping or stuck); files are only moved while no Cassandra process can use them: stop it, then resume",
+                node.name,
+                node.cql,
+                node.jmx,
+                pids.iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            NodeState::Unknown(why) => Some(format!(
+                "node {} does not answer, but whether a Cassandra process still uses its files cannot be told ({why}); files are only moved when that is known: run Snapkeep as root or as Cassandra's user",
+                node.name
+            )),
+        }
+    }
+}
+
+/// The node's state: its ports first, then its dev-node process, then every Cassandra
+/// process on this host that holds a file under its data or commit log directories.
+pub async fn node_state(node: &NodeConfig) -> NodeState {
+    if answers(&node.cql).await || answers(&node.jmx).await {
+        return NodeState::Up;
+    }
     if let Some(dir) = &node.dev_node_dir
         && let Ok(dev) = devnode::load(dir)
-        && dev.running_pid().is_some()
+        && let Some(pid) = dev.running_pid()
     {
-        return false;
+        return NodeState::Alive(vec![pid]);
     }
-    !answers(&node.cql).await && !answers(&node.jmx).await
+    let mut dirs = node.data_dirs.clone();
+    dirs.extend(node.commitlog_dir.clone());
+    let scan = tokio::task::spawn_blocking(move || {
+        crate::cassandra::procs::cassandra_processes_using(Path::new("/proc"), &dirs)
+    })
+    .await
+    .unwrap_or_else(|e| crate::cassandra::procs::ProcessUse {
+        using: Vec::new(),
+        unreadable: vec![(0, format!("the process scan failed: {e}"))],
+    });
+    if !scan.using.is_empty() {
+        NodeState::Alive(scan.using)
+    } else if let Some((pid, why)) = scan.unreadable.first() {
+        NodeState::Unknown(format!("the open files of process {pid}: {why}"))
+    } else {
+        NodeState::Down
+    }
+}
+
+/// True when the node is down: nothing answers and no Cassandra process holds its files.
+pub async fn node_is_down(node: &NodeConfig) -> bool {
+    node_state(node).await == NodeState::Down
 }
 
 async fn require_down(node: &NodeConfig) -> Result<(), String> {
-    if node_is_down(node).await {
-        Ok(())
-    } else {
-        Err(format!(
-            "node {} is running (CQL {} or JMX {} answers); files are only moved while it is stopped",
-            node.name, node.cql, node.jmx
-        ))
+    match node_state(node).await.why_not_down(node) {
+        None => Ok(()),
+        Some(why) => Err(why),
     }
+}
+
+/// A node found down before a full-node restore drains it may have crashed, with writes of
+/// tables the restore leaves alone only in its commit log: it is started first (the commit
+/// log replays into memtables), so that `drain` flushes them to SSTables before the commit
+/// log is moved aside. Returns a line for the journal, or why the restore cannot go on.
+pub async fn replay_if_down(node: &NodeConfig) -> Result<Option<String>, String> {
+    match node_state(node).await {
+        NodeState::Up => return Ok(None),
+        NodeState::Down => {}
+        other => return Err(other.why_not_down(node).unwrap_or_default()),
+    }
+    let started = start(node).await.map_err(|e| {
+        format!(
+            "node {} was down and its commit log may hold writes not yet in SSTables; Snapkeep started it to replay them, but {e}. Nothing was moved: start the node, then resume",
+            node.name
+        )
+    })?;
+    wait_answering(node).await?;
+    Ok(Some(format!(
+        "node {} was down (crashed or stopped without drain): {started}, so its commit log is replayed before the drain",
+        node.name
+    )))
+}
+
+/// Waits until the node answers CQL (`start_timeout_secs`).
+async fn wait_answering(node: &NodeConfig) -> Result<(), String> {
+    let timeout = Duration::from_secs(node.start_timeout_secs);
+    let started = Instant::now();
+    let mut last = String::from("nothing tried yet");
+    while started.elapsed() <= timeout {
+        match Cql::connect(&node.cql, Duration::from_secs(10)).await {
+            Ok(cql) => match cql
+                .execute("SELECT release_version FROM system.local")
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e.to_string(),
+            },
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err(format!(
+        "node {} did not answer CQL at {} within {} s after it was started to replay its commit log; last error: {last}. Nothing was moved",
+        node.name,
+        node.cql,
+        timeout.as_secs()
+    ))
 }
 
 async fn drain(node: &NodeConfig) -> Result<String, String> {
@@ -178,13 +288,14 @@ async fn stop(node: &NodeConfig) -> Result<String, String> {
         }
     };
     let started = Instant::now();
-    while !node_is_down(node).await {
+    loop {
+        let state = node_state(node).await;
+        let Some(why) = state.why_not_down(node) else {
+            break;
+        };
         if started.elapsed() > timeout {
             return Err(format!(
-                "node {} still answers on CQL {} or JMX {} {} s after the stop ({how})",
-                node.name,
-                node.cql,
-                node.jmx,
+                "{} s after the stop ({how}): {why}",
                 timeout.as_secs()
             ));
         }
@@ -301,7 +412,7 @@ async fn move_aside(t: &TablePlan, plan: &Plan, node: &NodeConfig) -> Result<Str
     let aside = aside_dir(&dir, t.aside_dir.as_deref(), plan)?;
     let (moved, bytes, before) = move_files(&dir, &aside)?;
     Ok(format!(
-        "moved {moved} live files ({}) of {}.{} to {} ({before} moved earlier); kept until verified",
+        "moved {moved} live files ({}) of {}.{} to {} ({before} moved earlier); kept, not deleted",
         app::api::format_bytes(bytes as i64),
         t.keyspace,
         t.table,
@@ -323,7 +434,7 @@ async fn clear_commitlog(plan: &Plan, node: &NodeConfig) -> Result<String, Strin
     let aside = aside_dir(root, plan.commitlog_aside.as_deref(), plan)?;
     let (moved, bytes, before) = move_files(root, &aside)?;
     Ok(format!(
-        "moved {moved} commit log files ({}) to {} ({before} moved earlier), not deleted: writes made after the snapshot are not replayed; kept until verified",
+        "moved {moved} commit log files ({}) to {} ({before} moved earlier), not deleted: writes made after the snapshot are not replayed; kept",
         app::api::format_bytes(bytes as i64),
         aside.display()
     ))
@@ -439,8 +550,8 @@ async fn probe(plan: &Plan, node: &NodeConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// Removes one aside directory (checked as when it was made) and `.snapkeep-aside` when empty.
-fn remove_aside(
+/// One aside directory of a plan, checked as when it was made; `None` when it is not there.
+fn checked_aside(
     root: &Path,
     planned: Option<&str>,
     plan: &Plan,
@@ -452,9 +563,9 @@ fn remove_aside(
         .safety_tag
         .as_deref()
         .ok_or("a full-node plan without a safety tag")?;
-    let parent = root.join(ASIDE_DIR);
-    let dir =
-        parent.join(crate::disk::remove::component("restore tag", tag).map_err(|e| e.to_string())?);
+    let dir = root
+        .join(ASIDE_DIR)
+        .join(crate::disk::remove::component("restore tag", tag).map_err(|e| e.to_string())?);
     if Path::new(planned) != dir {
         return Err(format!(
             "the plan names {planned} as the aside directory, not {}",
@@ -464,32 +575,182 @@ fn remove_aside(
     if !real_dirs_below(root, &dir).map_err(|e| e.to_string())? {
         return Ok(None);
     }
-    std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
-    let _ = std::fs::remove_dir(&parent);
     Ok(Some(dir))
 }
 
-fn cleanup(plan: &Plan, node: &NodeConfig) -> Result<String, String> {
-    let mut removed = Vec::new();
+/// A directory a full-node restore set aside, measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aside {
+    pub path: PathBuf,
+    /// `sstables` or `commitlog`.
+    pub kind: &'static str,
+    /// `keyspace.table` or `commit log`.
+    pub what: String,
+    pub bytes: u64,
+    pub files: u64,
+}
+
+/// Every directory `plan` set aside that is still there (each checked as when it was made),
+/// with its size.
+pub fn asides(plan: &Plan, node: &NodeConfig) -> Result<Vec<Aside>, String> {
+    let measure = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .map(|it| {
+                it.filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(|m| m.is_file())
+                    .fold((0, 0), |(b, n), m| (b + m.len(), n + 1))
+            })
+            .unwrap_or((0, 0))
+    };
+    let mut out = Vec::new();
     for t in &plan.tables {
         let (_, dir) = checked_table_dir(t, node)?;
-        removed.extend(remove_aside(&dir, t.aside_dir.as_deref(), plan)?);
+        if let Some(path) = checked_aside(&dir, t.aside_dir.as_deref(), plan)? {
+            let (bytes, files) = measure(&path);
+            out.push(Aside {
+                path,
+                kind: "sstables",
+                what: format!("{}.{}", t.keyspace, t.table),
+                bytes,
+                files,
+            });
+        }
     }
-    if let Some(root) = node.commitlog_dir.as_deref() {
-        removed.extend(remove_aside(root, plan.commitlog_aside.as_deref(), plan)?);
+    if let Some(root) = node.commitlog_dir.as_deref()
+        && let Some(path) = checked_aside(root, plan.commitlog_aside.as_deref(), plan)?
+    {
+        let (bytes, files) = measure(&path);
+        out.push(Aside {
+            path,
+            kind: "commitlog",
+            what: "commit log".into(),
+            bytes,
+            files,
+        });
     }
-    Ok(if removed.is_empty() {
-        "nothing left aside (removed earlier)".to_string()
-    } else {
-        format!(
-            "verified, so removed what was moved aside: {}",
-            removed
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
+    Ok(out)
+}
+
+/// Removes what `plan` set aside (an admin's decision, or the end of its keeping time) and
+/// each `.snapkeep-aside` left empty. Returns the directories removed.
+pub fn remove_asides(plan: &Plan, node: &NodeConfig) -> Result<Vec<PathBuf>, String> {
+    let mut removed = Vec::new();
+    for a in asides(plan, node)? {
+        std::fs::remove_dir_all(&a.path)
+            .map_err(|e| format!("cannot remove {}: {e}", a.path.display()))?;
+        if let Some(parent) = a.path.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+        removed.push(a.path);
+    }
+    Ok(removed)
+}
+
+/// Puts a node's files back as they were before the swap: in each table directory the files
+/// the restore linked (the snapshot's inodes) are removed and anything Cassandra wrote since
+/// is moved to `<aside>.failed-start`, then the files moved aside come back; the commit log
+/// likewise. Only while the node is down. Returns what was done, as a sentence.
+pub fn put_back_files(plan: &Plan, node: &NodeConfig) -> Result<String, String> {
+    let mut done = Vec::new();
+    let set_apart = |dir: &Path, aside: &Path, keep: &dyn Fn(&std::fs::Metadata) -> bool| {
+        // Files now in `dir` that are not the snapshot's links: moved next to the aside.
+        let failed = aside.with_file_name(format!(
+            "{}.failed-start",
+            aside
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("restore")
+        ));
+        let mut moved = 0;
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for e in entries.filter_map(Result::ok) {
+            let path = e.path();
+            let Ok(m) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if !m.is_file() {
+                continue;
+            }
+            if keep(&m) {
+                std::fs::remove_file(&path)
+                    .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+                continue;
+            }
+            std::fs::create_dir_all(&failed)
+                .map_err(|e| format!("cannot create {}: {e}", failed.display()))?;
+            let dest = failed.join(e.file_name());
+            std::fs::rename(&path, &dest).map_err(|e| {
+                format!("cannot move {} to {}: {e}", path.display(), dest.display())
+            })?;
+            moved += 1;
+        }
+        Ok::<_, String>((moved, failed))
+    };
+    for t in &plan.tables {
+        let (_, dir) = checked_table_dir(t, node)?;
+        let Some(aside) = checked_aside(&dir, t.aside_dir.as_deref(), plan)? else {
+            continue;
+        };
+        let snapshot_inodes: std::collections::HashSet<u64> =
+            t.files.iter().map(|f| f.inode).collect();
+        // A link to the snapshot's own file loses nothing when removed.
+        let (moved, failed) = set_apart(&dir, &aside, &|m: &std::fs::Metadata| {
+            t.hard_link && snapshot_inodes.contains(&m.ino())
+        })?;
+        let (back, _, _) = move_files(&aside, &dir)?;
+        std::fs::remove_dir(&aside)
+            .map_err(|e| format!("cannot remove the emptied {}: {e}", aside.display()))?;
+        let mut line = format!("{}.{}: {back} files back", t.keyspace, t.table);
+        if moved > 0 {
+            line.push_str(&format!(
+                ", {moved} files of the failed start kept in {}",
+                failed.display()
+            ));
+        }
+        done.push(line);
+    }
+    if let Some(root) = node.commitlog_dir.as_deref()
+        && let Some(aside) = checked_aside(root, plan.commitlog_aside.as_deref(), plan)?
+    {
+        let (moved, failed) = set_apart(root, &aside, &|_: &std::fs::Metadata| false)?;
+        let (back, _, _) = move_files(&aside, root)?;
+        std::fs::remove_dir(&aside)
+            .map_err(|e| format!("cannot remove the emptied {}: {e}", aside.display()))?;
+        let mut line = format!("commit log: {back} segments back");
+        if moved > 0 {
+            line.push_str(&format!(
+                ", {moved} segments of the failed start kept in {}",
+                failed.display()
+            ));
+        }
+        done.push(line);
+    }
+    Ok(done.join("; "))
+}
+
+/// After the node failed to start with the snapshot's files: stops whatever is left of it,
+/// puts every file back as it was before the swap and starts it again. Returns the sentence
+/// for the request, whether the roll-back worked or where it stopped.
+pub async fn roll_back(plan: &Plan, node: &NodeConfig) -> Result<String, String> {
+    if node_state(node).await != NodeState::Down {
+        stop(node)
+            .await
+            .map_err(|e| format!("the roll-back could not stop the node: {e}"))?;
+    }
+    let files = put_back_files(plan, node)
+        .map_err(|e| format!("the roll-back stopped while putting files back: {e}"))?;
+    start(node).await.map_err(|e| {
+        format!("the files were put back ({files}), but the node did not start: {e}")
+    })?;
+    wait_answering(node)
+        .await
+        .map_err(|e| format!("the files were put back ({files}), but {e}"))?;
+    Ok(format!(
+        "Snapkeep put everything back as it was before the restore and started node {} again ({files}); it answers CQL",
+        node.name
+    ))
 }
 
 #[cfg(test)]
@@ -524,5 +785,109 @@ mod tests {
             "two"
         );
         assert!(from.join("nb-2-big-Data.db").exists());
+    }
+
+    #[test]
+    fn a_failed_start_puts_every_file_back_as_it_was() {
+        use crate::restore::plan::{PlanFile, Target};
+        use crate::restore::schema::{SchemaCheck, Verdict};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let commitlog = tmp.path().join("commitlog");
+        let id = "0123456789abcdef0123456789abcdef";
+        let table = data.join("shop").join(format!("orders-{id}"));
+        let snap = table.join("snapshots").join("nightly");
+        let tag = "snapkeep-pre-restore-x";
+        let aside = table.join(ASIDE_DIR).join(tag);
+        let cl_aside = commitlog.join(ASIDE_DIR).join(tag);
+        for d in [&snap, &aside, &cl_aside] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        // Before the swap: the live files (now aside) and the commit log (now aside).
+        std::fs::write(aside.join("nb-5-big-Data.db"), "live").expect("write");
+        std::fs::write(cl_aside.join("CommitLog-7-1.log"), "segment").expect("write");
+        // The swap: the snapshot's file linked in; the failed start wrote one more file and
+        // a new commit log segment.
+        std::fs::write(snap.join("nb-1-big-Data.db"), "snap").expect("write");
+        std::fs::hard_link(
+            snap.join("nb-1-big-Data.db"),
+            table.join("nb-1-big-Data.db"),
+        )
+        .expect("link");
+        std::fs::write(table.join("nb-9-big-Data.db"), "written at start").expect("write");
+        std::fs::write(commitlog.join("CommitLog-7-2.log"), "new").expect("write");
+        let inode = std::fs::metadata(snap.join("nb-1-big-Data.db"))
+            .expect("stat")
+            .ino();
+        let mut node = NodeConfig::new("n1", vec![data.clone()]);
+        node.commitlog_dir = Some(commitlog.clone());
+        let plan = Plan {
+            node: "n1".into(),
+            tag: "nightly".into(),
+            target: Target::FullNode,
+            truncate: false,
+            safety_tag: Some(tag.into()),
+            tables: vec![TablePlan {
+                keyspace: "shop".into(),
+                table: "orders".into(),
+                source_table_id: id.into(),
+                data_dir: data.display().to_string(),
+                source_dir: snap.display().to_string(),
+                target_keyspace: "shop".into(),
+                target_table: "orders".into(),
+                target_table_id: Some(id.into()),
+                staging_dir: table.display().to_string(),
+                aside_dir: Some(aside.display().to_string()),
+                files: vec![PlanFile {
+                    name: "nb-1-big-Data.db".into(),
+                    size: 4,
+                    inode,
+                }],
+                bytes: 4,
+                sstables: 1,
+                hard_link: true,
+                bytes_to_copy: 0,
+                expected_rows: None,
+                expected_rows_method: None,
+                schema_check: SchemaCheck {
+                    verdict: Verdict::Compatible,
+                    differences: Vec::new(),
+                },
+                schema_cql: String::new(),
+            }],
+            headroom: Vec::new(),
+            min_free_pct: 0,
+            steps: Vec::new(),
+            blocked: Vec::new(),
+            verdict: Verdict::Compatible,
+            commitlog_aside: Some(cl_aside.display().to_string()),
+            notes: Vec::new(),
+        };
+        let line = put_back_files(&plan, &node).expect("put back");
+        assert!(
+            line.contains("1 files back") && line.contains("1 segments back"),
+            "{line}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(table.join("nb-5-big-Data.db")).expect("live back"),
+            "live"
+        );
+        assert!(
+            !table.join("nb-1-big-Data.db").exists(),
+            "the snapshot's link is gone"
+        );
+        assert!(
+            snap.join("nb-1-big-Data.db").exists(),
+            "the snapshot is untouched"
+        );
+        assert!(!aside.exists() && !cl_aside.exists());
+        assert_eq!(
+            std::fs::read_to_string(commitlog.join("CommitLog-7-1.log")).expect("segment back"),
+            "segment"
+        );
+        // What the failed start wrote is kept apart, not deleted.
+        let failed = |dir: &Path| dir.with_file_name(format!("{tag}.failed-start"));
+        assert!(failed(&aside).join("nb-9-big-Data.db").exists());
+        assert!(failed(&cl_aside).join("CommitLog-7-2.log").exists());
     }
 }

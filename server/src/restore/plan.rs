@@ -18,7 +18,7 @@ pub use app::api::{Headroom, Plan, PlanFile, RestoreInput, TablePlan, Target};
 
 use super::RestoreError;
 use super::schema::{self, SchemaCheck, Verdict};
-use crate::cassandra::cql::Schema;
+use crate::cassandra::cql::{Schema, Topology};
 use crate::config::NodeConfig;
 use crate::disk::{fs_stats, snapshot_dir};
 
@@ -55,6 +55,8 @@ pub struct PlanContext<'a> {
     /// re-plan compares equal when nothing changed.
     pub previous: Option<&'a Plan>,
     pub now_ms: i64,
+    /// The cluster as the node sees it; `None` when it could not be read.
+    pub topology: Option<&'a Topology>,
 }
 
 /// Files of a snapshot directory now: regular files except its manifest and schema.
@@ -168,6 +170,55 @@ fn commitlog_dir(node: &NodeConfig) -> Result<PathBuf, String> {
     Ok(dir.clone())
 }
 
+/// What the other replicas mean for an in-place restore of one node: TRUNCATE removes rows on
+/// every node while only this node's snapshot is put back, so it is blocked unless this node
+/// is the only one holding rows of the keyspace; without TRUNCATE the plan says what the other
+/// replicas and repair will do.
+fn replicas(
+    ctx: &PlanContext<'_>,
+    input: &RestoreInput,
+    tables: &[TablePlan],
+    blocked: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
+    let node = &ctx.node.name;
+    let mut keyspaces: Vec<&str> = tables.iter().map(|t| t.keyspace.as_str()).collect();
+    keyspaces.dedup();
+    for ks in keyspaces {
+        let names: Vec<String> = tables
+            .iter()
+            .filter(|t| t.keyspace == ks)
+            .map(|t| format!("{}.{}", t.keyspace, t.table))
+            .collect();
+        let names = names.join(", ");
+        match ctx.topology.and_then(|t| t.data_nodes(ks)) {
+            Some(n) if n <= 1 => {}
+            Some(n) if input.truncate => blocked.push(format!(
+                "TRUNCATE removes the rows of {names} on every node, but this restore puts back the snapshot of node {node} only: {n} nodes hold rows of keyspace {ks}, so the rows only the other nodes have would be lost. Restore without truncate, or restore every node that holds {ks} from the same tag in one request."
+            )),
+            Some(n) => notes.push(format!(
+                "Only node {node}'s copy of {names} is put back; {} other node(s) hold rows of keyspace {ks} and keep theirs. Reads and repair reconcile by write time, so rows written or deleted after the snapshot keep their newer state: this restore brings back rows that are missing, it does not roll the table back. Run `nodetool repair {ks}` afterwards so the replicas agree.",
+                n - 1
+            )),
+            None if input.truncate => blocked.push(format!(
+                "Cannot tell how many nodes hold rows of keyspace {ks} (the cluster's topology could not be read from node {node}); TRUNCATE removes rows on every node, so a restore with truncate is blocked until it can be read."
+            )),
+            None => notes.push(format!(
+                "The cluster's topology could not be read from node {node}: if other nodes hold rows of keyspace {ks}, they keep theirs."
+            )),
+        }
+    }
+}
+
+/// Four hex digits that keep two safety tags planned in the same second apart.
+fn random_suffix() -> String {
+    let mut b = [0u8; 2];
+    match getrandom::getrandom(&mut b) {
+        Ok(()) => hex::encode(b),
+        Err(_) => format!("{:04x}", std::process::id() & 0xffff),
+    }
+}
+
 /// Makes the plan (see the module documentation).
 pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, RestoreError> {
     let node = ctx.node;
@@ -262,7 +313,11 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             ctx.previous
                 .and_then(|p| p.safety_tag.clone())
                 .unwrap_or_else(|| {
-                    format!("{}{stamp}", crate::snapshots::validate::PRE_RESTORE_PREFIX)
+                    format!(
+                        "{}{stamp}-{}",
+                        crate::snapshots::validate::PRE_RESTORE_PREFIX,
+                        random_suffix()
+                    )
                 }),
         ),
         Target::Side => None,
@@ -281,7 +336,7 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             Ok(dir) => {
                 let aside = dir.join(ASIDE_DIR).join(&staging_name);
                 notes.push(format!(
-                    "Commit log segments are moved to {} (not deleted), so writes made after the snapshot are not replayed; removed after verification.",
+                    "Commit log segments are moved to {} (not deleted), so writes made after the snapshot are not replayed; kept like the SSTables set aside.",
                     aside.display()
                 ));
                 commitlog_aside = Some(aside.display().to_string());
@@ -296,7 +351,7 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             ));
         }
         notes.push(format!(
-            "Node {} is down from `stop` until `start`; every table of the node is locked while the restore runs. The live SSTables of each table are moved to <table dir>/{ASIDE_DIR}/{staging_name}/ and removed only after verification passed.",
+            "Node {} is down from `stop` until `start`; every table of the node is locked while the restore runs. The live SSTables of each table are moved to <table dir>/{ASIDE_DIR}/{staging_name}/ and kept (never deleted by the restore) until an admin removes them or their keeping time passes.",
             node.name
         ));
     }
@@ -315,7 +370,7 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
                 source.display()
             ))
         })?;
-        let schema_text = std::fs::read_to_string(source.join("schema.cql")).map_err(|e| {
+        let schema_text = crate::snapshots::validate::read_schema_cql(&source).map_err(|e| {
             RestoreError::Conflict(format!(
                 "snapshot `{}` has no readable schema.cql for {ks}.{t}: {e}",
                 input.snapshot
@@ -415,6 +470,7 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
     }
     // Headroom per data directory after the restore.
     let mut headroom = Vec::new();
+    let mut short = Vec::new();
     let mut dirs: Vec<&String> = tables.iter().map(|t| &t.data_dir).collect();
     dirs.sort();
     dirs.dedup();
@@ -435,6 +491,34 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
                 let free_i = fs.free_inodes.saturating_sub(need_inodes);
                 let pct = |free: u64, total: u64| (free * 100).checked_div(total).unwrap_or(100);
                 let (pb, pi) = (pct(free_b, fs.total_bytes), pct(free_i, fs.total_inodes));
+                // What must be freed first: the copy plus the share that must stay free.
+                let keep = |total: u64| {
+                    (u128::from(total) * u128::from(ctx.min_free_pct)).div_ceil(100) as u64
+                };
+                let short_b = (need_bytes + keep(fs.total_bytes)).saturating_sub(fs.avail_bytes);
+                let short_i = if fs.total_inodes == 0 {
+                    0
+                } else {
+                    (need_inodes + keep(fs.total_inodes)).saturating_sub(fs.free_inodes)
+                };
+                if short_b > 0 || short_i > 0 {
+                    let mut what = Vec::new();
+                    if short_b > 0 {
+                        what.push(format!(
+                            "{} ({short_b} bytes)",
+                            app::api::format_bytes(short_b as i64)
+                        ));
+                    }
+                    if short_i > 0 {
+                        what.push(format!("{short_i} inodes"));
+                    }
+                    short.push(format!(
+                        "Too little room on the filesystem of {d}: the restore copies {} in {need_inodes} new files and at least {} % of bytes and inodes must stay free, so {} more must be freed first ({pb} % bytes, {pi} % inodes would be free).",
+                        app::api::format_bytes(need_bytes as i64),
+                        ctx.min_free_pct,
+                        what.join(" and ")
+                    ));
+                }
                 headroom.push(Headroom {
                     data_dir: d.clone(),
                     total_bytes: fs.total_bytes,
@@ -443,7 +527,7 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
                     free_inodes_after: free_i,
                     free_bytes_pct: pb,
                     free_inodes_pct: pi,
-                    ok: pb >= ctx.min_free_pct && (fs.total_inodes == 0 || pi >= ctx.min_free_pct),
+                    ok: short_b == 0 && short_i == 0,
                 });
             }
             Err(e) => {
@@ -479,36 +563,39 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             names.join(", ")
         ));
     }
-    for h in headroom.iter().filter(|h| !h.ok) {
-        blocked.push(format!(
-            "Too little room on the filesystem of {} after the restore ({} % bytes, {} % inodes free; at least {} % needed).",
-            h.data_dir, h.free_bytes_pct, h.free_inodes_pct, ctx.min_free_pct
-        ));
+    if input.target == Target::InPlace {
+        replicas(ctx, input, &tables, &mut blocked, &mut notes);
     }
+    blocked.extend(short);
     let mut steps = vec!["check".to_string()];
     let names: Vec<String> = tables
         .iter()
         .map(|t| format!("{}.{}", t.keyspace, t.table))
         .collect();
+    // Nothing destructive before the data to put back is safe: every table is staged and its
+    // staged files checked against the snapshot before TRUNCATE.
     match input.target {
         Target::InPlace => {
             steps.push("safety_snapshot".into());
+            steps.extend(names.iter().map(|n| format!("stage {n}")));
             if input.truncate {
                 steps.push("truncate".into());
             }
         }
-        Target::Side => steps.push("create_tables".into()),
+        Target::Side => {
+            steps.push("create_tables".into());
+            steps.extend(names.iter().map(|n| format!("stage {n}")));
+        }
         Target::FullNode => {
             steps.extend(["safety_snapshot", "drain", "stop"].map(String::from));
             steps.extend(names.iter().map(|n| format!("move_aside {n}")));
             steps.push("clear_commitlog".into());
             steps.extend(names.iter().map(|n| format!("link {n}")));
-            steps.extend(["start", "wait_cql", "verify", "cleanup"].map(String::from));
+            steps.extend(["start", "wait_cql", "verify", "keep_aside"].map(String::from));
         }
     }
     if !full_node {
         for name in &names {
-            steps.push(format!("stage {name}"));
             steps.push(format!("import {name}"));
             steps.push(format!("cleanup {name}"));
         }
@@ -623,6 +710,7 @@ mod tests {
             min_free_pct: 0,
             previous: None,
             now_ms: 1_764_000_000_000,
+            topology: None,
         };
         make(&ctx, &full_node()).await.expect("plan")
     }
@@ -691,7 +779,7 @@ mod tests {
                 "start",
                 "wait_cql",
                 "verify",
-                "cleanup"
+                "keep_aside"
             ]
         );
         let tag = p.safety_tag.clone().expect("safety tag");
@@ -732,6 +820,7 @@ mod tests {
             min_free_pct: 0,
             previous: None,
             now_ms: 1,
+            topology: None,
         };
         let input = RestoreInput {
             truncate: true,
@@ -739,5 +828,193 @@ mod tests {
         };
         let err = make(&ctx, &input).await.expect_err("truncate refused");
         assert!(err.to_string().contains("truncate"), "{err}");
+    }
+
+    fn topology(nodes: &[(&str, &str)], ks: &str, replication: &[(&str, &str)]) -> Topology {
+        Topology {
+            nodes: nodes
+                .iter()
+                .map(|(a, d)| (a.to_string(), d.to_string()))
+                .collect(),
+            replication: [(
+                ks.to_string(),
+                replication
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn every_node_of_a_data_center_with_replicas_holds_rows() {
+        let simple = |rf: &str| {
+            topology(
+                &[("local", "dc1"), ("10.0.0.2", "dc1"), ("10.0.0.3", "dc1")],
+                "ks",
+                &[
+                    ("class", "org.apache.cassandra.locator.SimpleStrategy"),
+                    ("replication_factor", rf),
+                ],
+            )
+        };
+        // RF 1 on three nodes: each node owns a third of the rows, so all three hold rows.
+        assert_eq!(simple("1").data_nodes("ks"), Some(3));
+        assert_eq!(simple("3").data_nodes("ks"), Some(3));
+        assert_eq!(simple("0").data_nodes("ks"), Some(0));
+        assert_eq!(simple("1").data_nodes("other"), None);
+        let nts = topology(
+            &[("local", "dc1"), ("10.0.0.2", "dc1"), ("10.1.0.1", "dc2")],
+            "ks",
+            &[
+                (
+                    "class",
+                    "org.apache.cassandra.locator.NetworkTopologyStrategy",
+                ),
+                ("dc1", "2"),
+                ("dc2", "0"),
+            ],
+        );
+        assert_eq!(nts.data_nodes("ks"), Some(2));
+        let single = topology(
+            &[("local", "datacenter1")],
+            "ks",
+            &[
+                (
+                    "class",
+                    "org.apache.cassandra.locator.NetworkTopologyStrategy",
+                ),
+                ("datacenter1", "3"),
+            ],
+        );
+        assert_eq!(single.data_nodes("ks"), Some(1));
+    }
+
+    async fn in_place(
+        pool: &SqlitePool,
+        node: &NodeConfig,
+        live: &Schema,
+        topology: Option<&Topology>,
+        truncate: bool,
+        min_free_pct: u64,
+    ) -> Plan {
+        let ctx = PlanContext {
+            pool,
+            node,
+            live,
+            min_free_pct,
+            previous: None,
+            now_ms: 1_764_000_000_000,
+            topology,
+        };
+        let input = RestoreInput {
+            target: Target::InPlace,
+            truncate,
+            ..full_node()
+        };
+        make(&ctx, &input).await.expect("plan")
+    }
+
+    #[tokio::test]
+    async fn truncate_is_blocked_unless_this_node_is_the_only_one_holding_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (catalog, data, live) = setup(dir.path()).await;
+        let node = NodeConfig::new("n1", vec![data]);
+        let pool = catalog.pool();
+        let three = topology(
+            &[("local", "dc1"), ("127.0.0.2", "dc1"), ("127.0.0.3", "dc1")],
+            "shop",
+            &[
+                ("class", "org.apache.cassandra.locator.SimpleStrategy"),
+                ("replication_factor", "3"),
+            ],
+        );
+        let p = in_place(pool, &node, &live, Some(&three), true, 0).await;
+        assert!(
+            p.blocked.iter().any(|b| b
+                .contains("TRUNCATE removes the rows of shop.t on every node")
+                && b.contains("3 nodes hold rows of keyspace shop")),
+            "{:?}",
+            p.blocked
+        );
+        // Without TRUNCATE: allowed, with what the other replicas and repair will do.
+        let p = in_place(pool, &node, &live, Some(&three), false, 0).await;
+        assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("2 other node(s) hold rows of keyspace shop")
+                    && n.contains("nodetool repair shop")),
+            "{:?}",
+            p.notes
+        );
+        // Unknown topology: TRUNCATE is blocked, a plain restore goes on with a note.
+        let p = in_place(pool, &node, &live, None, true, 0).await;
+        assert!(
+            p.blocked
+                .iter()
+                .any(|b| b.contains("Cannot tell how many nodes")),
+            "{:?}",
+            p.blocked
+        );
+        // One node: TRUNCATE is fine, and every table is staged before it.
+        let one = topology(
+            &[("local", "dc1")],
+            "shop",
+            &[
+                ("class", "org.apache.cassandra.locator.SimpleStrategy"),
+                ("replication_factor", "1"),
+            ],
+        );
+        let p = in_place(pool, &node, &live, Some(&one), true, 0).await;
+        assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+        assert_eq!(
+            p.steps,
+            [
+                "check",
+                "safety_snapshot",
+                "stage shop.t",
+                "truncate",
+                "import shop.t",
+                "cleanup shop.t",
+                "verify"
+            ]
+        );
+        let tag = p.safety_tag.expect("safety tag");
+        assert!(
+            tag.starts_with(crate::snapshots::validate::PRE_RESTORE_PREFIX),
+            "{tag}"
+        );
+    }
+
+    #[tokio::test]
+    async fn too_little_headroom_blocks_and_says_how_much_must_be_freed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (catalog, data, live) = setup(dir.path()).await;
+        let node = NodeConfig::new("n1", vec![data]);
+        let one = topology(
+            &[("local", "dc1")],
+            "shop",
+            &[
+                ("class", "org.apache.cassandra.locator.SimpleStrategy"),
+                ("replication_factor", "1"),
+            ],
+        );
+        // Every byte must stay free: no filesystem in use can give that.
+        let p = in_place(catalog.pool(), &node, &live, Some(&one), false, 100).await;
+        let b = p
+            .blocked
+            .iter()
+            .find(|b| b.contains("Too little room"))
+            .unwrap_or_else(|| panic!("{:?}", p.blocked));
+        assert!(
+            b.contains("more must be freed first") && b.contains("bytes)"),
+            "{b}"
+        );
+        assert!(!p.headroom[0].ok);
+        let p = in_place(catalog.pool(), &node, &live, Some(&one), false, 0).await;
+        assert!(p.headroom[0].ok && p.blocked.is_empty(), "{:?}", p.blocked);
     }
 }

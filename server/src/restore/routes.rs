@@ -1,4 +1,5 @@
-//! `/api/v1/restores`: dry run, request, approve, reject, execute, resume, list, detail.
+//! `/api/v1/restores`: dry run, request, approve, reject, execute, resume, cancel, list,
+//! detail.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -156,5 +157,41 @@ pub async fn resume(
     Ok((
         StatusCode::ACCEPTED,
         Json(state.restores.execute(id(&raw)?, true).await?),
+    ))
+}
+
+/// Removes what a full-node restore set aside (admins only; otherwise it is kept until
+/// `[restore] keep_aside_days` pass).
+#[utoipa::path(delete, path = "/api/v1/restores/{id}/aside", tag = "restores",
+    params(("id" = i64, Path, description = "Request id")),
+    responses((status = 200, description = "The directories removed", body = [String]),
+              (status = 403, description = "Not an admin", body = ErrorBody),
+              (status = 409, description = "The restore is running", body = ErrorBody)))]
+pub async fn remove_aside(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(raw): Path<String>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    Ok(Json(
+        state.restores.remove_aside(id(&raw)?, Some(&user)).await?,
+    ))
+}
+
+/// Cancels an open request (its requester or an admin): frees its tables and its source
+/// snapshot; the safety snapshot stays for its retention time.
+#[utoipa::path(post, path = "/api/v1/restores/{id}/cancel", tag = "restores", request_body = Decision,
+    params(("id" = i64, Path, description = "Request id")),
+    responses((status = 200, description = "Cancelled", body = RestoreDto),
+              (status = 403, description = "Neither the requester nor an admin", body = ErrorBody),
+              (status = 409, description = "Running, or closed already", body = ErrorBody)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(raw): Path<String>,
+    body: Result<Json<Decision>, JsonRejection>,
+) -> Result<Json<RestoreDto>, ApiError> {
+    let comment = body.map(|Json(d)| d.comment).unwrap_or_default();
+    Ok(Json(
+        state.restores.cancel(id(&raw)?, &user, &comment).await?,
     ))
 }

@@ -50,7 +50,6 @@ pub async fn perform(
             .ok_or_else(|| format!("step `{step}` names no table of the plan"))
     };
     let out = match name {
-        "safety_snapshot" => safety_snapshot(plan, node).await,
         "truncate" => {
             for t in &plan.tables {
                 let stmt = format!(
@@ -74,11 +73,20 @@ pub async fn perform(
     out
 }
 
-pub(super) async fn safety_snapshot(plan: &Plan, node: &NodeConfig) -> Result<String, String> {
+/// Takes the restore's own safety snapshot of every target table. Its tag is reserved (users
+/// cannot take it) and new: a directory with that tag found before this step ever ran is an
+/// error, never "already there". Only a resumed step (`resumed`: it started before and was
+/// interrupted) may find its own snapshot and take the tables still missing.
+pub(super) async fn safety_snapshot(
+    plan: &Plan,
+    node: &NodeConfig,
+    resumed: bool,
+) -> Result<String, String> {
     let Some(tag) = &plan.safety_tag else {
         return Ok("no safety snapshot for this target".into());
     };
     let mut missing = Vec::new();
+    let mut present = Vec::new();
     for t in &plan.tables {
         let Some(id) = &t.target_table_id else {
             continue;
@@ -90,9 +98,17 @@ pub(super) async fn safety_snapshot(plan: &Plan, node: &NodeConfig) -> Result<St
                 .join(tag)
                 .is_dir()
         });
-        if !exists {
+        if exists {
+            present.push(format!("{}.{}", t.keyspace, t.table));
+        } else {
             missing.push(format!("{}.{}", t.keyspace, t.table));
         }
+    }
+    if !resumed && !present.is_empty() {
+        return Err(format!(
+            "a snapshot tagged `{tag}` already exists for {} although this restore has not taken it: it cannot serve as the safety snapshot. Nothing was changed; cancel this request and request the restore again (it gets a new tag)",
+            present.join(", ")
+        ));
     }
     if missing.is_empty() {
         return Ok(format!("safety snapshot {tag} exists"));
@@ -203,7 +219,9 @@ async fn create_tables(plan: &Plan, cql: &Cql) -> Result<String, String> {
     Ok(format!("created {}", made.join(", ")))
 }
 
-/// The staging directory of a table, checked to be inside the node's data directory.
+/// The staging directory of a table, checked to be inside the node's data directory; neither
+/// the data directory nor any staging directory on the way may be a symbolic link (a link
+/// would send the links, copies and removals of a restore elsewhere).
 fn staging_dir(t: &TablePlan, node: &NodeConfig) -> Result<PathBuf, String> {
     let data_dir = PathBuf::from(&t.data_dir);
     if !node.data_dirs.contains(&data_dir) {
@@ -225,6 +243,21 @@ fn staging_dir(t: &TablePlan, node: &NodeConfig) -> Result<PathBuf, String> {
             root.display()
         ));
     }
+    let mut dir = data_dir.clone();
+    let below = staging.strip_prefix(&data_dir).unwrap_or(Path::new(""));
+    for part in std::iter::once(None).chain(below.components().map(Some)) {
+        if let Some(p) = part {
+            dir.push(p);
+        }
+        if let Ok(m) = std::fs::symlink_metadata(&dir)
+            && m.file_type().is_symlink()
+        {
+            return Err(format!(
+                "{} is a symbolic link; Snapkeep stages restores only in real directories under the data directory",
+                dir.display()
+            ));
+        }
+    }
     Ok(staging)
 }
 
@@ -235,10 +268,74 @@ pub fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
     std::fs::create_dir_all(&staging)
         .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
     let (linked, copied, kept) = link_files(&source, &staging, &t.files, t.hard_link)?;
+    let checked = verify_staged(t, &staging)?;
     Ok(format!(
-        "staged {} files in {} ({linked} linked, {copied} copied, {kept} already there)",
+        "staged {} files in {} ({linked} linked, {copied} copied, {kept} already there); {checked}",
         t.files.len(),
         staging.display()
+    ))
+}
+
+/// Checks what [`stage`] put into `staging` before anything destructive runs: every planned
+/// file is there with its planned size, a copy holds the same bytes as its source, and each
+/// `Data.db` matches the `Digest.crc32` Cassandra wrote beside it.
+pub fn verify_staged(t: &TablePlan, staging: &Path) -> Result<String, String> {
+    let source = PathBuf::from(&t.source_dir);
+    let (mut copies, mut digests) = (0, 0);
+    let read_err = |p: &Path, e: std::io::Error| format!("cannot read {}: {e}", p.display());
+    for f in &t.files {
+        let to = staging.join(&f.name);
+        let m = std::fs::symlink_metadata(&to)
+            .map_err(|e| format!("{} is missing from staging: {e}", f.name))?;
+        if !m.is_file() || m.len() != f.size {
+            return Err(format!(
+                "staged {} has {} bytes where the snapshot's file has {}; nothing was changed",
+                f.name,
+                m.len(),
+                f.size
+            ));
+        }
+        let mut staged_crc = None;
+        if m.ino() != f.inode {
+            let from = source.join(&f.name);
+            let a = crc32_of(&to).map_err(|e| read_err(&to, e))?;
+            let b = crc32_of(&from).map_err(|e| read_err(&from, e))?;
+            if a != b {
+                return Err(format!(
+                    "the copy of {} differs from the snapshot's file (CRC32 {a:08x}, source {b:08x}); nothing was changed",
+                    f.name
+                ));
+            }
+            staged_crc = Some(a);
+            copies += 1;
+        }
+        if let Some(stem) = f.name.strip_suffix("-Data.db") {
+            let digest_name = format!("{stem}-Digest.crc32");
+            if !t.files.iter().any(|x| x.name == digest_name) {
+                continue;
+            }
+            let digest_path = staging.join(&digest_name);
+            let expected = std::fs::read_to_string(&digest_path)
+                .map_err(|e| read_err(&digest_path, e))?
+                .trim()
+                .parse::<u64>()
+                .map_err(|e| format!("{digest_name} does not hold a CRC32: {e}"))?;
+            let crc = match staged_crc {
+                Some(c) => c,
+                None => crc32_of(&to).map_err(|e| read_err(&to, e))?,
+            };
+            if u64::from(crc) != expected {
+                return Err(format!(
+                    "{} does not match its Digest.crc32 (CRC32 {crc}, the digest says {expected}): the snapshot's SSTable is damaged; nothing was changed",
+                    f.name
+                ));
+            }
+            digests += 1;
+        }
+    }
+    Ok(format!(
+        "{} files checked: sizes equal, {copies} copies equal to their source, {digests} Data.db equal to Digest.crc32",
+        t.files.len()
     ))
 }
 
@@ -716,5 +813,78 @@ mod tests {
         std::fs::remove_dir_all(&snap).expect("rm snapshot");
         let err = check_snapshot_unchanged(&t).expect_err("cleared");
         assert!(err.contains("cannot be read"), "{err}");
+    }
+
+    #[test]
+    fn staged_files_are_checked_for_size_copy_bytes_and_digest_before_anything_destructive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let snap = dir.path().join("nightly");
+        let staging = dir.path().join("staging");
+        std::fs::create_dir_all(&snap).expect("mkdir");
+        let data = b"the rows of an SSTable".to_vec();
+        std::fs::write(snap.join("nb-1-big-Data.db"), &data).expect("write");
+        std::fs::write(
+            snap.join("nb-1-big-Digest.crc32"),
+            crc32fast::hash(&data).to_string(),
+        )
+        .expect("write");
+        std::fs::write(snap.join("nb-1-big-TOC.txt"), "Data.db").expect("write");
+        let t = table(&snap);
+
+        // Copies (hard_link false): checked byte for byte and against the digest.
+        std::fs::create_dir_all(&staging).expect("mkdir");
+        let (_, copied, _) = link_files(&snap, &staging, &t.files, false).expect("copy");
+        assert_eq!(copied, 3);
+        let ok = verify_staged(&t, &staging).expect("intact");
+        assert!(ok.contains("3 copies") && ok.contains("1 Data.db"), "{ok}");
+
+        // A copy that lost bytes on the way (same size, other content) is refused.
+        std::fs::write(staging.join("nb-1-big-TOC.txt"), "Data.dX").expect("write");
+        let err = verify_staged(&t, &staging).expect_err("bad copy");
+        assert!(err.contains("copy of nb-1-big-TOC.txt differs"), "{err}");
+
+        // A damaged SSTable in the snapshot itself (linked, so the bytes are the source's).
+        let staging2 = dir.path().join("staging2");
+        std::fs::create_dir_all(&staging2).expect("mkdir");
+        std::fs::write(snap.join("nb-1-big-Digest.crc32"), "12345").expect("write");
+        let t = table(&snap);
+        link_files(&snap, &staging2, &t.files, true).expect("link");
+        let err = verify_staged(&t, &staging2).expect_err("bad digest");
+        assert!(err.contains("does not match its Digest.crc32"), "{err}");
+
+        // A missing file is named (the digest mended: the staged link shares its inode).
+        std::fs::write(
+            snap.join("nb-1-big-Digest.crc32"),
+            crc32fast::hash(&data).to_string(),
+        )
+        .expect("write");
+        let t = table(&snap);
+        verify_staged(&t, &staging2).expect("mended");
+        std::fs::remove_file(staging2.join("nb-1-big-TOC.txt")).expect("rm");
+        let err = verify_staged(&t, &staging2).expect_err("missing");
+        assert!(err.contains("missing from staging"), "{err}");
+    }
+
+    #[test]
+    fn staging_is_refused_through_a_symbolic_link() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&data).expect("mkdir");
+        std::fs::create_dir_all(&elsewhere).expect("mkdir");
+        let node = NodeConfig::new("n1", vec![data.clone()]);
+        let mut t = table(dir.path());
+        t.data_dir = data.display().to_string();
+        t.staging_dir = data
+            .join(STAGING_DIR)
+            .join("snapkeep-pre-restore-x")
+            .join("shop")
+            .join("orders")
+            .display()
+            .to_string();
+        assert!(staging_dir(&t, &node).is_ok());
+        std::os::unix::fs::symlink(&elsewhere, data.join(STAGING_DIR)).expect("symlink");
+        let err = staging_dir(&t, &node).expect_err("through a link");
+        assert!(err.contains("is a symbolic link"), "{err}");
     }
 }

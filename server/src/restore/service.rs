@@ -27,6 +27,11 @@ pub struct RestoreConfig {
     pub min_free_pct: u64,
     /// An approval is valid this long.
     pub approval_hours: u64,
+    /// Safety snapshots taken by restores cannot be cleared for this many days.
+    pub keep_safety_days: u64,
+    /// What full-node restores set aside is removed after this many days (an admin may
+    /// remove it earlier).
+    pub keep_aside_days: u64,
 }
 
 impl Default for RestoreConfig {
@@ -34,6 +39,8 @@ impl Default for RestoreConfig {
         Self {
             min_free_pct: 10,
             approval_hours: 24,
+            keep_safety_days: 7,
+            keep_aside_days: 7,
         }
     }
 }
@@ -71,10 +78,29 @@ struct Row {
     finished_at: Option<i64>,
     error: Option<String>,
     verification: Option<String>,
+    requested_tables: Option<String>,
 }
 
 const COLUMNS: &str = "id, node, tag, tables, target, side_keyspace, truncate, reason, requested_by, requested_at, plan, plan_hash, \
-    state, decided_by, decided_at, decision_comment, approval_expires_at, job_id, started_at, finished_at, error, verification";
+    state, decided_by, decided_at, decision_comment, approval_expires_at, job_id, started_at, finished_at, error, verification, \
+    requested_tables";
+
+/// Steps after which the live data has changed: once one ran, finishing is the safe choice.
+const DESTRUCTIVE_STEPS: &[&str] = &[
+    "truncate",
+    "import",
+    "drain",
+    "stop",
+    "move_aside",
+    "clear_commitlog",
+    "link",
+    "start",
+];
+
+/// The holder name of a request's pins.
+fn pin_holder(id: i64) -> String {
+    format!("restore:{id}")
+}
 
 impl RestoreService {
     pub fn new(
@@ -126,6 +152,7 @@ impl RestoreService {
         previous: Option<&Plan>,
     ) -> Result<Plan, RestoreError> {
         let live = self.snapshots.schema(node).await?;
+        let topology = self.topology(node).await;
         let ctx = PlanContext {
             pool: &self.pool,
             node,
@@ -133,8 +160,21 @@ impl RestoreService {
             min_free_pct: self.config.min_free_pct,
             previous,
             now_ms: now_ms(),
+            topology: topology.as_ref(),
         };
         plan::make(&ctx, input).await
+    }
+
+    /// The cluster as `node` sees it, or `None` (logged) when it cannot be read.
+    async fn topology(&self, node: &NodeConfig) -> Option<crate::cassandra::cql::Topology> {
+        let cql = self.cql(node).await.ok()?;
+        match cql.topology().await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(node = %node.name, error = %e, "cannot read the cluster's topology");
+                None
+            }
+        }
     }
 
     /// The dry run: nothing is changed.
@@ -155,6 +195,7 @@ impl RestoreService {
                 "say why this restore is needed (reason)",
             ));
         }
+        self.expire_overdue().await?;
         let node = self.node_for(input.node.as_deref(), &input.snapshot)?;
         let plan = self.make_plan(&node, &input, None).await?;
         if !plan.blocked.is_empty() {
@@ -191,8 +232,8 @@ impl RestoreService {
             ));
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO restore_requests (node, tag, tables, target, side_keyspace, truncate, reason, requested_by, requested_at, plan, plan_hash, state) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_approval') RETURNING id",
+            "INSERT INTO restore_requests (node, tag, tables, target, side_keyspace, truncate, reason, requested_by, requested_at, plan, plan_hash, state, requested_tables) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_approval', ?) RETURNING id",
         )
         .bind(&node.name)
         .bind(&input.snapshot)
@@ -205,7 +246,20 @@ impl RestoreService {
         .bind(now_ms())
         .bind(serde_json::to_string(&plan).unwrap_or_default())
         .bind(plan_hash(&plan))
+        .bind(serde_json::to_string(&input.tables).unwrap_or_default())
         .fetch_one(&self.pool)
+        .await?;
+        crate::snapshots::pins::pin(
+            &self.pool,
+            &node.name,
+            &input.snapshot,
+            &pin_holder(id),
+            &format!(
+                "restore request {id} uses it until it is done, rejected, cancelled or expired"
+            ),
+            now_ms(),
+            None,
+        )
         .await?;
         self.get(id).await
     }
@@ -220,16 +274,165 @@ impl RestoreService {
         .ok_or_else(|| RestoreError::NotFound(format!("no restore request {id}")))
     }
 
+    /// The request as it was made: the tables as the requester named them (none: every table
+    /// of the snapshot), so that a re-plan compares equal to the plan.
     fn input_of(r: &Row) -> RestoreInput {
         RestoreInput {
             snapshot: r.tag.clone(),
             node: Some(r.node.clone()),
-            tables: serde_json::from_str(&r.tables).unwrap_or_default(),
+            tables: serde_json::from_str(r.requested_tables.as_deref().unwrap_or(&r.tables))
+                .unwrap_or_default(),
             target: Target::parse(&r.target).unwrap_or(Target::InPlace),
             side_keyspace: r.side_keyspace.clone(),
             truncate: r.truncate != 0,
             reason: r.reason.clone(),
         }
+    }
+
+    /// Moves approved requests whose approval passed its time to `expired`, which frees their
+    /// tables and their source snapshot. Runs before every read and change of requests.
+    pub async fn expire_overdue(&self) -> Result<u64, RestoreError> {
+        let now = now_ms();
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM restore_requests WHERE state = 'approved' AND approval_expires_at IS NOT NULL AND approval_expires_at < ?",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut expired = 0;
+        for id in ids {
+            let moved = sqlx::query(
+                "UPDATE restore_requests SET state = 'expired', finished_at = ?, \
+                 error = 'the approval expired before the restore ran; request it again' WHERE id = ? AND state = 'approved'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+            if moved.rows_affected() > 0 {
+                expired += 1;
+                crate::snapshots::pins::release(&self.pool, &pin_holder(id)).await?;
+                self.audit(
+                    id,
+                    "restore.expired",
+                    "ok",
+                    "the approval expired before the restore ran",
+                )
+                .await;
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Writes a restore's outcome to the audit log.
+    async fn audit(&self, id: i64, action: &str, outcome: &'static str, detail: &str) {
+        use crate::auth::audit::{Outcome, record_system};
+        let outcome = match outcome {
+            "ok" => Outcome::Ok,
+            "denied" => Outcome::Denied,
+            _ => Outcome::Failed,
+        };
+        record_system(
+            &self.pool,
+            action,
+            &format!("restore/{id}"),
+            outcome,
+            detail,
+        )
+        .await;
+    }
+
+    /// The destructive steps the journal of request `id` shows as started or done.
+    async fn destructive_steps_run(&self, id: i64) -> Result<Vec<String>, RestoreError> {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM restore_steps WHERE restore_id = ? AND state IN ('running', 'done', 'failed') ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(names
+            .into_iter()
+            .filter(|n| DESTRUCTIVE_STEPS.contains(&n.split(' ').next().unwrap_or_default()))
+            .collect())
+    }
+
+    /// Cancels an open request (its requester or an admin): frees its tables and its source
+    /// snapshot. The staging of an interrupted or failed restore is removed (the live table
+    /// does not use it); what a full-node restore set aside and the safety snapshot are kept.
+    pub async fn cancel(
+        &self,
+        id: i64,
+        user: &CurrentUser,
+        comment: &str,
+    ) -> Result<RestoreDto, RestoreError> {
+        self.expire_overdue().await?;
+        let r = self.row(id).await?;
+        if r.requested_by != user.name && !user.can(Role::Admin) {
+            return Err(RestoreError::Forbidden(format!(
+                "only the requester ({}) or an admin may cancel restore request {id}",
+                r.requested_by
+            )));
+        }
+        if !matches!(
+            r.state.as_str(),
+            "awaiting_approval" | "approved" | "interrupted" | "failed"
+        ) {
+            return Err(RestoreError::Conflict(if r.state == "running" {
+                format!(
+                    "restore request {id} is running; wait until it is done or fails, then cancel it"
+                )
+            } else {
+                format!(
+                    "restore request {id} is {} already; nothing to cancel",
+                    r.state
+                )
+            }));
+        }
+        let destructive = self.destructive_steps_run(id).await?;
+        let mut why = format!("cancelled by {}", user.name);
+        if !comment.trim().is_empty() {
+            why.push_str(&format!(": {}", comment.trim()));
+        }
+        if !destructive.is_empty() {
+            let plan: Option<Plan> = serde_json::from_str(&r.plan).ok();
+            why.push_str(&format!(
+                ". The journal shows {} ran: the live data may be incomplete.{}",
+                destructive.join(", "),
+                plan.and_then(|p| p.safety_tag)
+                    .map(|t| format!(" The safety snapshot `{t}` is kept."))
+                    .unwrap_or_default()
+            ));
+        }
+        let moved = sqlx::query(
+            "UPDATE restore_requests SET state = 'cancelled', cancelled_by = ?, finished_at = ?, error = ? WHERE id = ? AND state = ?",
+        )
+        .bind(&user.name)
+        .bind(now_ms())
+        .bind(&why)
+        .bind(id)
+        .bind(&r.state)
+        .execute(&self.pool)
+        .await?;
+        if moved.rows_affected() == 0 {
+            return Err(RestoreError::Conflict(format!(
+                "restore request {id} changed state meanwhile; look again"
+            )));
+        }
+        if matches!(r.state.as_str(), "interrupted" | "failed")
+            && let Ok(plan) = serde_json::from_str::<Plan>(&r.plan)
+            && let Ok(node) = self.node_for(Some(&r.node), &r.tag)
+        {
+            run::clean_all(&plan, &node);
+            // What a full-node restore set aside stays, shown on Overview like any other.
+            if plan.target == Target::FullNode
+                && let Err(e) = self.keep_aside(id, &plan, &node).await
+            {
+                tracing::warn!(restore = id, error = %e, "cannot record what the cancelled restore set aside");
+            }
+        }
+        crate::snapshots::pins::release(&self.pool, &pin_holder(id)).await?;
+        self.audit(id, "restore.cancelled", "ok", &why).await;
+        self.get(id).await
     }
 
     /// Approves (`approve`) or rejects a request awaiting approval.
@@ -267,6 +470,7 @@ impl RestoreService {
                 RestoreError::Conflict(format!("the stored plan is unreadable: {e}"))
             })?;
             let live = self.snapshots.schema(&node).await?;
+            let topology = self.topology(&node).await;
             let ctx = PlanContext {
                 pool: &self.pool,
                 node: &node,
@@ -274,6 +478,7 @@ impl RestoreService {
                 min_free_pct: self.config.min_free_pct,
                 previous: Some(&previous),
                 now_ms: now_ms(),
+                topology: topology.as_ref(),
             };
             run::recheck(&ctx, &Self::input_of(&r), &r.plan_hash).await?;
         }
@@ -295,11 +500,15 @@ impl RestoreService {
                 "restore request {id} was decided meanwhile"
             )));
         }
+        if !approve {
+            crate::snapshots::pins::release(&self.pool, &pin_holder(id)).await?;
+        }
         self.get(id).await
     }
 
     /// Starts an approved request (or resumes an interrupted or failed one) as a job.
     pub async fn execute(&self, id: i64, resume: bool) -> Result<RestoreDto, RestoreError> {
+        self.expire_overdue().await?;
         let r = self.row(id).await?;
         let allowed = if resume {
             matches!(r.state.as_str(), "interrupted" | "failed")
@@ -319,10 +528,29 @@ impl RestoreService {
                 )
             }));
         }
-        if !resume && r.approval_expires_at.is_some_and(|e| now_ms() > e) {
-            return Err(RestoreError::Conflict(format!(
-                "the approval of restore request {id} expired; request it again"
-            )));
+        if r.approval_expires_at.is_some_and(|e| now_ms() > e) {
+            if !resume {
+                return Err(RestoreError::Conflict(format!(
+                    "the approval of restore request {id} expired; request it again"
+                )));
+            }
+            // Past its approval a restore only finishes what it already changed.
+            let destructive = self.destructive_steps_run(id).await?;
+            if destructive.is_empty() {
+                return Err(RestoreError::Conflict(format!(
+                    "the approval of restore request {id} expired and no step has changed the live data yet; cancel it and request the restore again"
+                )));
+            }
+            self.audit(
+                id,
+                "restore.resume_after_expiry",
+                "ok",
+                &format!(
+                    "resumed after its approval expired because {} already ran: finishing is the safe choice",
+                    destructive.join(", ")
+                ),
+            )
+            .await;
         }
         if resume && r.decided_by.is_none() {
             return Err(RestoreError::Conflict(format!(
@@ -357,6 +585,7 @@ impl RestoreService {
                     .join(", ")
             ))
         })?;
+        jobs::room(&self.pool).await?.map_err(RestoreError::Busy)?;
         let job = jobs::create(&self.pool, "restore", Some(&node.name)).await?;
         let moved = sqlx::query(
             "UPDATE restore_requests SET state = 'running', job_id = ?, started_at = coalesce(started_at, ?), error = NULL \
@@ -413,6 +642,11 @@ impl RestoreService {
         let result = match &outcome {
             Ok(v) if v.passed => {
                 let _ = jobs::finish(pool, job, "restore done and verified").await;
+                if let Err(e) = crate::snapshots::pins::release(pool, &pin_holder(id)).await {
+                    tracing::error!(restore = id, error = %e, "cannot release the restore's snapshot pins");
+                }
+                self.audit(id, "restore.done", "ok", "restore done and verified")
+                    .await;
                 sqlx::query("UPDATE restore_requests SET state = 'done', finished_at = ?, verification = ? WHERE id = ?")
                     .bind(now)
                     .bind(serde_json::to_string(v).ok())
@@ -431,6 +665,7 @@ impl RestoreService {
                 };
                 let msg = msg.as_str();
                 let _ = jobs::fail(pool, job, msg).await;
+                self.audit(id, "restore.failed", "failed", msg).await;
                 sqlx::query("UPDATE restore_requests SET state = 'failed', finished_at = ?, verification = ?, error = ? WHERE id = ?")
                     .bind(now)
                     .bind(serde_json::to_string(v).ok())
@@ -442,6 +677,7 @@ impl RestoreService {
             Err(e) => {
                 run::clean_all(&plan, &node);
                 let _ = jobs::fail(pool, job, e).await;
+                self.audit(id, "restore.failed", "failed", e).await;
                 sqlx::query("UPDATE restore_requests SET state = 'failed', finished_at = ?, error = ? WHERE id = ?")
                     .bind(now)
                     .bind(e)
@@ -505,17 +741,31 @@ impl RestoreService {
                     .bind(seq)
                     .execute(&pool)
                     .await;
-                    if let Err(e) = r {
+                    r.map(drop).map_err(|e| {
                         tracing::error!(restore = id, step = %name, error = %e, "cannot write the restore journal");
-                    }
+                        format!("cannot write the restore journal for step `{name}`: {e}; the restore stopped here and can be resumed")
+                    })
                 }
             };
-            mark("running", String::new()).await;
+            mark("running", String::new()).await?;
             let result = match name.as_str() {
                 "check" => {
                     let previous = plan.clone();
+                    // A full-node restore of a node found down replays its commit log first.
+                    let replayed = if plan.target == Target::FullNode {
+                        match super::fullnode::replay_if_down(node).await {
+                            Ok(line) => line,
+                            Err(e) => {
+                                let _ = mark("failed", e.clone()).await;
+                                return Err(format!("step `check` failed: {e}"));
+                            }
+                        }
+                    } else {
+                        None
+                    };
                     match self.snapshots.schema(node).await {
                         Ok(live) => {
+                            let topology = self.topology(node).await;
                             let ctx = PlanContext {
                                 pool,
                                 node,
@@ -523,14 +773,46 @@ impl RestoreService {
                                 min_free_pct: self.config.min_free_pct,
                                 previous: Some(&previous),
                                 now_ms: now_ms(),
+                                topology: topology.as_ref(),
                             };
                             run::recheck(&ctx, input, hash)
                                 .await
-                                .map(|_| "the plan is unchanged since its approval".to_string())
+                                .map(|_| {
+                                    let mut line =
+                                        "the plan is unchanged since its approval".to_string();
+                                    if let Some(r) = &replayed {
+                                        line = format!("{r}; {line}");
+                                    }
+                                    line
+                                })
                                 .map_err(|e| e.to_string())
                         }
                         Err(e) => Err(e.to_string()),
                     }
+                }
+                "safety_snapshot" => {
+                    let r = run::safety_snapshot(plan, node, state != "pending").await;
+                    if r.is_ok()
+                        && let Some(tag) = &plan.safety_tag
+                    {
+                        let now = now_ms();
+                        let keep = self.config.keep_safety_days as i64 * 86_400_000;
+                        crate::snapshots::pins::pin(
+                            pool,
+                            &node.name,
+                            tag,
+                            &format!("{}:safety", pin_holder(id)),
+                            &format!("safety snapshot of restore request {id}"),
+                            now,
+                            Some(now + keep),
+                        )
+                        .await
+                        .map_err(|e| format!("cannot pin the safety snapshot: {e}"))?;
+                    }
+                    r
+                }
+                "keep_aside" | "cleanup" if plan.target == Target::FullNode => {
+                    self.keep_aside(id, plan, node).await
                 }
                 "verify" => match self.session_for(node, &mut cql).await {
                     Ok(c) => {
@@ -541,7 +823,7 @@ impl RestoreService {
                                 "verification failed; {}",
                                 super::fullnode::kept_aside(plan)
                             );
-                            mark("failed", detail).await;
+                            mark("failed", detail).await?;
                             return Ok(v);
                         }
                         let line = if v.passed {
@@ -566,9 +848,15 @@ impl RestoreService {
                 run::crash_hook(&name);
             }
             match result {
-                Ok(detail) => mark("done", detail).await,
+                Ok(detail) => mark("done", detail).await?,
                 Err(e) => {
-                    mark("failed", e.clone()).await;
+                    // The step's own error matters more than a journal that cannot say so.
+                    let _ = mark("failed", e.clone()).await;
+                    if plan.target == Target::FullNode
+                        && matches!(name.as_str(), "start" | "wait_cql")
+                    {
+                        return Err(self.roll_back(id, plan, node, &name, &e).await);
+                    }
                     return Err(format!("step `{name}` failed: {e}"));
                 }
             }
@@ -579,6 +867,173 @@ impl RestoreService {
                 let c = self.session_for(node, &mut cql).await?;
                 Ok(run::verify(plan, node, &c).await)
             }
+        }
+    }
+
+    /// Records what a full-node restore set aside, to be kept until an admin removes it or
+    /// `keep_aside_days` pass; deletes nothing.
+    async fn keep_aside(&self, id: i64, plan: &Plan, node: &NodeConfig) -> Result<String, String> {
+        let asides = super::fullnode::asides(plan, node)?;
+        let now = now_ms();
+        let until = now + self.config.keep_aside_days as i64 * 86_400_000;
+        for a in &asides {
+            sqlx::query(
+                "INSERT INTO restore_aside (path, restore_id, node, kind, what, bytes, files, set_aside_at, keep_until) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (path) DO UPDATE SET bytes = excluded.bytes, files = excluded.files, removed_at = NULL, removed_by = NULL",
+            )
+            .bind(a.path.display().to_string())
+            .bind(id)
+            .bind(&node.name)
+            .bind(a.kind)
+            .bind(&a.what)
+            .bind(a.bytes as i64)
+            .bind(a.files as i64)
+            .bind(now)
+            .bind(until)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| format!("cannot record what was set aside: {e}"))?;
+        }
+        if asides.is_empty() {
+            return Ok("nothing was set aside".into());
+        }
+        Ok(format!(
+            "kept, not deleted, until {} (an admin can remove it earlier): {}",
+            app::api::format_utc(until),
+            asides
+                .iter()
+                .map(|a| format!(
+                    "{} {} ({} in {} files)",
+                    a.what,
+                    a.path.display(),
+                    app::api::format_bytes(a.bytes as i64),
+                    a.files
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    }
+
+    /// Removes what full-node restore `id` set aside: an admin's decision (`by` a user) or
+    /// the end of its keeping time (`by` none). Never while the restore runs.
+    pub async fn remove_aside(
+        &self,
+        id: i64,
+        by: Option<&CurrentUser>,
+    ) -> Result<Vec<String>, RestoreError> {
+        if let Some(u) = by
+            && !u.can(Role::Admin)
+        {
+            return Err(RestoreError::Forbidden(format!(
+                "only an admin may remove what a restore set aside; your role is `{}`",
+                u.role
+            )));
+        }
+        let r = self.row(id).await?;
+        if r.state == "running" {
+            return Err(RestoreError::Conflict(format!(
+                "restore request {id} is running; what it set aside is removed only once it stopped"
+            )));
+        }
+        let plan: Plan = serde_json::from_str(&r.plan)
+            .map_err(|e| RestoreError::Conflict(format!("the stored plan is unreadable: {e}")))?;
+        let node = self.node_for(Some(&r.node), &r.tag)?;
+        let removed = super::fullnode::remove_asides(&plan, &node)
+            .map_err(|e| RestoreError::Conflict(format!("nothing more was removed: {e}")))?;
+        let who = by
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| "retention".into());
+        sqlx::query(
+            "UPDATE restore_aside SET removed_at = ?, removed_by = ? WHERE restore_id = ? AND removed_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(&who)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        let removed: Vec<String> = removed.iter().map(|p| p.display().to_string()).collect();
+        self.audit(
+            id,
+            "restore.aside_removed",
+            "ok",
+            &format!("removed by {who}: {}", removed.join(", ")),
+        )
+        .await;
+        Ok(removed)
+    }
+
+    /// Removes what restores set aside once its keeping time passed.
+    pub async fn sweep_aside(&self) -> Result<usize, RestoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT restore_id FROM restore_aside WHERE removed_at IS NULL AND keep_until < ?",
+        )
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut n = 0;
+        for id in ids {
+            match self.remove_aside(id, None).await {
+                Ok(r) => n += r.len(),
+                Err(e) => {
+                    tracing::warn!(restore = id, error = %e, "cannot remove what a restore set aside")
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Every hour: what restores set aside past its keeping time is removed.
+    pub fn spawn_aside_sweeper(&self) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = this.sweep_aside().await {
+                    tracing::warn!(error = %e, "the sweep of what restores set aside failed");
+                }
+            }
+        });
+    }
+
+    /// The node did not come up with the snapshot's files: put everything back as it was and
+    /// start it again. When that worked, the journal is reset after the safety snapshot, so a
+    /// resume tries the whole swap again. Returns the request's error sentence.
+    async fn roll_back(
+        &self,
+        id: i64,
+        plan: &Plan,
+        node: &NodeConfig,
+        step: &str,
+        error: &str,
+    ) -> String {
+        match super::fullnode::roll_back(plan, node).await {
+            Ok(sentence) => {
+                let reset = sqlx::query(
+                    "UPDATE restore_steps SET state = 'pending', started_at = NULL, finished_at = NULL, \
+                     detail = 'reset by the roll-back' WHERE restore_id = ? AND seq > \
+                     (SELECT coalesce(max(seq), 0) FROM restore_steps WHERE restore_id = ? AND name = 'safety_snapshot')",
+                )
+                .bind(id)
+                .bind(id)
+                .execute(&self.pool)
+                .await;
+                let msg = format!(
+                    "step `{step}` failed: {error}. {sentence}. Nothing of the snapshot is in place; resume to try the restore again."
+                );
+                self.audit(id, "restore.rolled_back", "failed", &msg).await;
+                match reset {
+                    Ok(_) => msg,
+                    Err(e) => format!(
+                        "{msg} (the journal could not be reset: {e}; do not resume, request the restore again)"
+                    ),
+                }
+            }
+            Err(rollback) => format!(
+                "step `{step}` failed: {error}. The roll-back failed too: {rollback}. {}",
+                super::fullnode::kept_aside(plan)
+            ),
         }
     }
 
@@ -598,6 +1053,7 @@ impl RestoreService {
 
     /// One request with its journal.
     pub async fn get(&self, id: i64) -> Result<RestoreDto, RestoreError> {
+        self.expire_overdue().await?;
         let r = self.row(id).await?;
         type StepRow = (i64, String, String, Option<i64>, Option<i64>, String);
         let steps: Vec<StepRow> = sqlx::query_as(
@@ -650,6 +1106,7 @@ impl RestoreService {
 
     /// The newest requests first.
     pub async fn list(&self, limit: i64) -> Result<Vec<RestoreDto>, RestoreError> {
+        self.expire_overdue().await?;
         let ids: Vec<i64> =
             sqlx::query_scalar("SELECT id FROM restore_requests ORDER BY id DESC LIMIT ?")
                 .bind(limit.clamp(1, 500))
@@ -671,20 +1128,4 @@ pub async fn mark_interrupted(pool: &SqlitePool) -> Result<u64, sqlx::Error> {
             .execute(pool)
             .await?;
     Ok(r.rows_affected())
-}
-
-/// Whether an open restore request uses snapshot `tag` on `node` (a clear must wait).
-pub async fn snapshot_in_use(
-    pool: &SqlitePool,
-    node: &str,
-    tag: &str,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT id FROM restore_requests WHERE node = ? AND tag = ? \
-         AND state IN ('awaiting_approval', 'approved', 'running', 'interrupted') LIMIT 1",
-    )
-    .bind(node)
-    .bind(tag)
-    .fetch_optional(pool)
-    .await
 }

@@ -5,10 +5,13 @@
 //! - [`validate`]: tags, TTLs, table names, and what kind a tag says a snapshot is.
 //! - [`record`]: writes what a scan saw into the catalog.
 //! - [`query`]: the list (filters, sort, pages, timeline) and the detail.
+//! - [`pins`]: what other services hold (a restore's source and safety snapshot) cannot be
+//!   cleared.
 //! - [`service`]: take and clear as jobs, at most one per table at a time.
 //! - [`routes`]: the `/api/v1/snapshots` routes.
 
 pub mod locks;
+pub mod pins;
 pub mod query;
 pub mod record;
 pub mod routes;

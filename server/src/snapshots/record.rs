@@ -16,8 +16,6 @@ use crate::jobs::now_ms;
 
 /// Largest `manifest.json` read (it lists every file; 100,000 files take a few MB).
 const MAX_MANIFEST_BYTES: u64 = 32 * 1024 * 1024;
-/// Largest `schema.cql` read.
-const MAX_SCHEMA_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What Snapkeep knows about a snapshot it has just taken itself.
 #[derive(Debug, Clone, Default)]
@@ -90,7 +88,9 @@ async fn read_capped(path: &Path, cap: u64) -> Option<String> {
 async fn read_meta(dir: &Path) -> Meta {
     let mut meta = Meta {
         manifest: read_capped(&dir.join("manifest.json"), MAX_MANIFEST_BYTES).await,
-        schema: read_capped(&dir.join("schema.cql"), MAX_SCHEMA_BYTES).await,
+        schema: super::validate::read_schema_cql_async(dir.to_path_buf())
+            .await
+            .ok(),
         ..Meta::default()
     };
     if let Some(text) = &meta.manifest

@@ -171,6 +171,7 @@ impl SnapshotService {
         let tag = match req.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(t) => {
                 validate::tag(t)?;
+                validate::not_reserved(t)?;
                 t.to_string()
             }
             None => format!(
@@ -284,6 +285,7 @@ impl SnapshotService {
 
         let guard = self.lock(&plans)?;
         let job_node = (plans.len() == 1).then(|| plans[0].node.name.clone());
+        jobs::room(&self.pool).await?.map_err(SnapshotError::Busy)?;
         let id = jobs::create(&self.pool, "snapshot", job_node.as_deref()).await?;
         let this = self.clone();
         let run_tag = tag.clone();
@@ -402,18 +404,19 @@ impl SnapshotService {
             }
         }
         drop(guard);
-        let outcome = if failures.is_empty() {
-            jobs::finish(
-                pool,
-                id,
-                &format!("snapshot {tag} taken ({})", done.join("; ")),
-            )
-            .await
+        let (ok, msg) = if failures.is_empty() {
+            (true, format!("snapshot {tag} taken ({})", done.join("; ")))
         } else {
             let mut msg = failures.join("; ");
             if !done.is_empty() {
                 msg.push_str(&format!(" (taken on {})", done.join("; ")));
             }
+            (false, msg)
+        };
+        audit_job(pool, "snapshot", &tag, ok, &msg).await;
+        let outcome = if ok {
+            jobs::finish(pool, id, &msg).await
+        } else {
             jobs::fail(pool, id, &msg).await
         };
         if let Err(e) = outcome {
@@ -650,17 +653,18 @@ impl SnapshotService {
         }
         let frees: i64 = rows.iter().map(|r| r.6).sum();
         for p in &plans {
-            if let Some(rid) =
-                crate::restore::service::snapshot_in_use(&self.pool, &p.node.name, tag).await?
-            {
-                return Err(SnapshotError::Conflict(format!(
-                    "restore request {rid} uses snapshot `{tag}` on node {}; it cannot be cleared until that restore is done, rejected or failed",
-                    p.node.name
+            let held = super::pins::holding(&self.pool, &p.node.name, tag, now_ms()).await?;
+            if !held.is_empty() {
+                return Err(SnapshotError::Conflict(super::pins::refusal(
+                    tag,
+                    &p.node.name,
+                    &held,
                 )));
             }
         }
         let guard = self.lock(&plans)?;
         let job_node = (plans.len() == 1).then(|| plans[0].node.name.clone());
+        jobs::room(&self.pool).await?.map_err(SnapshotError::Busy)?;
         let id = jobs::create(&self.pool, "clear", job_node.as_deref()).await?;
         let dto = SnapshotJobDto {
             tag: tag.to_string(),
@@ -740,15 +744,19 @@ impl SnapshotService {
             }
         }
         drop(guard);
-        let outcome = if failures.is_empty() {
-            jobs::finish(
-                pool,
-                id,
-                &format!("snapshot {tag} cleared; freed {}", format_bytes(frees)),
+        let (ok, msg) = if failures.is_empty() {
+            (
+                true,
+                format!("snapshot {tag} cleared; freed {}", format_bytes(frees)),
             )
-            .await
         } else {
-            jobs::fail(pool, id, &failures.join("; ")).await
+            (false, failures.join("; "))
+        };
+        audit_job(pool, "snapshot.clear", &tag, ok, &msg).await;
+        let outcome = if ok {
+            jobs::finish(pool, id, &msg).await
+        } else {
+            jobs::fail(pool, id, &msg).await
         };
         if let Err(e) = outcome {
             tracing::error!(job = id, error = %e, "cannot record the end of a clear job");
@@ -757,6 +765,24 @@ impl SnapshotService {
             f();
         }
     }
+}
+
+/// A snapshot job's outcome in the audit log (`snapshot.done`, `snapshot.clear.failed`, ...).
+async fn audit_job(pool: &SqlitePool, what: &str, tag: &str, ok: bool, detail: &str) {
+    use crate::auth::audit::{Outcome, record_system};
+    let (suffix, outcome) = if ok {
+        ("done", Outcome::Ok)
+    } else {
+        ("failed", Outcome::Failed)
+    };
+    record_system(
+        pool,
+        &format!("{what}.{suffix}"),
+        &format!("snapshot/{tag}"),
+        outcome,
+        detail,
+    )
+    .await;
 }
 
 fn table_names(plans: &[NodePlan]) -> Vec<String> {

@@ -192,6 +192,22 @@ pub const SCHEDULED_PREFIX: &str = "snapkeep-sched-";
 pub const PRE_RESTORE_PREFIX: &str = "snapkeep-pre-restore-";
 pub const MANUAL_PREFIX: &str = "snapkeep-";
 
+/// Refuses tags that only Snapkeep itself may take (a user who took a `snapkeep-pre-restore-…`
+/// snapshot in advance could make a restore's safety snapshot "already there").
+pub fn not_reserved(tag: &str) -> Result<(), SnapshotError> {
+    for prefix in [PRE_RESTORE_PREFIX, SCHEDULED_PREFIX] {
+        if tag.starts_with(prefix) {
+            return Err(SnapshotError::bad(
+                "tag",
+                format!(
+                    "tags starting with `{prefix}` are reserved for the snapshots Snapkeep takes itself; choose another tag"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What a tag alone says about a snapshot nobody told Snapkeep about: its kind, when the
 /// tag records the time (TRUNCATE's and DROP's `truncated-<ms>-<table>`,
 /// `dropped-<ms>-<table>`), and a sentence for automatic ones.
@@ -236,6 +252,17 @@ pub fn classify(tag: &str, keyspace: Option<&str>) -> (&'static str, Option<i64>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_of_snapshots_snapkeep_takes_itself_are_reserved() {
+        for reserved in ["snapkeep-pre-restore-20260101", "snapkeep-sched-nightly"] {
+            let err = not_reserved(reserved).expect_err(reserved).to_string();
+            assert!(err.contains("reserved"), "{err}");
+        }
+        for free in ["nightly", "snapkeep-manual", "pre-restore-x"] {
+            assert!(not_reserved(free).is_ok(), "{free}");
+        }
+    }
 
     #[test]
     fn tags_follow_the_allowed_set() {
