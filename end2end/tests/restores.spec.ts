@@ -144,6 +144,49 @@ test.describe('operator with an approver', () => {
   });
 });
 
+test.describe('operator cancelling a request', () => {
+  test.use({ storageState: state('operator') });
+
+  test('the requester cancels an open request on its page, which frees its snapshot', async ({ page, baseURL }) => {
+    test.setTimeout(180_000);
+    const origin = baseURL!;
+    const tag = `e2e-cancel-${Date.now()}`;
+    const taken = await page.request.post('/api/v1/snapshots', {
+      data: { tables: ['shop.products'], tag },
+      headers: { Origin: origin },
+    });
+    expect(taken.ok(), await taken.text()).toBeTruthy();
+    const { job } = await taken.json();
+    await expect
+      .poll(async () => (await (await page.request.get(`/api/v1/jobs/${job.id}`)).json()).state, {
+        timeout: 120_000,
+      })
+      .toBe('done');
+    const requested = await page.request.post('/api/v1/restores', {
+      data: { snapshot: tag, tables: ['shop.products'], target: 'side', reason: 'e2e: cancel me' },
+      headers: { Origin: origin },
+    });
+    expect(requested.status(), await requested.text()).toBe(201);
+    const { id } = await requested.json();
+    // While the request is open its snapshot is pinned.
+    const pinned = await page.request.delete(`/api/v1/snapshots/${tag}`, { headers: { Origin: origin } });
+    expect(pinned.status()).toBe(409);
+    expect(await pinned.text()).toContain(`restore request ${id} uses it`);
+
+    await page.goto(`/restores/${id}`);
+    await hydrated(page);
+    const stateBadge = page.getByTestId('restore-state');
+    await expect(stateBadge).toHaveAttribute('data-state', 'awaiting_approval');
+    await page.getByTestId('cancel').click();
+    await expect(stateBadge).toHaveAttribute('data-state', 'cancelled', { timeout: 30_000 });
+    await expect(page.getByTestId('cancel')).toHaveCount(0);
+    await expect(page.getByRole('main')).toContainText(`cancelled by ${USERS.operator.name}`);
+
+    const cleared = await page.request.delete(`/api/v1/snapshots/${tag}`, { headers: { Origin: origin } });
+    expect(cleared.status(), await cleared.text()).toBe(202);
+  });
+});
+
 test.describe('operator planning a whole-node restore', () => {
   test.use({ storageState: state('operator') });
 
@@ -178,7 +221,7 @@ test.describe('operator planning a whole-node restore', () => {
     // The dev node is stopped and started by the launcher: nothing blocks the plan.
     await expect(plan).toHaveAttribute('data-blocked', 'false');
     const steps = plan.getByTestId('plan-steps');
-    for (const step of ['drain', 'stop', 'move_aside shop.products', 'clear_commitlog', 'link shop.products', 'start', 'wait_cql', 'verify', 'cleanup']) {
+    for (const step of ['drain', 'stop', 'move_aside shop.products', 'clear_commitlog', 'link shop.products', 'start', 'wait_cql', 'verify', 'keep_aside']) {
       await expect(steps.locator('code', { hasText: new RegExp(`^${step}$`) })).toHaveCount(1);
     }
     await expect(steps).toContainText('kept, not deleted');

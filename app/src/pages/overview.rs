@@ -5,6 +5,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::pages::snapshots::common::Time;
+
 use crate::api::{
     FilesystemDto, JobDto, NodeDto, OverviewDto, StartScan, TableDto, format_bytes, format_utc,
     get_job, get_overview,
@@ -165,6 +167,54 @@ fn is_system(keyspace: &str) -> bool {
     keyspace.starts_with("system")
 }
 
+/// What full-node restores set aside: the disk it takes and until when it is kept.
+fn aside_view(aside: Vec<crate::api::AsideDto>) -> impl IntoView {
+    let total: i64 = aside.iter().map(|a| a.bytes).sum();
+    let rows = aside
+        .into_iter()
+        .map(|a| {
+            view! {
+                <tr>
+                    <td><a href=format!("/restores/{}", a.restore_id)>{a.restore_id}</a></td>
+                    <td>{a.node}</td>
+                    <td>{a.what}</td>
+                    <td class="wrap"><code>{a.path}</code></td>
+                    <td class="num">{crate::api::format_bytes(a.bytes)}</td>
+                    <td class="num">{a.files}</td>
+                    <td class="time"><Time ms=a.keep_until /></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="aside-h" data-testid="aside">
+            <h2 id="aside-h">"Set aside by restores"</h2>
+            <p class="hint">
+                {format!(
+                    "{} that full-node restores replaced, kept so that nothing is lost; an admin can remove them on the restore's page, or they go when their time passes.",
+                    crate::api::format_bytes(total)
+                )}
+            </p>
+            <div class="table-wrap">
+                <table class="data">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Restore"</th>
+                            <th scope="col">"Node"</th>
+                            <th scope="col">"What"</th>
+                            <th scope="col">"Where"</th>
+                            <th scope="col" class="num">"Size"</th>
+                            <th scope="col" class="num">"Files"</th>
+                            <th scope="col">"Kept until"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
 fn overview_view(o: OverviewDto) -> impl IntoView {
     if o.nodes.is_empty() {
         return view! {
@@ -180,6 +230,7 @@ fn overview_view(o: OverviewDto) -> impl IntoView {
         }
         .into_any();
     }
+    let aside = (!o.aside.is_empty()).then(|| aside_view(o.aside));
     let (system, user): (Vec<TableDto>, Vec<TableDto>) =
         o.tables.into_iter().partition(|t| is_system(&t.keyspace));
     let no_scan = user.is_empty() && system.is_empty();
@@ -188,6 +239,7 @@ fn overview_view(o: OverviewDto) -> impl IntoView {
             <h2 id="nodes-h">"Nodes"</h2>
             <div class="nodes">{o.nodes.into_iter().map(node_view).collect_view()}</div>
         </section>
+        {aside}
         <section aria-labelledby="tables-h">
             <h2 id="tables-h">"Keyspaces and tables"</h2>
             {if no_scan {

@@ -122,17 +122,18 @@ pub fn step_text(name: &str, plan: &Plan) -> String {
             },
             "start" => "Start the node (its start command, or the dev-node launcher).".to_string(),
             "wait_cql" => "Wait until the node answers CQL.".to_string(),
-            "cleanup" => {
-                "Remove what was moved aside, only after the verification passed.".to_string()
+            "keep_aside" | "cleanup" => {
+                "Keep what was moved aside (never deleted by the restore): shown on Overview until an admin removes it or its keeping time passes."
+                    .to_string()
             }
             other => other.to_string(),
         },
         Some(("stage", t)) => match table(t) {
             Some(p) if p.hard_link => format!(
-                "Hard-link the snapshot's files of {t} into a staging directory (same filesystem, no bytes copied)."
+                "Hard-link the snapshot's files of {t} into a staging directory (same filesystem, no bytes copied) and check sizes and Digest.crc32 before anything is changed."
             ),
             Some(p) => format!(
-                "Copy the snapshot's files of {t} into a staging directory ({} across filesystems).",
+                "Copy the snapshot's files of {t} into a staging directory ({} across filesystems) and check each copy against its source and Digest.crc32 before anything is changed.",
                 bytes(p.bytes_to_copy)
             ),
             None => format!("Stage the snapshot's files of {t}."),
@@ -147,9 +148,9 @@ pub fn step_text(name: &str, plan: &Plan) -> String {
         Some(("cleanup", t)) => format!("Remove the staging directory of {t}."),
         Some(("move_aside", t)) => match table(t).and_then(|p| p.aside_dir.as_deref()) {
             Some(dir) => format!(
-                "Move the live SSTables of {t} aside to {dir} (kept until the restore is verified)."
+                "Move the live SSTables of {t} aside to {dir} (kept, not deleted)."
             ),
-            None => format!("Move the live SSTables of {t} aside (kept until verified)."),
+            None => format!("Move the live SSTables of {t} aside (kept, not deleted)."),
         },
         Some(("link", t)) => match table(t) {
             Some(p) if p.hard_link => format!(

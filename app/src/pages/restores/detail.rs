@@ -10,8 +10,8 @@ use leptos_router::hooks::use_params_map;
 use super::common::{StateBadge, is_running, rows_text, step_text, target_text};
 use super::plan::PlanView;
 use crate::api::{
-    CurrentUser, DecideRestore, ExecuteRestore, RestoreDto, ResumeRestore, Role, StepDto,
-    TableVerification, Verification, get_restore,
+    CancelRestore, CurrentUser, DecideRestore, ExecuteRestore, RemoveRestoreAside, RestoreDto,
+    ResumeRestore, Role, StepDto, TableVerification, Verification, get_restore,
 };
 use crate::pages::snapshots::common::{Time, detail_href, server_message};
 
@@ -26,6 +26,8 @@ struct Allowed {
     decide: bool,
     execute: bool,
     resume: bool,
+    cancel: bool,
+    remove_aside: bool,
 }
 
 fn allowed(d: &RestoreDto, user: Option<&CurrentUser>) -> Allowed {
@@ -36,6 +38,16 @@ fn allowed(d: &RestoreDto, user: Option<&CurrentUser>) -> Allowed {
         decide: d.state == "awaiting_approval" && u.can(Role::Approver) && u.name != d.requested_by,
         execute: d.state == "approved" && u.can(Role::Operator),
         resume: matches!(d.state.as_str(), "interrupted" | "failed") && u.can(Role::Operator),
+        cancel: matches!(
+            d.state.as_str(),
+            "awaiting_approval" | "approved" | "interrupted" | "failed"
+        ) && (u.name == d.requested_by || u.can(Role::Admin)),
+        remove_aside: d.state != "running"
+            && u.can(Role::Admin)
+            && d.steps.iter().any(|s| {
+                let moved = s.name.starts_with("move_aside ") || s.name == "clear_commitlog";
+                moved && s.state == "done"
+            }),
     }
 }
 
@@ -46,6 +58,9 @@ struct Controls {
     decide: ServerAction<DecideRestore>,
     execute: ServerAction<ExecuteRestore>,
     resume: ServerAction<ResumeRestore>,
+    cancel: ServerAction<CancelRestore>,
+    remove_aside: ServerAction<RemoveRestoreAside>,
+    aside_removed: RwSignal<Option<String>>,
     comment: RwSignal<String>,
     error: RwSignal<Option<String>>,
     poll_error: RwSignal<Option<String>>,
@@ -58,6 +73,9 @@ impl Controls {
             decide: ServerAction::new(),
             execute: ServerAction::new(),
             resume: ServerAction::new(),
+            cancel: ServerAction::new(),
+            remove_aside: ServerAction::new(),
+            aside_removed: RwSignal::new(None),
             comment: RwSignal::new(String::new()),
             error: RwSignal::new(None),
             poll_error: RwSignal::new(None),
@@ -70,6 +88,8 @@ impl Controls {
             || self.decide.pending().get()
             || self.execute.pending().get()
             || self.resume.pending().get()
+            || self.cancel.pending().get()
+            || self.remove_aside.pending().get()
     }
 }
 
@@ -169,8 +189,46 @@ fn actions_view(
             <span class="hint">"Continues from the journal: done steps are not done again."</span>
         }
     });
-    let buttons = (may.execute || may.resume).then(|| {
-        view! { <div class="form-actions restore-actions">{execute}{resume}</div> }
+    let cancel = may.cancel.then(|| {
+        view! {
+            <button
+                type="button"
+                class="danger"
+                data-testid="cancel"
+                disabled=move || ctl.busy()
+                on:click=move |_| {
+                    ctl.error.set(None);
+                    let comment = ctl.comment.get_untracked().trim().to_string();
+                    ctl.cancel.dispatch(CancelRestore { id, comment });
+                }
+            >
+                "Cancel request"
+            </button>
+            <span class="hint">"Frees the tables and the snapshot; the safety snapshot is kept."</span>
+        }
+    });
+    let remove_aside = may.remove_aside.then(|| {
+        view! {
+            <button
+                type="button"
+                class="danger"
+                data-testid="remove-aside"
+                disabled=move || ctl.busy()
+                on:click=move |_| {
+                    ctl.error.set(None);
+                    ctl.remove_aside.dispatch(RemoveRestoreAside { id });
+                }
+            >
+                "Remove what was set aside"
+            </button>
+            <span class="hint">"The node's previous SSTables and commit log segments; kept until removed."</span>
+            {move || ctl.aside_removed.get().map(|m| view! { <p role="status" data-testid="aside-removed">{m}</p> })}
+        }
+    });
+    let buttons = (may.execute || may.resume || may.cancel || may.remove_aside).then(|| {
+        view! {
+            <div class="form-actions restore-actions">{execute}{resume}{cancel}{remove_aside}</div>
+        }
     });
     view! {
         {waiting}
@@ -524,6 +582,16 @@ pub fn RestoreDetail() -> impl IntoView {
     Effect::new(move |_| take_answer(ctl.decide.value().get(), live, ctl.error));
     Effect::new(move |_| take_answer(ctl.execute.value().get(), live, ctl.error));
     Effect::new(move |_| take_answer(ctl.resume.value().get(), live, ctl.error));
+    Effect::new(move |_| take_answer(ctl.cancel.value().get(), live, ctl.error));
+    Effect::new(move |_| match ctl.remove_aside.value().get() {
+        Some(Ok(removed)) => ctl.aside_removed.set(Some(if removed.is_empty() {
+            "Nothing was left aside.".to_string()
+        } else {
+            format!("Removed {}.", removed.join(", "))
+        })),
+        Some(Err(e)) => ctl.error.set(Some(server_message(&e))),
+        None => {}
+    });
 
     let current = move || {
         let loaded = detail.get().and_then(|r| r.ok().flatten())?;

@@ -353,7 +353,7 @@ fn target_view(w: Wizard, chosen: Memo<Option<SnapshotDto>>) -> impl IntoView {
                 />
                 <label for="restore-target-full-node">"Whole node"</label>
                 <p class="hint">
-                    "Every ticked table (none ticked: every table of the snapshot) with the node stopped: drain, stop, live SSTables and commit log segments moved aside (kept until verified), the snapshot's files linked in, start."
+                    "Every ticked table (none ticked: every table of the snapshot) with the node stopped: drain, stop, live SSTables and commit log segments moved aside (kept, never deleted by the restore), the snapshot's files linked in, start."
                 </p>
             </div>
         </fieldset>
