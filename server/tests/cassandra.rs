@@ -1648,7 +1648,8 @@ async fn storage_samples_measure_churn_and_hold_as_the_files_show() {
         .expect("clear");
 }
 
-/// Mounts a tmpfs of `size` at `dir` (root only); `None` when this machine does not allow it.
+/// Mounts a tmpfs of `size` at `dir` (root only); `None` when this machine does not allow it
+/// (the test then fails: CI runs as root).
 fn mount_tmpfs(dir: &Path, size: &str) -> Option<()> {
     std::fs::create_dir_all(dir).expect("mount point");
     let out = std::process::Command::new("mount")
@@ -1700,8 +1701,10 @@ async fn a_disk_full_mid_copy_fails_the_restore_cleans_staging_and_keeps_the_liv
     let mount_point = node().data_dir().join(".snapkeep-staging").join(safety);
     if mount_tmpfs(&mount_point, "8k").is_none() {
         let _ = std::fs::remove_dir(&mount_point);
-        eprintln!("skipped: this machine does not allow mounting a tmpfs (needs root)");
-        return;
+        panic!(
+            "cannot mount a tmpfs at {} (needs root and mount(8)): this test must run where it can, as CI does",
+            mount_point.display()
+        );
     }
     let (status, v) = call_as(
         &r,
@@ -1755,4 +1758,323 @@ async fn a_disk_full_mid_copy_fails_the_restore_cleans_staging_and_keeps_the_liv
             .is_dir(),
         "the snapshot is still there"
     );
+}
+
+/// Request (ann), approve (bob), execute (ann) and wait: the finished request.
+async fn request_approve_execute(r: &axum::Router, ann: &str, bob: &str, body: Value) -> Value {
+    let (status, req) = call_as(r, ann, Method::POST, "/api/v1/restores", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{req}");
+    let id = req["id"].clone();
+    let (status, v) = call_as(
+        r,
+        bob,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = call_as(
+        r,
+        ann,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/execute"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    wait_restore(r, &id).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_war_story_without_a_nightly_cron_restores_from_truncates_own_snapshot() {
+    let cql = cql().await;
+    keyspace(&cql, "it_auto").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_auto.user_profiles (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    write_rows(&cql, "it_auto.user_profiles", 0, 3_000).await;
+    let original = rows_of(&cql, "it_auto.user_profiles").await;
+    assert_eq!(original.len(), 3_000);
+    // Nobody took a snapshot: only Cassandra's auto_snapshot of the TRUNCATE exists.
+    cql.execute("TRUNCATE it_auto.user_profiles")
+        .await
+        .expect("truncate");
+    assert!(rows_of(&cql, "it_auto.user_profiles").await.is_empty());
+
+    let (r, _dir, ann, bob) = restore_api(config()).await;
+    rescan(&r).await;
+    let (_, list) = call(
+        &r,
+        Method::GET,
+        "/api/v1/snapshots?keyspace=it_auto&kind=truncated",
+        None,
+    )
+    .await;
+    assert_eq!(list["total"], 1, "{list}");
+    let tag = list["items"][0]["tag"].as_str().expect("tag").to_string();
+    assert!(tag.starts_with("truncated-"), "{tag}");
+
+    let done = request_approve_execute(
+        &r,
+        &ann,
+        &bob,
+        json!({"snapshot": tag, "tables": ["it_auto.user_profiles"], "target": "in_place", "reason": "TRUNCATE without a nightly snapshot"}),
+    )
+    .await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["verification"]["passed"], true, "{done}");
+    assert_eq!(done["verification"]["tables"][0]["rows_found"], 3_000);
+    assert_eq!(
+        rows_of(&cql, "it_auto.user_profiles").await,
+        original,
+        "every row back from TRUNCATE's own snapshot"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_in_place_restore_stages_and_checks_everything_before_truncate_and_keeps_its_safety_snapshot()
+ {
+    let cql = cql().await;
+    keyspace(&cql, "it_order").await;
+    for t in ["a", "b"] {
+        cql.execute(&format!(
+            "CREATE TABLE IF NOT EXISTS it_order.{t} (id int PRIMARY KEY, v text)"
+        ))
+        .await
+        .expect("table");
+        write_rows(&cql, &format!("it_order.{t}"), 0, 300).await;
+    }
+    let (a, b) = (
+        rows_of(&cql, "it_order.a").await,
+        rows_of(&cql, "it_order.b").await,
+    );
+    let (r, dir, ann, bob) = restore_api(config()).await;
+    take(&r, json!({"keyspaces": ["it_order"], "tag": "before"})).await;
+    // After the snapshot: rows added and rows deleted; TRUNCATE + import gives exactly the
+    // snapshot's rows back.
+    write_rows(&cql, "it_order.a", 300, 400).await;
+    cql.execute("DELETE FROM it_order.b WHERE id = 7")
+        .await
+        .expect("delete");
+
+    let done = request_approve_execute(
+        &r,
+        &ann,
+        &bob,
+        json!({"snapshot": "before", "target": "in_place", "truncate": true, "reason": "roll back"}),
+    )
+    .await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(rows_of(&cql, "it_order.a").await, a);
+    assert_eq!(rows_of(&cql, "it_order.b").await, b);
+
+    // The journal: every table staged and checked (sizes, Digest.crc32) before TRUNCATE.
+    let steps = done["steps"].as_array().expect("steps");
+    let seq_of = |name: &str| {
+        steps
+            .iter()
+            .position(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no step {name}: {done}"))
+    };
+    let truncate = seq_of("truncate");
+    for t in ["it_order.a", "it_order.b"] {
+        let stage = seq_of(&format!("stage {t}"));
+        assert!(stage < truncate, "stage {t} before truncate: {done}");
+        assert!(
+            steps[stage]["finished_at"].as_i64() <= steps[truncate]["started_at"].as_i64(),
+            "{done}"
+        );
+        let detail = steps[stage]["detail"].as_str().unwrap_or("");
+        assert!(
+            detail.contains("sizes equal") && detail.contains("equal to Digest.crc32"),
+            "{detail}"
+        );
+        assert!(seq_of(&format!("import {t}")) > truncate);
+    }
+
+    // The safety snapshot is pinned for its retention time: an operator cannot clear it.
+    let safety = done["plan"]["safety_tag"].as_str().expect("safety tag");
+    assert!(safety.starts_with("snapkeep-pre-restore-"), "{safety}");
+    rescan(&r).await;
+    let (status, v) = call(
+        &r,
+        Method::DELETE,
+        &format!("/api/v1/snapshots/{safety}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let msg = v["error"].as_str().or(v["message"].as_str()).unwrap_or("");
+    assert!(
+        v.to_string().contains("safety snapshot of restore request")
+            && v.to_string().contains("kept until"),
+        "{msg} {v}"
+    );
+    // The source is free again once the request is done.
+    let (status, v) = call(&r, Method::DELETE, "/api/v1/snapshots/before", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    wait_job(&r, &v["job"]["id"]).await;
+
+    // Job outcomes are in the audit log.
+    let catalog = Catalog::open(&dir.path().join("catalog.db"))
+        .await
+        .expect("catalog");
+    let actions: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, target FROM audit_log WHERE actor = 'system' ORDER BY id")
+            .fetch_all(catalog.pool())
+            .await
+            .expect("audit");
+    for (action, target) in [
+        ("snapshot.done", "snapshot/before".to_string()),
+        ("restore.done", format!("restore/{}", done["id"])),
+        ("snapshot.clear.done", "snapshot/before".to_string()),
+    ] {
+        assert!(
+            actions.iter().any(|a| a.0 == action && a.1 == target),
+            "{action} {target} in {actions:?}"
+        );
+    }
+
+    // Users cannot take a tag from the prefixes Snapkeep reserves for itself.
+    let (status, v) = call(
+        &r,
+        Method::POST,
+        "/api/v1/snapshots",
+        Some(json!({"keyspaces": ["it_order"], "tag": "snapkeep-pre-restore-mine"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v.to_string().contains("reserved"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_approval_frees_the_table_and_a_cancelled_request_its_snapshot() {
+    let cql = cql().await;
+    keyspace(&cql, "it_expire").await;
+    cql.execute("CREATE TABLE IF NOT EXISTS it_expire.t (id int PRIMARY KEY, v text)")
+        .await
+        .expect("table");
+    write_rows(&cql, "it_expire.t", 0, 50).await;
+    let (r, dir, ann, bob) = restore_api(config()).await;
+    take(&r, json!({"tables": ["it_expire.t"], "tag": "exp"})).await;
+    let body = json!({"snapshot": "exp", "tables": ["it_expire.t"], "target": "side", "reason": "look at old rows"});
+    let (status, req) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores",
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{req}");
+    let id = req["id"].clone();
+    let (status, v) = call_as(
+        &r,
+        &bob,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, _) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores",
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "the approved request holds the table"
+    );
+
+    // The approval's time passes.
+    let catalog = Catalog::open(&dir.path().join("catalog.db"))
+        .await
+        .expect("catalog");
+    sqlx::query("UPDATE restore_requests SET approval_expires_at = 1 WHERE id = ?")
+        .bind(id.as_i64())
+        .execute(catalog.pool())
+        .await
+        .expect("expire");
+    let (_, v) = call(&r, Method::GET, &format!("/api/v1/restores/{id}"), None).await;
+    assert_eq!(v["state"], "expired", "{v}");
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/execute"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let outcomes: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE target = ? ORDER BY id")
+            .bind(format!("restore/{id}"))
+            .fetch_all(catalog.pool())
+            .await
+            .expect("audit");
+    assert!(
+        outcomes.iter().any(|a| a == "restore.expired"),
+        "{outcomes:?}"
+    );
+
+    // The table and the snapshot are free: a new request is taken, and holds the snapshot.
+    let (status, again) = call_as(&r, &ann, Method::POST, "/api/v1/restores", Some(body)).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "expiry freed the table: {again}"
+    );
+    let again_id = again["id"].clone();
+    let (status, v) = call(&r, Method::DELETE, "/api/v1/snapshots/exp", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(
+        v.to_string()
+            .contains(&format!("restore request {again_id} uses it")),
+        "{v}"
+    );
+
+    // Only the requester or an admin cancels; cancelling frees the snapshot.
+    let (status, v) = call_as(
+        &r,
+        &bob,
+        Method::POST,
+        &format!("/api/v1/restores/{again_id}/cancel"),
+        Some(json!({"comment": "not mine"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{again_id}/cancel"),
+        Some(json!({"comment": "found the rows elsewhere"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "cancelled");
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cancelled by ann: found the rows elsewhere")),
+        "{v}"
+    );
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{again_id}/cancel"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "cancelled already: {v}");
+    let (status, v) = call(&r, Method::DELETE, "/api/v1/snapshots/exp", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    wait_job(&r, &v["job"]["id"]).await;
 }

@@ -152,6 +152,19 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         .await
         .expect("catalog");
     let (ann, bob) = users(&catalog).await;
+    let ada = {
+        use snapkeep::auth::{Role, store};
+        store::add_user(catalog.pool(), "ada", Role::Admin, "a long test password")
+            .await
+            .expect("admin");
+        store::create_token(catalog.pool(), "ada", "tests", None)
+            .await
+            .expect("token")
+            .0
+    };
+    let catalog_pool = Catalog::open(&state.path().join("catalog.db"))
+        .await
+        .expect("catalog");
     let app_state = snapkeep::http::AppState::new(
         catalog,
         vec![node.clone()],
@@ -229,7 +242,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
             "start",
             "wait_cql",
             "verify",
-            "cleanup",
+            "keep_aside",
         ]
     );
     assert_eq!(plan["tables"][0]["expected_rows"], 2_000);
@@ -357,24 +370,71 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         "audit as it was"
     );
 
-    // What was moved aside is gone after verification; the safety snapshot stays.
+    // What was moved aside is kept (the restore deletes nothing), recorded for Overview,
+    // until an admin removes it; the safety snapshot stays.
     let safety = done["plan"]["safety_tag"].as_str().expect("safety tag");
+    let commitlog = node.commitlog_dir.clone().expect("commit log dir");
     for t in ["accounts", "audit"] {
         let dir = table_dir(&node, "it_full", t);
         assert!(
-            !dir.join(".snapkeep-aside").exists(),
-            "aside of {t} removed"
+            files_in(&dir.join(".snapkeep-aside").join(safety)) > 0,
+            "aside of {t} kept"
         );
         assert!(
             dir.join("snapshots").join(safety).is_dir(),
             "safety snapshot of {t}"
         );
     }
-    let commitlog = node.commitlog_dir.clone().expect("commit log dir");
     assert!(
-        !commitlog.join(".snapkeep-aside").exists(),
-        "commit log aside removed"
+        commitlog.join(".snapkeep-aside").join(safety).is_dir(),
+        "commit log aside kept"
     );
+    assert!(
+        detail("keep_aside").contains("kept, not deleted"),
+        "{done:#}"
+    );
+    let kept: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT what, bytes FROM restore_aside WHERE restore_id = ? AND removed_at IS NULL ORDER BY what",
+    )
+    .bind(id.as_i64())
+    .fetch_all(catalog_pool.pool())
+    .await
+    .expect("aside rows");
+    let what: Vec<&str> = kept.iter().map(|k| k.0.as_str()).collect();
+    assert_eq!(
+        what,
+        ["commit log", "it_full.accounts", "it_full.audit"],
+        "{kept:?}"
+    );
+    assert!(kept.iter().all(|k| k.1 > 0), "{kept:?}");
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::DELETE,
+        &format!("/api/v1/restores/{id}/aside"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only admins remove: {v}");
+    let (status, v) = call_as(
+        &r,
+        &ada,
+        Method::DELETE,
+        &format!("/api/v1/restores/{id}/aside"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v.as_array().map(Vec::len), Some(3), "{v}");
+    for t in ["accounts", "audit"] {
+        assert!(
+            !table_dir(&node, "it_full", t)
+                .join(".snapkeep-aside")
+                .exists(),
+            "aside of {t} removed by the admin"
+        );
+    }
+    assert!(!commitlog.join(".snapkeep-aside").exists());
     assert!(
         files_in(&commitlog) > 0,
         "the restarted node writes a new commit log"
@@ -491,11 +551,142 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
     );
     for t in ["accounts", "audit"] {
         assert!(
-            !table_dir(&node, "it_full", t)
+            table_dir(&node, "it_full", t)
                 .join(".snapkeep-aside")
-                .exists(),
-            "aside of {t} removed after the crashes"
+                .is_dir(),
+            "aside of {t} kept after the crashes"
         );
     }
-    assert!(!commitlog.join(".snapkeep-aside").exists());
+    assert!(commitlog.join(".snapkeep-aside").is_dir());
+
+    // A snapshot of the whole node (system tables included) restored whole: requested with
+    // no tables named, approved (the re-plan at approval equals the plan) and executed.
+    let bob_client = ApiClient::new(&server.url, Some(bob.clone())).expect("client");
+    let taken: Value = client
+        .call(
+            Method::POST,
+            "/api/v1/snapshots",
+            Some(json!({"tag": "whole"})),
+        )
+        .await
+        .expect("node-wide snapshot");
+    let job: app::api::JobDto = serde_json::from_value(taken["job"].clone()).expect("job");
+    client.wait(job, true).await.expect("snapshot job");
+    write_rows(&cql, "it_full.accounts", 0, 100, "after-whole").await;
+    let req: Value = client
+        .call(
+            Method::POST,
+            "/api/v1/restores",
+            Some(json!({"snapshot": "whole", "target": "full_node", "reason": "node-wide"})),
+        )
+        .await
+        .expect("request a node-wide restore");
+    assert!(
+        req["plan"]["notes"]
+            .as_array()
+            .is_some_and(|n| n.iter().any(|n| n
+                .as_str()
+                .unwrap_or("")
+                .contains("system table(s) are not restored"))),
+        "{req:#}"
+    );
+    let id = req["id"].as_i64().expect("id");
+    let uri = format!("/api/v1/restores/{id}");
+    let v: Value = bob_client
+        .call(Method::POST, &format!("{uri}/approve"), Some(json!({})))
+        .await
+        .expect("a node-wide full-node restore can be approved");
+    assert_eq!(v["state"], "approved", "{v}");
+    let _: Value = client
+        .call(Method::POST, &format!("{uri}/execute"), None)
+        .await
+        .expect("execute");
+    let mut done = Value::Null;
+    for _ in 0..750 {
+        done = client.call(Method::GET, &uri, None).await.expect("get");
+        if done["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(done["state"], "done", "{done:#}");
+    let cql = Cql::connect(&node.cql, Duration::from_secs(30))
+        .await
+        .expect("CQL after the node-wide restore");
+    assert_eq!(
+        rows_of(&cql, "it_full.accounts").await,
+        accounts,
+        "the rows written after the node-wide snapshot are gone"
+    );
+
+    // A crashed node: rows of another table only in its commit log (never flushed), then
+    // kill -9. The full-node restore of one table starts the node first so the commit log
+    // replays and the drain flushes them, before anything is moved aside.
+    cql.execute("TRUNCATE it_other.t").await.expect("truncate");
+    write_rows(&cql, "it_other.t", 0, 300, "unflushed").await;
+    let other = rows_of(&cql, "it_other.t").await;
+    assert_eq!(other.len(), 300);
+    write_rows(&cql, "it_full.accounts", 0, 50, "after-whole-again").await;
+    let req: Value = client
+        .call(
+            Method::POST,
+            "/api/v1/restores",
+            Some(json!({"snapshot": "whole", "tables": ["it_full.accounts"], "target": "full_node", "reason": "crashed node"})),
+        )
+        .await
+        .expect("request");
+    let id = req["id"].as_i64().expect("id");
+    let uri = format!("/api/v1/restores/{id}");
+    let _: Value = bob_client
+        .call(Method::POST, &format!("{uri}/approve"), Some(json!({})))
+        .await
+        .expect("approve");
+    drop(cql);
+    let pid = devnode::load(&dir)
+        .expect("dev node")
+        .running_pid()
+        .expect("the node runs");
+    // SAFETY: sends SIGKILL to the dev node's own process.
+    assert_eq!(
+        unsafe { libc::kill(pid, libc::SIGKILL) },
+        0,
+        "kill -9 {pid}"
+    );
+    for _ in 0..100 {
+        if devnode::load(&dir)
+            .ok()
+            .and_then(|d| d.running_pid())
+            .is_none()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _: Value = client
+        .call(Method::POST, &format!("{uri}/execute"), None)
+        .await
+        .expect("execute on a crashed node");
+    let mut done = Value::Null;
+    for _ in 0..900 {
+        done = client.call(Method::GET, &uri, None).await.expect("get");
+        if done["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(done["state"], "done", "{done:#}");
+    let check = done["steps"][0]["detail"].as_str().unwrap_or("");
+    assert!(
+        check.contains("was down") && check.contains("replayed"),
+        "{check}"
+    );
+    let cql = Cql::connect(&node.cql, Duration::from_secs(30))
+        .await
+        .expect("CQL after the crashed-node restore");
+    assert_eq!(
+        rows_of(&cql, "it_other.t").await,
+        other,
+        "the unflushed rows of a table not restored survive the crash and the restore"
+    );
+    assert_eq!(rows_of(&cql, "it_full.accounts").await, accounts);
 }
