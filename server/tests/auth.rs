@@ -1091,7 +1091,7 @@ async fn the_audit_chain_is_verified_and_a_changed_row_is_named() {
     let v = chain(&f).await;
     assert_eq!(v["intact"], true, "{v}");
     assert!(v["rows"].as_i64().unwrap_or(0) >= 3, "{v}");
-    let out = run_audit(&f.pool, AuditCommand::Verify, 365)
+    let out = run_audit(&f.pool, AuditCommand::Verify)
         .await
         .expect("intact");
     assert!(out.contains("intact"), "{out}");
@@ -1112,7 +1112,7 @@ async fn the_audit_chain_is_verified_and_a_changed_row_is_named() {
     let v = chain(&f).await;
     assert_eq!(v["intact"], false);
     assert_eq!(v["broken_at"], victim);
-    match run_audit(&f.pool, AuditCommand::Verify, 365).await {
+    match run_audit(&f.pool, AuditCommand::Verify).await {
         Err(snapkeep::auth::AuthError::ChainBroken { id, .. }) => assert_eq!(id, victim),
         other => panic!("expected a broken chain at {victim}: {other:?}"),
     }

@@ -57,11 +57,11 @@ pub enum UserCommand {
 pub enum AuditCommand {
     /// Verify the audit log's hash chain (exit 1 and the row where it breaks if it does).
     Verify,
-    /// Archive rows older than DAYS (default `[auth] audit_retention_days`) to
-    /// audit-archive/ next to the catalog.
+    /// Archive rows older than DAYS to audit-archive/ next to the catalog now (the server
+    /// does it hourly after `[auth] audit_retention_days`).
     Archive {
         #[arg(long)]
-        days: Option<u64>,
+        days: u64,
     },
 }
 
@@ -216,11 +216,7 @@ pub async fn run_user(pool: &SqlitePool, cmd: UserCommand) -> Result<String, Aut
 }
 
 /// Runs an `audit` command; returns what to print, or [`AuthError::ChainBroken`].
-pub async fn run_audit(
-    pool: &SqlitePool,
-    cmd: AuditCommand,
-    retention_days: u64,
-) -> Result<String, AuthError> {
+pub async fn run_audit(pool: &SqlitePool, cmd: AuditCommand) -> Result<String, AuthError> {
     match cmd {
         AuditCommand::Verify => {
             let status = audit::verify(pool).await?;
@@ -231,7 +227,6 @@ pub async fn run_audit(
             }
         }
         AuditCommand::Archive { days } => {
-            let days = days.unwrap_or(retention_days);
             match audit::archive(pool, days, crate::jobs::now_ms()).await? {
                 Some(a) => Ok(format!(
                     "archived {} rows (ids {} to {}) to {}",
