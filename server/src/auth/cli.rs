@@ -151,7 +151,7 @@ pub async fn run_user(pool: &SqlitePool, cmd: UserCommand) -> Result<String, Aut
             log(pool, "user add", &name, format!("role {r}{note}")).await;
             Ok(if generated {
                 format!(
-                    "created user {name} ({r}); password: {password}\n{name} must change it (Settings → Password) before approving restores"
+                    "created user {name} ({r}); {name} must change this password (Settings → Password) before their restore decisions count; password: {password}"
                 )
             } else {
                 format!("created user {name} ({r})")
@@ -206,7 +206,7 @@ pub async fn run_user(pool: &SqlitePool, cmd: UserCommand) -> Result<String, Aut
             log(pool, "user set-password", &name, note.into()).await;
             Ok(if generated {
                 format!(
-                    "new password for {name}: {password}\n{name} must change it (Settings → Password) before approving restores"
+                    "new password for {name} ({name} must change it in Settings → Password before their restore decisions count): {password}"
                 )
             } else {
                 format!("password of {name} changed")
