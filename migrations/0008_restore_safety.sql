@@ -71,6 +71,13 @@ CREATE TABLE snapshot_pins (
     PRIMARY KEY (node, tag, holder)
 ) STRICT;
 CREATE INDEX snapshot_pins_by_holder ON snapshot_pins (holder);
+-- Requests open before this migration keep their source snapshot as they did.
+INSERT INTO snapshot_pins (node, tag, holder, reason, pinned_at, until_ms)
+    SELECT node, tag, 'restore:' || id,
+           'restore request ' || id || ' uses it until it is done, rejected, cancelled or expired',
+           requested_at, NULL
+    FROM restore_requests
+    WHERE state IN ('awaiting_approval', 'approved', 'running', 'interrupted', 'failed');
 
 -- What full-node restores set aside (the node's previous SSTables per table, its commit log
 -- segments): never deleted by the restore itself; kept until an admin removes them or

@@ -1911,6 +1911,21 @@ async fn an_in_place_restore_stages_and_checks_everything_before_truncate_and_ke
             && v.to_string().contains("kept until"),
         "{msg} {v}"
     );
+    let (_, d) = call(
+        &r,
+        Method::GET,
+        &format!("/api/v1/snapshots/{safety}"),
+        None,
+    )
+    .await;
+    assert_eq!(d["kind"], "pre-restore", "{d}");
+    assert!(
+        d["pins"][0]["reason"]
+            .as_str()
+            .is_some_and(|p| p.contains("safety snapshot of restore request"))
+            && d["pins"][0]["until_ms"].as_i64() > Some(snapkeep::jobs::now_ms()),
+        "shown as kept: {d}"
+    );
     // The source is free again once the request is done.
     let (status, v) = call(&r, Method::DELETE, "/api/v1/snapshots/before", None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");

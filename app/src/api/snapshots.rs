@@ -108,6 +108,20 @@ pub struct SnapshotDetailDto {
     pub shared_hold_bytes: i64,
     pub files: i64,
     pub tables: Vec<SnapshotTableDto>,
+    /// Why it cannot be cleared now (a restore uses it, or it is a restore's safety
+    /// snapshot kept for a while).
+    #[serde(default)]
+    pub pins: Vec<SnapshotPinDto>,
+}
+
+/// Something that keeps a snapshot from being cleared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SnapshotPinDto {
+    pub node: String,
+    pub reason: String,
+    /// `None`: until its holder lets go (the restore ends).
+    pub until_ms: Option<i64>,
 }
 
 /// Filters, sort and page of the snapshot list (the same on the page and in the API).

@@ -427,6 +427,16 @@ pub async fn detail(
     } else {
         first.status.clone()
     };
+    let mut pins = Vec::new();
+    for s in &snaps {
+        for p in super::pins::holding(pool, &s.node, tag, crate::jobs::now_ms()).await? {
+            pins.push(app::api::SnapshotPinDto {
+                node: p.node,
+                reason: p.reason,
+                until_ms: p.until_ms,
+            });
+        }
+    }
     Ok(Some(SnapshotDetailDto {
         tag: first.tag.clone(),
         kind: first.kind.clone(),
@@ -445,6 +455,7 @@ pub async fn detail(
         shared_hold_bytes: snaps.iter().map(|s| s.shared_hold_bytes).sum(),
         files: snaps.iter().map(|s| s.files).sum(),
         tables,
+        pins,
     }))
 }
 

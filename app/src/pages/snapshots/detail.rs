@@ -178,6 +178,28 @@ fn undo_banner(d: &SnapshotDetailDto) -> Option<impl IntoView + use<>> {
     })
 }
 
+/// Why this snapshot cannot be cleared now: the restores that use it, and a restore's safety
+/// snapshot kept for its retention time.
+fn pins_notice(d: &SnapshotDetailDto) -> Option<impl IntoView + use<>> {
+    if d.pins.is_empty() {
+        return None;
+    }
+    let items = d
+        .pins
+        .iter()
+        .map(|p| {
+            let until = p.until_ms.map(|ms| view! { " — kept until " <Time ms /> });
+            view! { <li>{p.reason.clone()}{until}</li> }
+        })
+        .collect_view();
+    Some(view! {
+        <section class="card notice" role="status" data-testid="pins">
+            <p><strong>"Kept: this snapshot cannot be cleared now."</strong></p>
+            <ul>{items}</ul>
+        </section>
+    })
+}
+
 /// The Clear… button's confirmation: what clearing frees, then Clear snapshot or Cancel.
 fn clear_confirm(
     clear: ClearState,
@@ -283,6 +305,7 @@ fn detail_view(
             {actions}
         </div>
         {undo_banner(&d)}
+        {pins_notice(&d)}
         {confirm}
         <JobProgress verb=JobVerb::Clear job=clear.job poll_error=clear.poll_error />
         {move || clear.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -523,6 +546,7 @@ mod tests {
                 }],
                 files_total: 2,
             }],
+            pins: Vec::new(),
         }
     }
 
@@ -563,6 +587,27 @@ mod tests {
         assert!(!html.contains("Clearing "));
         assert!(html.contains("It is no longer on disk, though."));
         assert!(html.contains(r#"data-testid="snapshot-status">cleared<"#));
+    }
+
+    #[test]
+    fn a_pinned_snapshot_says_why_it_is_kept_and_until_when() {
+        let owner = Owner::new();
+        owner.set();
+        let d = SnapshotDetailDto {
+            pins: vec![crate::api::SnapshotPinDto {
+                node: "node1".into(),
+                reason: "safety snapshot of restore request 12".into(),
+                until_ms: Some(1_795_550_920_176),
+            }],
+            ..truncated()
+        };
+        let html = detail_view(d, None, clear_state(true), true).to_html();
+        assert!(html.contains(r#"data-testid="pins""#), "{html}");
+        assert!(html.contains("cannot be cleared now"));
+        assert!(html.contains("safety snapshot of restore request 12"));
+        assert!(html.contains("kept until"));
+        let html = detail_view(truncated(), None, clear_state(true), true).to_html();
+        assert!(!html.contains(r#"data-testid="pins""#));
     }
 
     #[test]
