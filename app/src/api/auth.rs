@@ -70,6 +70,10 @@ pub struct UserDto {
     pub disabled: bool,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    /// Someone else set the current password; the user must change it before their
+    /// restore decisions count.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// An API token (never the token itself: only its first characters).

@@ -103,7 +103,11 @@ fn settings_view(s: SettingsDto, revoke: ServerAction<RevokeToken>) -> impl Into
                                 <tr data-user=u.name.clone()>
                                     <td>{u.name.clone()}</td>
                                     <td>{u.role.to_string()}</td>
-                                    <td>{if u.disabled { "disabled" } else { "active" }}</td>
+                                    <td>{match (u.disabled, u.must_change_password) {
+                                        (true, _) => "disabled",
+                                        (false, true) => "active, must change password",
+                                        (false, false) => "active",
+                                    }}</td>
                                     <td>{format_utc(u.created_at)}</td>
                                     <td>{when(u.last_login_at)}</td>
                                 </tr>

@@ -159,15 +159,20 @@ pub async fn run_user(pool: &SqlitePool, cmd: UserCommand) -> Result<String, Aut
         }
         UserCommand::List => {
             let mut out = format!(
-                "{:<24} {:<9} {:<9} {}\n",
-                "NAME", "ROLE", "STATE", "LAST SIGN-IN"
+                "{:<24} {:<9} {:<9} {:<12} {}\n",
+                "NAME", "ROLE", "STATE", "PASSWORD", "LAST SIGN-IN"
             );
             for u in store::list_users(pool).await? {
                 out.push_str(&format!(
-                    "{:<24} {:<9} {:<9} {}\n",
+                    "{:<24} {:<9} {:<9} {:<12} {}\n",
                     u.name,
                     u.role,
                     if u.disabled { "disabled" } else { "active" },
+                    if u.must_change_password {
+                        "must change"
+                    } else {
+                        "own"
+                    },
                     u.last_login_at
                         .map(format_utc)
                         .unwrap_or_else(|| "never".into())
@@ -270,16 +275,22 @@ pub async fn run_token(pool: &SqlitePool, cmd: TokenCommand) -> Result<String, A
         }
         TokenCommand::List { user } => {
             let mut out = format!(
-                "{:<5} {:<16} {:<16} {:<14} {:<23} {}\n",
-                "ID", "USER", "NAME", "PREFIX", "EXPIRES", "STATE"
+                "{:<5} {:<16} {:<16} {:<14} {:<16} {:<23} {}\n",
+                "ID", "USER", "NAME", "PREFIX", "MADE BY", "EXPIRES", "STATE"
             );
             for t in store::list_tokens(pool, user.as_deref()).await? {
+                let made_by = match (&t.created_by, t.created_via.as_str()) {
+                    (Some(u), _) => u.clone(),
+                    (None, "cli") => "cli".into(),
+                    _ => "unknown".into(),
+                };
                 out.push_str(&format!(
-                    "{:<5} {:<16} {:<16} {:<14} {:<23} {}\n",
+                    "{:<5} {:<16} {:<16} {:<14} {:<16} {:<23} {}\n",
                     t.id,
                     t.user,
                     t.name,
                     t.prefix,
+                    made_by,
                     t.expires_at
                         .map(format_utc)
                         .unwrap_or_else(|| "never".into()),

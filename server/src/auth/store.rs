@@ -221,20 +221,21 @@ pub async fn set_disabled(pool: &SqlitePool, name: &str, disabled: bool) -> Resu
 
 /// Every user.
 pub async fn list_users(pool: &SqlitePool) -> Result<Vec<UserDto>, AuthError> {
-    let rows: Vec<(String, String, i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT name, role, disabled, created_at, last_login_at FROM users ORDER BY name",
+    let rows: Vec<(String, String, i64, i64, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT name, role, disabled, created_at, last_login_at, must_change_password FROM users ORDER BY name",
     )
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
         .map(
-            |(name, role, disabled, created_at, last_login_at)| UserDto {
+            |(name, role, disabled, created_at, last_login_at, must)| UserDto {
                 name,
                 role: Role::parse(&role).unwrap_or(Role::Viewer),
                 disabled: disabled != 0,
                 created_at,
                 last_login_at,
+                must_change_password: must != 0,
             },
         )
         .collect())
@@ -610,6 +611,59 @@ mod tests {
                 .await
                 .expect("login")
                 .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_password_someone_else_set_must_be_changed_by_its_owner() {
+        let (pool, _d) = pool().await;
+        add_user(&pool, "bob", Role::Approver, "bob's own password")
+            .await
+            .expect("add");
+        let must = |pool: SqlitePool| async move {
+            list_users(&pool).await.expect("users")[0].must_change_password
+        };
+        assert!(!must(pool.clone()).await, "his own choice");
+        set_password_by(&pool, "bob", "chosen by the admin", Some("cli:root"))
+            .await
+            .expect("set");
+        assert!(must(pool.clone()).await);
+        let (id, _) = check_login(&pool, &checks(), "bob", "chosen by the admin")
+            .await
+            .expect("q")
+            .expect("ok");
+        assert_eq!(
+            account(&pool, id).await.expect("account").password_set_by,
+            "cli:root"
+        );
+        assert!(matches!(
+            change_own_password(
+                &pool,
+                &checks(),
+                id,
+                "wrong guess!!",
+                "bob's new password",
+                None
+            )
+            .await,
+            Err(AuthError::WrongPassword)
+        ));
+        change_own_password(
+            &pool,
+            &checks(),
+            id,
+            "chosen by the admin",
+            "bob's new password",
+            None,
+        )
+        .await
+        .expect("change");
+        assert!(!must(pool.clone()).await, "changed by its owner");
+        assert!(
+            check_login(&pool, &checks(), "bob", "bob's new password")
+                .await
+                .expect("q")
+                .is_some()
         );
     }
 
