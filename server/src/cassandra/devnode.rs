@@ -209,7 +209,14 @@ impl DevNode {
 
     /// True when the CQL port accepts connections.
     pub fn cql_open(&self) -> bool {
-        TcpStream::connect_timeout(&self.cql_addr(), Duration::from_millis(500)).is_ok()
+        // Ports come from the ephemeral range: with nothing listening, a connect can meet
+        // itself (TCP simultaneous open), which is no answer.
+        TcpStream::connect_timeout(&self.cql_addr(), Duration::from_millis(500)).is_ok_and(|s| {
+            match (s.local_addr(), s.peer_addr()) {
+                (Ok(local), Ok(peer)) => local != peer,
+                _ => false,
+            }
+        })
     }
 }
 

@@ -103,10 +103,16 @@ async fn answers(addr: &str) -> bool {
     let Some(sock) = addr.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
         return false;
     };
-    matches!(
-        tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(sock)).await,
-        Ok(Ok(_))
-    )
+    match tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(sock)).await {
+        // A connection to itself is no answer: with nothing listening on a port of the
+        // ephemeral range, the kernel can pick that very port as the source and connect the
+        // socket to itself (TCP simultaneous open).
+        Ok(Ok(stream)) => !matches!(
+            (stream.local_addr(), stream.peer_addr()),
+            (Ok(local), Ok(peer)) if local == peer
+        ),
+        _ => false,
+    }
 }
 
 /// Where a node stands, from its ports and from the processes that hold its files.

@@ -787,7 +787,10 @@ impl RestoreService {
                                 })
                                 .map_err(|e| e.to_string())
                         }
-                        Err(e) => Err(e.to_string()),
+                        Err(e) => Err(match &replayed {
+                            Some(r) => format!("{r}; then {e}"),
+                            None => e.to_string(),
+                        }),
                     }
                 }
                 "safety_snapshot" => {
