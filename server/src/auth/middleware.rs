@@ -284,7 +284,7 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
                 &action,
                 &target,
                 "not signed in".into(),
-                "sign in first, or send `Authorization: Bearer <token>` (create one with POST /api/v1/tokens once signed in)".into(),
+                "sign in first, or send `Authorization: Bearer <token>` (create one with POST /api/v1/tokens once signed in, or with `snapkeep token create USER` on the server; only your own tokens count for approving restores)".into(),
             );
         }
         Err(why) => {
