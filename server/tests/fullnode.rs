@@ -657,16 +657,22 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         0,
         "kill -9 {pid}"
     );
-    for _ in 0..100 {
-        if devnode::load(&dir)
+    // Dead: the process is gone and its CQL port refuses (a dying JVM's listening socket
+    // still completes handshakes until its files are closed).
+    let mut dead = false;
+    for _ in 0..300 {
+        let gone = devnode::load(&dir)
             .ok()
             .and_then(|d| d.running_pid())
-            .is_none()
-        {
+            .is_none();
+        let refused = tokio::net::TcpStream::connect(&node.cql).await.is_err();
+        if gone && refused {
+            dead = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(dead, "the killed node still answers on {}", node.cql);
     let _: Value = client
         .call(Method::POST, &format!("{uri}/execute"), None)
         .await

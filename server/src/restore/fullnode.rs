@@ -204,10 +204,29 @@ async fn require_down(node: &NodeConfig) -> Result<(), String> {
 /// log replays into memtables), so that `drain` flushes them to SSTables before the commit
 /// log is moved aside. Returns a line for the journal, or why the restore cannot go on.
 pub async fn replay_if_down(node: &NodeConfig) -> Result<Option<String>, String> {
-    match node_state(node).await {
-        NodeState::Up => return Ok(None),
-        NodeState::Down => {}
-        other => return Err(other.why_not_down(node).unwrap_or_default()),
+    // A port that answers is checked with a CQL query: a node that is dying (or starting)
+    // still completes TCP handshakes for a moment. Ask again until it is up or down.
+    let mut last = String::new();
+    let deadline = Instant::now() + Duration::from_secs(node.stop_timeout_secs.clamp(10, 120));
+    loop {
+        match node_state(node).await {
+            NodeState::Up => match cql_answers(node).await {
+                Ok(()) => return Ok(None),
+                Err(e) => last = e,
+            },
+            NodeState::Down => break,
+            other if Instant::now() >= deadline => {
+                return Err(other.why_not_down(node).unwrap_or_default());
+            }
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "node {} answers on its ports but not CQL ({last}); the restore starts only once it is up or down",
+                node.name
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let started = start(node).await.map_err(|e| {
         format!(
@@ -222,21 +241,25 @@ pub async fn replay_if_down(node: &NodeConfig) -> Result<Option<String>, String>
     )))
 }
 
+/// One CQL query to the node.
+async fn cql_answers(node: &NodeConfig) -> Result<(), String> {
+    let cql = Cql::connect(&node.cql, Duration::from_secs(5))
+        .await
+        .map_err(|e| e.to_string())?;
+    cql.execute("SELECT release_version FROM system.local")
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Waits until the node answers CQL (`start_timeout_secs`).
 async fn wait_answering(node: &NodeConfig) -> Result<(), String> {
     let timeout = Duration::from_secs(node.start_timeout_secs);
     let started = Instant::now();
     let mut last = String::from("nothing tried yet");
     while started.elapsed() <= timeout {
-        match Cql::connect(&node.cql, Duration::from_secs(10)).await {
-            Ok(cql) => match cql
-                .execute("SELECT release_version FROM system.local")
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(e) => last = e.to_string(),
-            },
-            Err(e) => last = e.to_string(),
+        match cql_answers(node).await {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
