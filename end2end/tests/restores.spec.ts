@@ -184,6 +184,13 @@ test.describe('operator cancelling a request', () => {
 
     const cleared = await page.request.delete(`/api/v1/snapshots/${tag}`, { headers: { Origin: origin } });
     expect(cleared.status(), await cleared.text()).toBe(202);
+    // The clear holds the table until it is done: wait, so that later tests find it free.
+    const clearJob = (await cleared.json()).job;
+    await expect
+      .poll(async () => (await (await page.request.get(`/api/v1/jobs/${clearJob.id}`)).json()).state, {
+        timeout: 60_000,
+      })
+      .toBe('done');
   });
 });
 
