@@ -711,4 +711,99 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         "the unflushed rows of a table not restored survive the crash and the restore"
     );
     assert_eq!(rows_of(&cql, "it_full.accounts").await, accounts);
+
+    // A node that does not start with the snapshot's files: the roll-back puts every file
+    // back as it was. Its start command here always fails, so the node stays down until
+    // the test starts it; then it holds exactly the rows it had before the restore.
+    write_rows(&cql, "it_full.accounts", 0, 20, "before-roll-back").await;
+    let before = rows_of(&cql, "it_full.accounts").await;
+    assert_ne!(before, accounts);
+    drop(cql);
+    let mut broken = node.clone();
+    broken.stop_command = Some(vec![
+        env!("CARGO_BIN_EXE_snapkeep").to_string(),
+        "dev-node".into(),
+        "stop".into(),
+        "--dir".into(),
+        dir.display().to_string(),
+    ]);
+    broken.start_command = Some(vec!["false".into()]);
+    let r = snapkeep::http::app(
+        snapkeep::http::AppState::new(
+            Catalog::open(&state.path().join("catalog.db"))
+                .await
+                .expect("catalog"),
+            vec![broken],
+            state.path(),
+            "127.0.0.1:0".parse().expect("addr"),
+        ),
+        &snapkeep::config::HttpConfig::default(),
+    );
+    let (status, req) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        "/api/v1/restores",
+        Some(json!({"snapshot": "whole", "tables": ["it_full.accounts"], "target": "full_node", "reason": "a start that fails"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{req}");
+    let id = req["id"].clone();
+    let (status, v) = call_as(
+        &r,
+        &bob,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/approve"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = call_as(
+        &r,
+        &ann,
+        Method::POST,
+        &format!("/api/v1/restores/{id}/execute"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let failed = wait_for(&r, &ann, &format!("/api/v1/restores/{id}"), 300, |v| {
+        v["state"] != "running"
+    })
+    .await;
+    assert_eq!(failed["state"], "failed", "{failed:#}");
+    let error = failed["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("step `start` failed")
+            && error.contains("put every file back as it was before the restore")
+            && error.contains("1 segments back"),
+        "{error}"
+    );
+    let steps = failed["steps"].as_array().expect("steps");
+    assert!(
+        steps
+            .iter()
+            .filter(|s| s["name"] != "check" && s["name"] != "safety_snapshot")
+            .all(|s| s["state"] == "pending"),
+        "a resume would do the whole swap again: {failed:#}"
+    );
+    let table = table_dir(&node, "it_full", "accounts");
+    let tag = failed["plan"]["safety_tag"].as_str().expect("safety tag");
+    assert!(
+        !table.join(".snapkeep-aside").join(tag).exists(),
+        "this restore's aside directory is emptied back into the table"
+    );
+    let saved = devnode::load(&dir).expect("dev node");
+    let started = devnode::start(&devnode::StartOptions::restart(&saved))
+        .await
+        .expect("the node starts with its own files");
+    let cql = Cql::connect(&started.node.node_config().cql, Duration::from_secs(30))
+        .await
+        .expect("CQL after the roll-back");
+    assert_eq!(
+        rows_of(&cql, "it_full.accounts").await,
+        before,
+        "after the roll-back the node holds what it held before the restore"
+    );
+    assert_eq!(rows_of(&cql, "it_other.t").await, other);
 }

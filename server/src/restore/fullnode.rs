@@ -762,24 +762,72 @@ pub fn put_back_files(plan: &Plan, node: &NodeConfig) -> Result<String, String> 
 /// After the node failed to start with the snapshot's files: stops whatever is left of it,
 /// puts every file back as it was before the swap and starts it again. Returns the sentence
 /// for the request, whether the roll-back worked or where it stopped.
-pub async fn roll_back(plan: &Plan, node: &NodeConfig) -> Result<String, String> {
-    if node_state(node).await != NodeState::Down {
-        stop(node)
-            .await
-            .map_err(|e| format!("the roll-back could not stop the node: {e}"))?;
+pub async fn roll_back(plan: &Plan, node: &NodeConfig) -> RolledBack {
+    let failed = |files_back: bool, sentence: String| RolledBack {
+        files_back,
+        node_up: false,
+        sentence,
+    };
+    if node_state(node).await != NodeState::Down
+        && let Err(e) = stop(node).await
+    {
+        return failed(
+            false,
+            format!(
+                "The roll-back could not stop the node: {e}. {}",
+                kept_aside(plan)
+            ),
+        );
     }
-    let files = put_back_files(plan, node)
-        .map_err(|e| format!("the roll-back stopped while putting files back: {e}"))?;
-    start(node).await.map_err(|e| {
-        format!("the files were put back ({files}), but the node did not start: {e}")
-    })?;
-    wait_answering(node)
-        .await
-        .map_err(|e| format!("the files were put back ({files}), but {e}"))?;
-    Ok(format!(
-        "Snapkeep put everything back as it was before the restore and started node {} again ({files}); it answers CQL",
-        node.name
-    ))
+    let files = match put_back_files(plan, node) {
+        Ok(f) => f,
+        Err(e) => {
+            return failed(
+                false,
+                format!(
+                    "The roll-back stopped while putting files back: {e}. {}",
+                    kept_aside(plan)
+                ),
+            );
+        }
+    };
+    if let Err(e) = start(node).await {
+        return failed(
+            true,
+            format!(
+                "Snapkeep put every file back as it was before the restore ({files}), but node {} did not start again: {e}. Start it yourself",
+                node.name
+            ),
+        );
+    }
+    if let Err(e) = wait_answering(node).await {
+        return failed(
+            true,
+            format!(
+                "Snapkeep put every file back as it was before the restore ({files}) and started node {}, but {e}",
+                node.name
+            ),
+        );
+    }
+    RolledBack {
+        files_back: true,
+        node_up: true,
+        sentence: format!(
+            "Snapkeep put everything back as it was before the restore and started node {} again ({files}); it answers CQL",
+            node.name
+        ),
+    }
+}
+
+/// What a roll-back did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledBack {
+    /// Every file is where it was before the restore.
+    pub files_back: bool,
+    /// The node answers CQL again.
+    pub node_up: bool,
+    /// What happened, as sentences for the request.
+    pub sentence: String,
 }
 
 #[cfg(test)]

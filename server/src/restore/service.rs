@@ -1011,31 +1011,34 @@ impl RestoreService {
         step: &str,
         error: &str,
     ) -> String {
-        match super::fullnode::roll_back(plan, node).await {
-            Ok(sentence) => {
-                let reset = sqlx::query(
-                    "UPDATE restore_steps SET state = 'pending', started_at = NULL, finished_at = NULL, \
-                     detail = 'reset by the roll-back' WHERE restore_id = ? AND seq > \
-                     (SELECT coalesce(max(seq), 0) FROM restore_steps WHERE restore_id = ? AND name = 'safety_snapshot')",
-                )
-                .bind(id)
-                .bind(id)
-                .execute(&self.pool)
-                .await;
-                let msg = format!(
-                    "step `{step}` failed: {error}. {sentence}. Nothing of the snapshot is in place; resume to try the restore again."
-                );
-                self.audit(id, "restore.rolled_back", "failed", &msg).await;
-                match reset {
-                    Ok(_) => msg,
-                    Err(e) => format!(
-                        "{msg} (the journal could not be reset: {e}; do not resume, request the restore again)"
-                    ),
-                }
+        let rolled = super::fullnode::roll_back(plan, node).await;
+        if !rolled.files_back {
+            return format!("step `{step}` failed: {error}. {}", rolled.sentence);
+        }
+        // Every file is back: a resume must do the whole swap again, not go on from here.
+        let reset = sqlx::query(
+            "UPDATE restore_steps SET state = 'pending', started_at = NULL, finished_at = NULL, \
+             detail = 'reset by the roll-back' WHERE restore_id = ? AND seq > \
+             (SELECT coalesce(max(seq), 0) FROM restore_steps WHERE restore_id = ? AND name = 'safety_snapshot')",
+        )
+        .bind(id)
+        .bind(id)
+        .execute(&self.pool)
+        .await;
+        let msg = format!(
+            "step `{step}` failed: {error}. {}. Nothing of the snapshot is in place; resume to try the restore again{}.",
+            rolled.sentence,
+            if rolled.node_up {
+                ""
+            } else {
+                " once the node runs"
             }
-            Err(rollback) => format!(
-                "step `{step}` failed: {error}. The roll-back failed too: {rollback}. {}",
-                super::fullnode::kept_aside(plan)
+        );
+        self.audit(id, "restore.rolled_back", "failed", &msg).await;
+        match reset {
+            Ok(_) => msg,
+            Err(e) => format!(
+                "{msg} (the journal could not be reset: {e}; do not resume, request the restore again)"
             ),
         }
     }
