@@ -211,7 +211,7 @@ pub async fn replay_if_down(node: &NodeConfig) -> Result<Option<String>, String>
     loop {
         match node_state(node).await {
             NodeState::Up => match cql_answers(node).await {
-                Ok(()) => return Ok(None),
+                Ok(_) => return Ok(None),
                 Err(e) => last = e,
             },
             NodeState::Down => break,
@@ -241,14 +241,15 @@ pub async fn replay_if_down(node: &NodeConfig) -> Result<Option<String>, String>
     )))
 }
 
-/// One CQL query to the node.
-async fn cql_answers(node: &NodeConfig) -> Result<(), String> {
-    let cql = Cql::connect(&node.cql, Duration::from_secs(5))
+/// A session to the node that answered one query.
+async fn cql_answers(node: &NodeConfig) -> Result<Cql, String> {
+    let cql = Cql::connect(&node.cql, Duration::from_secs(10))
         .await
         .map_err(|e| e.to_string())?;
     cql.execute("SELECT release_version FROM system.local")
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(cql)
 }
 
 /// Waits until the node answers CQL (`start_timeout_secs`).
@@ -258,7 +259,7 @@ async fn wait_answering(node: &NodeConfig) -> Result<(), String> {
     let mut last = String::from("nothing tried yet");
     while started.elapsed() <= timeout {
         match cql_answers(node).await {
-            Ok(()) => return Ok(()),
+            Ok(_) => return Ok(()),
             Err(e) => last = e,
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -561,12 +562,7 @@ async fn wait_cql(plan: &Plan, node: &NodeConfig) -> Result<String, String> {
 }
 
 async fn probe(plan: &Plan, node: &NodeConfig) -> Result<(), String> {
-    let cql = Cql::connect(&node.cql, Duration::from_secs(10))
-        .await
-        .map_err(|e| e.to_string())?;
-    cql.execute("SELECT release_version FROM system.local")
-        .await
-        .map_err(|e| e.to_string())?;
+    let cql = cql_answers(node).await?;
     for t in &plan.tables {
         cql.execute(&format!(
             "SELECT * FROM {}.{} LIMIT 1",

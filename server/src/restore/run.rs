@@ -243,22 +243,20 @@ fn staging_dir(t: &TablePlan, node: &NodeConfig) -> Result<PathBuf, String> {
             root.display()
         ));
     }
-    let mut dir = data_dir.clone();
-    let below = staging.strip_prefix(&data_dir).unwrap_or(Path::new(""));
-    for part in std::iter::once(None).chain(below.components().map(Some)) {
-        if let Some(p) = part {
-            dir.push(p);
-        }
-        if let Ok(m) = std::fs::symlink_metadata(&dir)
-            && m.file_type().is_symlink()
-        {
-            return Err(format!(
-                "{} is a symbolic link; Snapkeep stages restores only in real directories under the data directory",
-                dir.display()
-            ));
-        }
+    let not_real = |path: &Path| {
+        format!(
+            "{} is a symbolic link or not a directory; Snapkeep stages restores only in real directories under the data directory",
+            path.display()
+        )
+    };
+    if std::fs::symlink_metadata(&data_dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(not_real(&data_dir));
     }
-    Ok(staging)
+    match crate::disk::real_dirs_below(&data_dir, &staging) {
+        Ok(_) => Ok(staging),
+        Err(crate::disk::remove::RemoveError::NotADirectory { path }) => Err(not_real(&path)),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 pub fn stage(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {

@@ -13,6 +13,7 @@ pub use app::api::{RestoreDto, StepDto};
 
 use super::plan::{self, Plan, PlanContext, RestoreInput, Target, plan_hash};
 use super::run::{self, Verification};
+use crate::auth::audit::{Outcome, record_system};
 use crate::auth::{CurrentUser, Role};
 use crate::cassandra::cql::Cql;
 use crate::config::NodeConfig;
@@ -315,7 +316,7 @@ impl RestoreService {
                 self.audit(
                     id,
                     "restore.expired",
-                    "ok",
+                    Outcome::Ok,
                     "the approval expired before the restore ran",
                 )
                 .await;
@@ -325,13 +326,7 @@ impl RestoreService {
     }
 
     /// Writes a restore's outcome to the audit log.
-    async fn audit(&self, id: i64, action: &str, outcome: &'static str, detail: &str) {
-        use crate::auth::audit::{Outcome, record_system};
-        let outcome = match outcome {
-            "ok" => Outcome::Ok,
-            "denied" => Outcome::Denied,
-            _ => Outcome::Failed,
-        };
+    async fn audit(&self, id: i64, action: &str, outcome: Outcome, detail: &str) {
         record_system(
             &self.pool,
             action,
@@ -431,7 +426,7 @@ impl RestoreService {
             }
         }
         crate::snapshots::pins::release(&self.pool, &pin_holder(id)).await?;
-        self.audit(id, "restore.cancelled", "ok", &why).await;
+        self.audit(id, "restore.cancelled", Outcome::Ok, &why).await;
         self.get(id).await
     }
 
@@ -544,7 +539,7 @@ impl RestoreService {
             self.audit(
                 id,
                 "restore.resume_after_expiry",
-                "ok",
+                Outcome::Ok,
                 &format!(
                     "resumed after its approval expired because {} already ran: finishing is the safe choice",
                     destructive.join(", ")
@@ -645,7 +640,7 @@ impl RestoreService {
                 if let Err(e) = crate::snapshots::pins::release(pool, &pin_holder(id)).await {
                     tracing::error!(restore = id, error = %e, "cannot release the restore's snapshot pins");
                 }
-                self.audit(id, "restore.done", "ok", "restore done and verified")
+                self.audit(id, "restore.done", Outcome::Ok, "restore done and verified")
                     .await;
                 sqlx::query("UPDATE restore_requests SET state = 'done', finished_at = ?, verification = ? WHERE id = ?")
                     .bind(now)
@@ -665,7 +660,7 @@ impl RestoreService {
                 };
                 let msg = msg.as_str();
                 let _ = jobs::fail(pool, job, msg).await;
-                self.audit(id, "restore.failed", "failed", msg).await;
+                self.audit(id, "restore.failed", Outcome::Failed, msg).await;
                 sqlx::query("UPDATE restore_requests SET state = 'failed', finished_at = ?, verification = ?, error = ? WHERE id = ?")
                     .bind(now)
                     .bind(serde_json::to_string(v).ok())
@@ -677,7 +672,7 @@ impl RestoreService {
             Err(e) => {
                 run::clean_all(&plan, &node);
                 let _ = jobs::fail(pool, job, e).await;
-                self.audit(id, "restore.failed", "failed", e).await;
+                self.audit(id, "restore.failed", Outcome::Failed, e).await;
                 sqlx::query("UPDATE restore_requests SET state = 'failed', finished_at = ?, error = ? WHERE id = ?")
                     .bind(now)
                     .bind(e)
@@ -959,7 +954,7 @@ impl RestoreService {
         self.audit(
             id,
             "restore.aside_removed",
-            "ok",
+            Outcome::Ok,
             &format!("removed by {who}: {}", removed.join(", ")),
         )
         .await;
@@ -1034,7 +1029,8 @@ impl RestoreService {
                 " once the node runs"
             }
         );
-        self.audit(id, "restore.rolled_back", "failed", &msg).await;
+        self.audit(id, "restore.rolled_back", Outcome::Failed, &msg)
+            .await;
         match reset {
             Ok(_) => msg,
             Err(e) => format!(
