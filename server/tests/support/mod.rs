@@ -97,10 +97,15 @@ impl ServerProcess {
 
 impl ServerProcess {
     /// Waits until the process ends by itself (the crash hook) and says how it ended.
+    /// Panics when it still runs after five minutes (the request never reached it).
     pub async fn ended(mut self) -> std::process::ExitStatus {
-        tokio::task::spawn_blocking(move || self.child.wait().expect("wait for the server"))
-            .await
-            .expect("join")
+        for _ in 0..3000 {
+            if let Some(status) = self.child.try_wait().expect("wait for the server") {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the server at {} did not end within five minutes", self.url);
     }
 }
 
