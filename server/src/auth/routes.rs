@@ -8,6 +8,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::audit::{self, Entry};
 use super::middleware::{SESSION_COOKIE, peer};
@@ -275,6 +277,18 @@ impl From<AuthError> for ApiError {
             }
         }
     }
+}
+
+/// The API routes of users, tokens and the audit log, each registered with its OpenAPI path
+/// (`/login` and `/logout` are form posts of the pages, outside the API).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(users))
+        .routes(routes!(tokens, create_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(audit_list))
+        .routes(routes!(audit_csv))
 }
 
 /// The caller.

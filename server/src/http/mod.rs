@@ -25,6 +25,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::AuthConfig;
 use crate::auth::middleware::AuthState;
@@ -49,11 +51,50 @@ pub struct AppState {
     pub reports: crate::reports::ReportService,
 }
 
+/// What the services are built from: the nodes and each domain's section of the
+/// configuration.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceConfig {
+    pub nodes: Vec<NodeConfig>,
+    pub snapshots: SnapshotsConfig,
+    pub auth: AuthConfig,
+    pub restore: crate::restore::RestoreConfig,
+    pub sampling: crate::reports::SamplingConfig,
+}
+
+impl ServiceConfig {
+    /// The services' part of the whole configuration.
+    pub fn of(config: &crate::config::Config) -> Self {
+        Self {
+            nodes: config.nodes.clone(),
+            snapshots: config.snapshots.clone(),
+            auth: config.auth.clone(),
+            restore: config.restore.clone(),
+            sampling: config.sampling.clone(),
+        }
+    }
+}
+
 impl AppState {
-    /// State for a server whose web assets are in `site_root`, listening on `addr`.
+    /// State for a server whose web assets are in `site_root`, listening on `addr`, with
+    /// every section but the nodes at its default.
     pub fn new(
         catalog: Catalog,
         nodes: Vec<NodeConfig>,
+        site_root: &std::path::Path,
+        addr: std::net::SocketAddr,
+    ) -> Self {
+        let config = ServiceConfig {
+            nodes,
+            ..ServiceConfig::default()
+        };
+        Self::build(catalog, config, site_root, addr)
+    }
+
+    /// State for a server: each service built once, from its own configuration.
+    pub fn build(
+        catalog: Catalog,
+        config: ServiceConfig,
         site_root: &std::path::Path,
         addr: std::net::SocketAddr,
     ) -> Self {
@@ -68,31 +109,35 @@ impl AppState {
             .site_addr(addr)
             .env(env)
             .build();
-        let nodes_for_restores = nodes.clone();
-        let reports = crate::reports::ReportService::new(
-            catalog.pool().clone(),
-            crate::reports::SamplingConfig::default(),
-            nodes.len(),
-        );
-        let inventory = Inventory::new(catalog.pool().clone(), nodes.clone());
+        let pool = catalog.pool().clone();
+        let nodes = config.nodes;
+        let sessions = crate::cassandra::CqlSessions::default();
+        let reports =
+            crate::reports::ReportService::new(pool.clone(), config.sampling, nodes.len());
+        let inventory = Inventory::new(pool.clone(), nodes.clone());
         let scanner = inventory.clone();
-        let snapshots =
-            SnapshotService::new(catalog.pool().clone(), nodes, SnapshotsConfig::default())
-                .with_after_job(Arc::new(move || {
-                    // The Overview's per-table totals catch up with what the job changed.
-                    let scanner = scanner.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = scanner.start_scan().await {
-                            tracing::warn!(error = %e, "cannot start a scan after a snapshot job");
-                        }
-                    });
-                }));
-        let auth = AuthState::new(catalog.pool().clone(), AuthConfig::default());
+        let snapshots = SnapshotService::new(
+            pool.clone(),
+            nodes.clone(),
+            config.snapshots,
+            sessions.clone(),
+        )
+        .with_after_job(Arc::new(move || {
+            // The Overview's per-table totals catch up with what the job changed.
+            let scanner = scanner.clone();
+            tokio::spawn(async move {
+                if let Err(e) = scanner.start_scan().await {
+                    tracing::warn!(error = %e, "cannot start a scan after a snapshot job");
+                }
+            });
+        }));
+        let auth = AuthState::new(pool.clone(), config.auth);
         let restores = crate::restore::RestoreService::new(
-            catalog.pool().clone(),
-            nodes_for_restores,
+            pool,
+            nodes,
             snapshots.clone(),
-            crate::restore::RestoreConfig::default(),
+            sessions,
+            config.restore,
         );
         Self {
             leptos,
@@ -104,52 +149,6 @@ impl AppState {
             restores,
             reports,
         }
-    }
-
-    /// The same state with another `[sampling]` configuration.
-    pub fn with_sampling_config(mut self, config: crate::reports::SamplingConfig) -> Self {
-        self.reports = crate::reports::ReportService::new(
-            self.catalog.pool().clone(),
-            config,
-            self.inventory.nodes().len(),
-        );
-        self
-    }
-
-    /// The same state with another `[restore]` configuration.
-    pub fn with_restore_config(mut self, config: crate::restore::RestoreConfig) -> Self {
-        self.restores = crate::restore::RestoreService::new(
-            self.catalog.pool().clone(),
-            self.inventory.nodes().to_vec(),
-            self.snapshots.clone(),
-            config,
-        );
-        self
-    }
-
-    /// The same state with another `[auth]` configuration.
-    pub fn with_auth_config(mut self, config: AuthConfig) -> Self {
-        self.auth = AuthState::new(self.catalog.pool().clone(), config);
-        self
-    }
-
-    /// The same state with another `[snapshots]` configuration.
-    pub fn with_snapshots_config(mut self, config: SnapshotsConfig) -> Self {
-        let scanner = self.inventory.clone();
-        self.snapshots = SnapshotService::new(
-            self.catalog.pool().clone(),
-            self.inventory.nodes().to_vec(),
-            config,
-        )
-        .with_after_job(Arc::new(move || {
-            let scanner = scanner.clone();
-            tokio::spawn(async move {
-                if let Err(e) = scanner.start_scan().await {
-                    tracing::warn!(error = %e, "cannot start a scan after a snapshot job");
-                }
-            });
-        }));
-        self.with_restore_config(crate::restore::RestoreConfig::default())
     }
 }
 
@@ -166,39 +165,6 @@ impl FromRef<AppState> for LeptosOptions {
         title = "Snapkeep API",
         description = "Snapshots, backups, storage growth and approval-gated restores for Apache Cassandra."
     ),
-    paths(
-        healthz,
-        crate::calculator::calculator,
-        crate::inventory::routes::list_nodes,
-        crate::inventory::routes::list_tables,
-        crate::inventory::routes::start_scan,
-        crate::inventory::routes::get_job,
-        crate::snapshots::routes::create,
-        crate::snapshots::routes::list,
-        crate::snapshots::routes::detail,
-        crate::snapshots::routes::clear,
-        crate::auth::routes::me,
-        crate::auth::routes::users,
-        crate::auth::routes::tokens,
-        crate::auth::routes::create_token,
-        crate::auth::routes::revoke_token,
-        crate::auth::routes::audit_list,
-        crate::auth::routes::audit_csv,
-        crate::restore::routes::plan,
-        crate::restore::routes::request,
-        crate::restore::routes::list,
-        crate::restore::routes::get,
-        crate::restore::routes::approve,
-        crate::restore::routes::reject,
-        crate::restore::routes::execute,
-        crate::restore::routes::resume,
-        crate::restore::routes::cancel,
-        crate::restore::routes::remove_aside,
-        crate::reports::routes::storage,
-        crate::reports::routes::storage_svg,
-        crate::reports::routes::storage_csv,
-        crate::reports::routes::measured,
-    ),
     components(schemas(ErrorBody, Health, crate::calculator::CalculatorResponse))
 )]
 pub struct ApiDoc;
@@ -207,79 +173,8 @@ pub struct ApiDoc;
 pub fn app(state: AppState, http: &HttpConfig) -> Router {
     let leptos_options = state.leptos.clone();
     let routes = generate_route_list(App);
-    let api_v1 = Router::new()
-        .route("/calculator", get(crate::calculator::calculator))
-        .route("/nodes", get(crate::inventory::routes::list_nodes))
-        .route("/tables", get(crate::inventory::routes::list_tables))
-        .route(
-            "/scans",
-            axum::routing::post(crate::inventory::routes::start_scan),
-        )
-        .route("/jobs/{id}", get(crate::inventory::routes::get_job))
-        .route(
-            "/snapshots",
-            get(crate::snapshots::routes::list).post(crate::snapshots::routes::create),
-        )
-        .route(
-            "/snapshots/{tag}",
-            get(crate::snapshots::routes::detail).delete(crate::snapshots::routes::clear),
-        )
-        .route("/me", get(crate::auth::routes::me))
-        .route("/users", get(crate::auth::routes::users))
-        .route(
-            "/tokens",
-            get(crate::auth::routes::tokens).post(crate::auth::routes::create_token),
-        )
-        .route(
-            "/tokens/{id}",
-            axum::routing::delete(crate::auth::routes::revoke_token),
-        )
-        .route("/audit", get(crate::auth::routes::audit_list))
-        .route("/audit.csv", get(crate::auth::routes::audit_csv))
-        .route(
-            "/restores",
-            get(crate::restore::routes::list).post(crate::restore::routes::request),
-        )
-        .route(
-            "/restores/plan",
-            axum::routing::post(crate::restore::routes::plan),
-        )
-        .route("/restores/{id}", get(crate::restore::routes::get))
-        .route(
-            "/restores/{id}/approve",
-            axum::routing::post(crate::restore::routes::approve),
-        )
-        .route(
-            "/restores/{id}/reject",
-            axum::routing::post(crate::restore::routes::reject),
-        )
-        .route(
-            "/restores/{id}/execute",
-            axum::routing::post(crate::restore::routes::execute),
-        )
-        .route(
-            "/restores/{id}/resume",
-            axum::routing::post(crate::restore::routes::resume),
-        )
-        .route(
-            "/restores/{id}/cancel",
-            axum::routing::post(crate::restore::routes::cancel),
-        )
-        .route(
-            "/restores/{id}/aside",
-            axum::routing::delete(crate::restore::routes::remove_aside),
-        )
-        .route("/reports/storage", get(crate::reports::routes::storage))
-        .route(
-            "/reports/storage.svg",
-            get(crate::reports::routes::storage_svg),
-        )
-        .route(
-            "/reports/storage.csv",
-            get(crate::reports::routes::storage_csv),
-        )
-        .route("/reports/measured", get(crate::reports::routes::measured))
-        .fallback(api_not_found);
+    let (api, doc) = api();
+    let doc = Arc::new(doc);
     let backend: app::api::BackendHandle = Arc::new(backend::Services {
         inventory: state.inventory.clone(),
         snapshots: state.snapshots.clone(),
@@ -292,22 +187,21 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         headers::provide_request_nonce();
     };
     Router::new()
-        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/api/openapi.json", get(openapi))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
         .route("/login", axum::routing::post(crate::auth::routes::login))
         .route("/logout", axum::routing::post(crate::auth::routes::logout))
-        .nest("/api/v1", api_v1)
+        .merge(api)
         .route("/api", get(api_not_found))
-        .route(
-            "/api/{*rest}",
-            get(api_not_found)
-                .post(api_not_found)
-                .delete(api_not_found)
-                .put(api_not_found),
-        )
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(leptos_options.clone())
         })
@@ -387,8 +281,23 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn openapi() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+/// Every `/api/v1` route with its OpenAPI document: each domain's router registers a route
+/// together with its documentation, so no route exists undocumented.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(crate::calculator::calculator))
+        .merge(crate::inventory::routes::router())
+        .merge(crate::snapshots::routes::router())
+        .merge(crate::auth::routes::router())
+        .merge(crate::restore::routes::router())
+        .merge(crate::reports::routes::router())
+        .split_for_parts()
+}
+
+/// The served OpenAPI document (`/api/openapi.json`).
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    api().1
 }
 
 const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f4f82"/><path d="M16 5 27 16 16 27 5 16z" fill="#f5f7fa"/><path d="M16 10 22 16 16 22 10 16z" fill="#2f8f5b"/></svg>"##;

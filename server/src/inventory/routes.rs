@@ -4,10 +4,21 @@ use app::api::{JobDto, NodeDto, TableDto};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::jobs;
+
+/// The inventory's routes, each registered with its OpenAPI path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_nodes))
+        .routes(routes!(list_tables))
+        .routes(routes!(start_scan))
+        .routes(routes!(get_job))
+}
 
 /// Every configured node: reachable or not (with the reason), version, filesystems.
 #[utoipa::path(get, path = "/api/v1/nodes", tag = "inventory",

@@ -8,6 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::query::{Chart, Need, Report, Scope, parse};
 use super::{ReportsError, chart, csv};
@@ -23,6 +25,15 @@ impl From<ReportsError> for ApiError {
             ReportsError::Chart(m) => ApiError::Unavailable(m),
         }
     }
+}
+
+/// The reports' routes, each registered with its OpenAPI path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(storage))
+        .routes(routes!(storage_svg))
+        .routes(routes!(storage_csv))
+        .routes(routes!(measured))
 }
 
 /// The storage report: totals over time, per group, filesystems, forecasts, top lists.

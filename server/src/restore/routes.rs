@@ -6,6 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::RestoreError;
 use super::plan::{Plan, RestoreInput};
@@ -31,6 +33,20 @@ impl From<RestoreError> for ApiError {
 fn id(raw: &str) -> Result<i64, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::bad_field("id", format!("restore id `{raw}` is not a number")))
+}
+
+/// The restores' routes, each registered with its OpenAPI path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, request))
+        .routes(routes!(plan))
+        .routes(routes!(get))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(execute))
+        .routes(routes!(resume))
+        .routes(routes!(cancel))
+        .routes(routes!(remove_aside))
 }
 
 /// The dry run: schema check, files, hard links or copies, headroom, steps. Changes nothing.

@@ -9,10 +9,19 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::query::{self, DEFAULT_FILES_LIMIT};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
+
+/// The snapshots' routes, each registered with its OpenAPI path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(detail, clear))
+}
 
 /// Takes a snapshot with `nodetool snapshot`; answers at once with the job.
 #[utoipa::path(post, path = "/api/v1/snapshots", tag = "snapshots",
