@@ -105,7 +105,7 @@ fn main() {
     // Flush the writes so both runs start from the same page-cache state.
     let _ = std::process::Command::new("sync").status();
     let t = Instant::now();
-    let detail = snapkeep::restore::run::stage(&table, &node).expect("stage");
+    let detail = snapkeep::node::staging::stage(&table, &node).expect("stage");
     let link = t.elapsed();
     let used_before = du(&data_dir);
     println!("stage by hard link: {:.2} s ({detail})", link.as_secs_f64());

@@ -16,6 +16,7 @@ pub mod http;
 pub mod inventory;
 pub mod jobs;
 pub mod metrics;
+pub mod node;
 pub mod process;
 pub mod reports;
 pub mod restore;

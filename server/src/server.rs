@@ -74,11 +74,12 @@ impl Server {
             ),
             Err(e) => tracing::warn!(error = %e, "cannot mark interrupted jobs"),
         }
-        let state = AppState::new(catalog, config.nodes.clone(), &site_root, addr)
-            .with_snapshots_config(config.snapshots.clone())
-            .with_auth_config(config.auth.clone())
-            .with_restore_config(config.restore.clone())
-            .with_sampling_config(config.sampling.clone());
+        let state = AppState::build(
+            catalog,
+            crate::http::ServiceConfig::of(config),
+            &site_root,
+            addr,
+        );
         if !config.nodes.is_empty() {
             let inventory = state.inventory.clone();
             tokio::spawn(async move {

@@ -8,5 +8,7 @@ pub mod devnode;
 pub mod nodetool;
 pub mod parse;
 pub mod procs;
+pub mod sessions;
 
 pub use nodetool::{Nodetool, NodetoolError};
+pub use sessions::CqlSessions;

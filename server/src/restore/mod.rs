@@ -9,11 +9,11 @@ pub mod routes;
 pub mod run;
 pub mod schema;
 pub mod service;
+pub mod step;
 
 pub use service::{RestoreConfig, RestoreService};
 
-/// Directory under a data directory where restores stage hard links before `nodetool import`.
-pub const STAGING_DIR: &str = ".snapkeep-staging";
+pub use crate::node::staging::STAGING_DIR;
 
 /// What can go wrong with a restore request, each with the message the user sees.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,6 @@
 //! launcher or `stop_command`/`start_command`), its commit log directory is known, and every
 //! table's schema still matches.
 
-use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use sha2::Digest as _;
@@ -19,8 +18,8 @@ pub use app::api::{Headroom, Plan, PlanFile, RestoreInput, TablePlan, Target};
 use super::RestoreError;
 use super::schema::{self, SchemaCheck, Verdict};
 use crate::cassandra::cql::{Schema, Topology};
-use crate::config::NodeConfig;
-use crate::disk::{fs_stats, snapshot_dir};
+use crate::node::aside::ASIDE_DIR;
+use crate::node::{Node, NodeConfig};
 
 /// The hash an approval binds to: the snapshot's files, the tables and their ids, the
 /// schema check, the target and options, and whether headroom suffices.
@@ -59,27 +58,6 @@ pub struct PlanContext<'a> {
     pub topology: Option<&'a Topology>,
 }
 
-/// Files of a snapshot directory now: regular files except its manifest and schema.
-pub fn snapshot_files(dir: &Path) -> Result<Vec<PlanFile>, std::io::Error> {
-    let mut files = Vec::new();
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        // `DirEntry::metadata` is an lstat relative to the open directory.
-        let m = e.metadata()?;
-        if !m.is_file() || name == "manifest.json" || name == "schema.cql" {
-            continue;
-        }
-        files.push(PlanFile {
-            name,
-            size: m.len(),
-            inode: m.ino(),
-        });
-    }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(files)
-}
-
 /// Keyspaces that hold the node's own state; a full-node restore leaves them alone.
 pub const SYSTEM_KEYSPACES: &[&str] = &[
     "system",
@@ -91,84 +69,6 @@ pub const SYSTEM_KEYSPACES: &[&str] = &[
     "system_virtual_schema",
     "system_cluster_metadata",
 ];
-
-/// Directory (in each table directory and in the commit log directory) where a full-node
-/// restore moves the files it replaces, one subdirectory per restore (its safety tag).
-pub const ASIDE_DIR: &str = ".snapkeep-aside";
-
-/// How a full-node restore stops and starts the node.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NodeControl {
-    /// `stop_command`/`start_command` from the configuration.
-    Commands {
-        stop: Vec<String>,
-        start: Vec<String>,
-    },
-    /// The dev-node launcher, with the options saved in the directory's `node.json`.
-    DevNode(PathBuf),
-}
-
-impl NodeControl {
-    /// The node's way to be stopped and started, or the sentence saying what to configure.
-    pub fn of(node: &NodeConfig) -> Result<Self, String> {
-        match (&node.stop_command, &node.start_command, &node.dev_node_dir) {
-            (Some(stop), Some(start), _) if !stop.is_empty() && !start.is_empty() => {
-                Ok(NodeControl::Commands {
-                    stop: stop.clone(),
-                    start: start.clone(),
-                })
-            }
-            (_, _, Some(dir)) => match crate::cassandra::devnode::load(dir) {
-                Ok(_) => Ok(NodeControl::DevNode(dir.clone())),
-                Err(e) => Err(format!(
-                    "Node {} cannot be restarted by the dev-node launcher: {e}",
-                    node.name
-                )),
-            },
-            _ => Err(format!(
-                "Node {} cannot be stopped and started by Snapkeep: set `stop_command` and `start_command` in its [[nodes]] entry (argument lists, e.g. [\"sudo\", \"systemctl\", \"stop\", \"cassandra\"] and [\"sudo\", \"systemctl\", \"start\", \"cassandra\"]).",
-                node.name
-            )),
-        }
-    }
-
-    /// One sentence for the approver.
-    pub fn describe(&self) -> String {
-        let line = |argv: &[String]| match argv.split_first() {
-            Some((program, args)) => crate::process::Command::new(program).args(args).cmdline(),
-            None => String::new(),
-        };
-        match self {
-            NodeControl::Commands { stop, start } => format!(
-                "The node is stopped with `{}` and started with `{}`.",
-                line(stop),
-                line(start)
-            ),
-            NodeControl::DevNode(dir) => format!(
-                "The node is stopped and started by Snapkeep's dev-node launcher ({}).",
-                dir.display()
-            ),
-        }
-    }
-}
-
-/// The commit log directory of a full-node restore, or why there is none.
-fn commitlog_dir(node: &NodeConfig) -> Result<PathBuf, String> {
-    let Some(dir) = &node.commitlog_dir else {
-        return Err(format!(
-            "The commit log directory of node {} is unknown: set `commitlog_dir` (cassandra.yaml's commitlog_directory) in its [[nodes]] entry. A full-node restore moves the commit log segments aside so that writes made after the snapshot are not replayed over it.",
-            node.name
-        ));
-    };
-    if !dir.is_absolute() || !dir.is_dir() {
-        return Err(format!(
-            "The commit log directory {} of node {} is not an existing directory; check `commitlog_dir`.",
-            dir.display(),
-            node.name
-        ));
-    }
-    Ok(dir.clone())
-}
 
 /// What the other replicas mean for an in-place restore of one node: TRUNCATE removes rows on
 /// every node while only this node's snapshot is put back, so it is blocked unless this node
@@ -222,6 +122,7 @@ fn random_suffix() -> String {
 /// Makes the plan (see the module documentation).
 pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, RestoreError> {
     let node = ctx.node;
+    let on_node = Node::local(node);
     type Row = (String, String, String, String, Option<i64>, Option<String>);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT st.keyspace_name, st.table_name, st.table_id, st.data_dir, st.row_count, st.row_count_method \
@@ -328,11 +229,11 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
     let mut blocked = Vec::new();
     let mut commitlog_aside = None;
     if full_node {
-        match NodeControl::of(node) {
+        match crate::node::control::NodeControl::of(node) {
             Ok(c) => notes.push(c.describe()),
             Err(e) => blocked.push(e),
         }
-        match commitlog_dir(node) {
+        match crate::node::control::commitlog_dir(node) {
             Ok(dir) => {
                 let aside = dir.join(ASIDE_DIR).join(&staging_name);
                 notes.push(format!(
@@ -361,16 +262,17 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             continue;
         };
         let data_dir = PathBuf::from(&r.3);
-        let source = snapshot_dir(&node.data_dirs, &data_dir, ks, t, &r.2, &input.snapshot)
+        let source = on_node
+            .snapshot_dir(&data_dir, ks, t, &r.2, &input.snapshot)
             .map_err(|e| RestoreError::Conflict(e.to_string()))?;
-        let files = snapshot_files(&source).map_err(|e| {
+        let files = on_node.snapshot_files(&source).map_err(|e| {
             RestoreError::Conflict(format!(
                 "the files of snapshot `{}` for {ks}.{t} cannot be read at {}: {e}",
                 input.snapshot,
                 source.display()
             ))
         })?;
-        let schema_text = crate::snapshots::validate::read_schema_cql(&source).map_err(|e| {
+        let schema_text = on_node.schema_cql(&source).map_err(|e| {
             RestoreError::Conflict(format!(
                 "snapshot `{}` has no readable schema.cql for {ks}.{t}: {e}",
                 input.snapshot
@@ -422,7 +324,8 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
                     "{ks}.{t} is not the table the snapshot was taken of (the live table has another id or is gone): restore it into a side table instead."
                 ));
             }
-            let dir = crate::disk::table_dir(&node.data_dirs, &data_dir, ks, t, &r.2)
+            let dir = on_node
+                .table_dir(&data_dir, ks, t, &r.2)
                 .map_err(|e| RestoreError::Conflict(e.to_string()))?;
             aside_dir = Some(
                 dir.join(ASIDE_DIR)
@@ -438,10 +341,7 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
                 .join(&target_keyspace)
                 .join(&target_table)
         };
-        let same_fs = match (std::fs::metadata(&source), std::fs::metadata(&data_dir)) {
-            (Ok(a), Ok(b)) => a.dev() == b.dev(),
-            _ => false,
-        };
+        let same_fs = on_node.same_filesystem(&source, &data_dir);
         let bytes: u64 = files.iter().map(|f| f.size).sum();
         tables.push(TablePlan {
             keyspace: ks.clone(),
@@ -485,7 +385,7 @@ pub async fn make(ctx: &PlanContext<'_>, input: &RestoreInput) -> Result<Plan, R
             .filter(|t| t.data_dir == *d && !t.hard_link)
             .map(|t| t.files.len() as u64)
             .sum();
-        match fs_stats(Path::new(d)) {
+        match on_node.fs_stats(Path::new(d)) {
             Ok(fs) => {
                 let free_b = fs.avail_bytes.saturating_sub(need_bytes);
                 let free_i = fs.free_inodes.saturating_sub(need_inodes);

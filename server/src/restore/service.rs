@@ -13,11 +13,14 @@ pub use app::api::{RestoreDto, StepDto};
 
 use super::plan::{self, Plan, PlanContext, RestoreInput, Target, plan_hash};
 use super::run::{self, Verification};
+use super::step::Step;
 use crate::auth::audit::{Outcome, record_system};
 use crate::auth::{CurrentUser, Role};
+use crate::cassandra::CqlSessions;
 use crate::cassandra::cql::Cql;
-use crate::config::NodeConfig;
+use crate::cassandra::cql::Schema;
 use crate::jobs::{self, now_ms};
+use crate::node::{Node, NodeConfig};
 use crate::snapshots::{SnapshotService, TablesGuard};
 
 /// `[restore]` in the configuration file.
@@ -52,6 +55,7 @@ pub struct RestoreService {
     pool: SqlitePool,
     nodes: Arc<Vec<NodeConfig>>,
     snapshots: SnapshotService,
+    sessions: CqlSessions,
     config: RestoreConfig,
 }
 
@@ -86,18 +90,6 @@ const COLUMNS: &str = "id, node, tag, tables, target, side_keyspace, truncate, r
     state, decided_by, decided_at, decision_comment, approval_expires_at, job_id, started_at, finished_at, error, verification, \
     requested_tables";
 
-/// Steps after which the live data has changed: once one ran, finishing is the safe choice.
-const DESTRUCTIVE_STEPS: &[&str] = &[
-    "truncate",
-    "import",
-    "drain",
-    "stop",
-    "move_aside",
-    "clear_commitlog",
-    "link",
-    "start",
-];
-
 /// The holder name of a request's pins.
 fn pin_holder(id: i64) -> String {
     format!("restore:{id}")
@@ -108,12 +100,14 @@ impl RestoreService {
         pool: SqlitePool,
         nodes: Vec<NodeConfig>,
         snapshots: SnapshotService,
+        sessions: CqlSessions,
         config: RestoreConfig,
     ) -> Self {
         Self {
             pool,
             nodes: Arc::new(nodes),
             snapshots,
+            sessions,
             config,
         }
     }
@@ -140,9 +134,21 @@ impl RestoreService {
     }
 
     async fn cql(&self, node: &NodeConfig) -> Result<Arc<Cql>, RestoreError> {
-        self.snapshots.schema(node).await?;
-        self.snapshots.session(node).await.ok_or_else(|| {
-            RestoreError::Unavailable(format!("no CQL session to node {}", node.name))
+        self.sessions.session(node).await.map_err(|e| {
+            RestoreError::Unavailable(format!(
+                "cannot reach node {} over CQL at {}: {e}",
+                node.name, node.cql
+            ))
+        })
+    }
+
+    /// The node's live schema over the shared CQL session.
+    async fn schema(&self, node: &NodeConfig) -> Result<Schema, RestoreError> {
+        self.sessions.schema(node).await.map_err(|e| {
+            RestoreError::Unavailable(format!(
+                "cannot read the schema of node {} over CQL at {}: {e}",
+                node.name, node.cql
+            ))
         })
     }
 
@@ -152,7 +158,7 @@ impl RestoreService {
         input: &RestoreInput,
         previous: Option<&Plan>,
     ) -> Result<Plan, RestoreError> {
-        let live = self.snapshots.schema(node).await?;
+        let live = self.schema(node).await?;
         let topology = self.topology(node).await;
         let ctx = PlanContext {
             pool: &self.pool,
@@ -347,7 +353,7 @@ impl RestoreService {
         .await?;
         Ok(names
             .into_iter()
-            .filter(|n| DESTRUCTIVE_STEPS.contains(&n.split(' ').next().unwrap_or_default()))
+            .filter(|n| Step::parse(n).is_ok_and(|s| s.changes_live_data()))
             .collect())
     }
 
@@ -417,7 +423,7 @@ impl RestoreService {
             && let Ok(plan) = serde_json::from_str::<Plan>(&r.plan)
             && let Ok(node) = self.node_for(Some(&r.node), &r.tag)
         {
-            run::clean_all(&plan, &node);
+            Node::local(&node).clean_all(&plan);
             // What a full-node restore set aside stays, shown on Overview like any other.
             if plan.target == Target::FullNode
                 && let Err(e) = self.keep_aside(id, &plan, &node).await
@@ -464,7 +470,7 @@ impl RestoreService {
             let previous: Plan = serde_json::from_str(&r.plan).map_err(|e| {
                 RestoreError::Conflict(format!("the stored plan is unreadable: {e}"))
             })?;
-            let live = self.snapshots.schema(&node).await?;
+            let live = self.schema(&node).await?;
             let topology = self.topology(&node).await;
             let ctx = PlanContext {
                 pool: &self.pool,
@@ -670,7 +676,7 @@ impl RestoreService {
                     .await
             }
             Err(e) => {
-                run::clean_all(&plan, &node);
+                Node::local(&node).clean_all(&plan);
                 let _ = jobs::fail(pool, job, e).await;
                 self.audit(id, "restore.failed", Outcome::Failed, e).await;
                 sqlx::query("UPDATE restore_requests SET state = 'failed', finished_at = ?, error = ? WHERE id = ?")
@@ -715,6 +721,7 @@ impl RestoreService {
                 continue;
             }
             let _ = jobs::progress(pool, job, seq as f64 / total, &name).await;
+            let step = Step::parse(&name);
             let mark = |state: &'static str, detail: String| {
                 let pool = pool.clone();
                 let name = name.clone();
@@ -743,12 +750,19 @@ impl RestoreService {
                 }
             };
             mark("running", String::new()).await?;
-            let result = match name.as_str() {
-                "check" => {
+            let step = match step {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = mark("failed", e.to_string()).await;
+                    return Err(format!("{e}: this plan cannot be run by this Snapkeep"));
+                }
+            };
+            let result = match &step {
+                Step::Check => {
                     let previous = plan.clone();
                     // A full-node restore of a node found down replays its commit log first.
                     let replayed = if plan.target == Target::FullNode {
-                        match super::fullnode::replay_if_down(node).await {
+                        match Node::local(node).replay_if_down().await {
                             Ok(line) => line,
                             Err(e) => {
                                 let _ = mark("failed", e.clone()).await;
@@ -758,7 +772,7 @@ impl RestoreService {
                     } else {
                         None
                     };
-                    match self.snapshots.schema(node).await {
+                    match self.schema(node).await {
                         Ok(live) => {
                             let topology = self.topology(node).await;
                             let ctx = PlanContext {
@@ -788,7 +802,7 @@ impl RestoreService {
                         }),
                     }
                 }
-                "safety_snapshot" => {
+                Step::SafetySnapshot => {
                     let r = run::safety_snapshot(plan, node, state != "pending").await;
                     if r.is_ok()
                         && let Some(tag) = &plan.safety_tag
@@ -809,10 +823,10 @@ impl RestoreService {
                     }
                     r
                 }
-                "keep_aside" | "cleanup" if plan.target == Target::FullNode => {
+                Step::KeepAside | Step::Cleanup(_) if plan.target == Target::FullNode => {
                     self.keep_aside(id, plan, node).await
                 }
-                "verify" => match self.session_for(node, &mut cql).await {
+                Step::Verify => match self.session_for(node, &mut cql).await {
                     Ok(c) => {
                         let v = run::verify(plan, node, &c).await;
                         if !v.passed && plan.target == Target::FullNode {
@@ -842,7 +856,7 @@ impl RestoreService {
                     Err(e) => Err(e),
                 },
             };
-            if result.is_ok() && (name == "check" || name == "verify") {
+            if result.is_ok() && matches!(step, Step::Check | Step::Verify) {
                 run::crash_hook(&name);
             }
             match result {
@@ -851,7 +865,7 @@ impl RestoreService {
                     // The step's own error matters more than a journal that cannot say so.
                     let _ = mark("failed", e.clone()).await;
                     if plan.target == Target::FullNode
-                        && matches!(name.as_str(), "start" | "wait_cql")
+                        && matches!(step, Step::Start | Step::WaitCql)
                     {
                         return Err(self.roll_back(id, plan, node, &name, &e).await);
                     }
@@ -871,7 +885,7 @@ impl RestoreService {
     /// Records what a full-node restore set aside, to be kept until an admin removes it or
     /// `keep_aside_days` pass; deletes nothing.
     async fn keep_aside(&self, id: i64, plan: &Plan, node: &NodeConfig) -> Result<String, String> {
-        let asides = super::fullnode::asides(plan, node)?;
+        let asides = Node::local(node).asides(plan)?;
         let now = now_ms();
         let until = now + self.config.keep_aside_days as i64 * 86_400_000;
         for a in &asides {
@@ -937,7 +951,8 @@ impl RestoreService {
         let plan: Plan = serde_json::from_str(&r.plan)
             .map_err(|e| RestoreError::Conflict(format!("the stored plan is unreadable: {e}")))?;
         let node = self.node_for(Some(&r.node), &r.tag)?;
-        let removed = super::fullnode::remove_asides(&plan, &node)
+        let removed = Node::local(&node)
+            .remove_asides(&plan)
             .map_err(|e| RestoreError::Conflict(format!("nothing more was removed: {e}")))?;
         let who = by
             .map(|u| u.name.clone())

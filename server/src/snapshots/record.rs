@@ -14,9 +14,6 @@ use crate::disk::scan::Holds;
 use crate::disk::{FileEntry, NodeScan, SnapshotDir};
 use crate::jobs::now_ms;
 
-/// Largest `manifest.json` read (it lists every file; 100,000 files take a few MB).
-const MAX_MANIFEST_BYTES: u64 = 32 * 1024 * 1024;
-
 /// What Snapkeep knows about a snapshot it has just taken itself.
 #[derive(Debug, Clone, Default)]
 pub struct Intent {
@@ -75,22 +72,13 @@ struct Meta {
     mtime: Option<i64>,
 }
 
-async fn read_capped(path: &Path, cap: u64) -> Option<String> {
-    let meta = tokio::fs::symlink_metadata(path).await.ok()?;
-    if !meta.is_file() || meta.len() > cap {
-        return None;
-    }
-    let bytes = tokio::fs::read(path).await.ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
-}
-
 /// Reads `manifest.json` (created_at, expires_at, ephemeral) and `schema.cql`.
 async fn read_meta(dir: &Path) -> Meta {
+    let found = crate::node::files::read_snapshot_meta(dir).await;
     let mut meta = Meta {
-        manifest: read_capped(&dir.join("manifest.json"), MAX_MANIFEST_BYTES).await,
-        schema: super::validate::read_schema_cql_async(dir.to_path_buf())
-            .await
-            .ok(),
+        manifest: found.manifest,
+        schema: found.schema,
+        mtime: found.mtime,
         ..Meta::default()
     };
     if let Some(text) = &meta.manifest
@@ -108,12 +96,6 @@ async fn read_meta(dir: &Path) -> Meta {
             .and_then(|e| e.as_bool())
             .unwrap_or(false);
     }
-    meta.mtime = tokio::fs::symlink_metadata(dir)
-        .await
-        .ok()
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as i64);
     meta
 }
 

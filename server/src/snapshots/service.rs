@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use app::api::{CreateSnapshotRequest, JobDto, SnapshotJobDto, format_bytes, format_compact_utc};
 use serde::Deserialize;
@@ -15,11 +14,10 @@ use sqlx::SqlitePool;
 use super::locks::{TableLocks, TablesGuard, key};
 use super::record::{Intent, RecordOptions, Scope, record};
 use super::{SnapshotError, validate};
-use crate::cassandra::Nodetool;
+use crate::cassandra::CqlSessions;
 use crate::cassandra::cql::{Cql, Schema};
-use crate::config::NodeConfig;
-use crate::disk::scan_data_dirs_filtered;
 use crate::jobs::{self, now_ms};
+use crate::node::{Node, NodeConfig};
 
 /// `[snapshots]` in the configuration file.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
@@ -53,7 +51,7 @@ pub struct SnapshotService {
     nodes: Arc<Vec<NodeConfig>>,
     config: SnapshotsConfig,
     locks: TableLocks,
-    sessions: Arc<tokio::sync::Mutex<HashMap<String, Arc<Cql>>>>,
+    sessions: CqlSessions,
     /// Called after every job so the inventory's per-table totals catch up.
     after_job: Option<Arc<dyn Fn() + Send + Sync>>,
 }
@@ -77,13 +75,18 @@ struct NodePlan {
 }
 
 impl SnapshotService {
-    pub fn new(pool: SqlitePool, nodes: Vec<NodeConfig>, config: SnapshotsConfig) -> Self {
+    pub fn new(
+        pool: SqlitePool,
+        nodes: Vec<NodeConfig>,
+        config: SnapshotsConfig,
+        sessions: CqlSessions,
+    ) -> Self {
         Self {
             pool,
             nodes: Arc::new(nodes),
             config,
             locks: TableLocks::default(),
-            sessions: Arc::default(),
+            sessions,
             after_job: None,
         }
     }
@@ -130,36 +133,18 @@ impl SnapshotService {
         }
     }
 
-    /// The live schema of a node, over a CQL session kept between requests.
+    /// The live schema of a node, over the shared CQL session.
     pub async fn schema(&self, node: &NodeConfig) -> Result<Schema, SnapshotError> {
-        let unavailable = |e: &dyn std::fmt::Display| {
+        self.sessions.schema(node).await.map_err(|e| {
             SnapshotError::Unavailable(format!(
                 "cannot read the schema of node {} over CQL at {}: {e}",
                 node.name, node.cql
             ))
-        };
-        let cached = self.sessions.lock().await.get(&node.name).cloned();
-        if let Some(cql) = cached {
-            match cql.schema().await {
-                Ok(s) => return Ok(s),
-                Err(e) => {
-                    tracing::info!(node = %node.name, error = %e, "CQL session failed; reconnecting");
-                    self.sessions.lock().await.remove(&node.name);
-                }
-            }
-        }
-        let cql = Arc::new(
-            Cql::connect(&node.cql, Duration::from_secs(10))
-                .await
-                .map_err(|e| unavailable(&e))?,
-        );
-        let schema = cql.schema().await.map_err(|e| unavailable(&e))?;
-        self.sessions.lock().await.insert(node.name.clone(), cql);
-        Ok(schema)
+        })
     }
 
-    pub async fn session(&self, node: &NodeConfig) -> Option<Arc<Cql>> {
-        self.sessions.lock().await.get(&node.name).cloned()
+    async fn session(&self, node: &NodeConfig) -> Option<Arc<Cql>> {
+        self.sessions.cached(node).await
     }
 
     /// Checks a snapshot request and starts its job.
@@ -366,8 +351,7 @@ impl SnapshotService {
                 ),
             )
             .await;
-            let nodetool = Nodetool::for_node(node);
-            if let Err(e) = nodetool
+            if let Err(e) = Node::local(node)
                 .snapshot(
                     &tag,
                     ttl.as_deref(),
@@ -439,16 +423,10 @@ impl SnapshotService {
         clearing: Option<&str>,
     ) -> Result<(i64, i64), String> {
         let ids: HashSet<String> = targets.iter().map(|t| t.id.clone()).collect();
-        let dirs = node.data_dirs.clone();
-        let scan_ids = ids.clone();
         let observed_at = now_ms();
-        let scan = tokio::task::spawn_blocking(move || {
-            scan_data_dirs_filtered(&dirs, &move |_: &str, _: &str, id: &str| {
-                scan_ids.contains(id)
-            })
-        })
-        .await
-        .map_err(|e| format!("the scan task failed: {e}"))?;
+        let scan = Node::local(node)
+            .scan(Some(ids.iter().cloned().collect()))
+            .await?;
         let holds = scan.holds();
         let intent = if clearing.is_none() {
             let mut live: HashMap<String, u64> = HashMap::new();
@@ -521,7 +499,7 @@ impl SnapshotService {
                 .iter()
                 .map(|t| format!("{}.{}", t.keyspace, t.table))
                 .collect();
-            match Nodetool::for_node(node).tablestats(&names).await {
+            match Node::local(node).table_stats(&names).await {
                 Ok(stats) => {
                     for s in stats {
                         if let Some(t) = estimate
@@ -713,8 +691,7 @@ impl SnapshotService {
                 let mut r = Ok(());
                 for (n, data_dir, ks, t, tid) in dirs.iter().filter(|d| d.0 == node.name) {
                     let _ = n;
-                    if let Err(e) = crate::disk::remove_snapshot_dir(
-                        &node.data_dirs,
+                    if let Err(e) = Node::local(node).remove_table_snapshot(
                         std::path::Path::new(data_dir),
                         ks,
                         t,
@@ -727,8 +704,8 @@ impl SnapshotService {
                 }
                 r
             } else {
-                Nodetool::for_node(node)
-                    .clearsnapshot(&tag, &plan.keyspaces)
+                Node::local(node)
+                    .clear_snapshot(&tag, &plan.keyspaces)
                     .await
                     .map_err(|e| e.to_string())
             };

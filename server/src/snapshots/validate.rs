@@ -1,8 +1,5 @@
-//! Checks of what users send (tags, TTLs, table names), what a tag says about a snapshot, and
-//! the one guarded way to read a snapshot's `schema.cql` ([`read_schema_cql`]).
-
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
+//! Checks of what users send (tags, TTLs, table names), the reserved tags Snapkeep takes
+//! itself, and what kind of snapshot a tag says it is.
 
 use app::api::format_utc;
 
@@ -97,94 +94,6 @@ pub fn keyspace_name(name: &str) -> Result<(), SnapshotError> {
             format!("`{name}` is not a keyspace name"),
         ))
     }
-}
-
-/// Largest `schema.cql` read (a table's schema is a few KiB; this leaves room for UDTs).
-pub const MAX_SCHEMA_CQL_BYTES: u64 = 1024 * 1024;
-
-/// Why a snapshot's `schema.cql` could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum SchemaFileError {
-    #[error("{path} is missing")]
-    Missing { path: PathBuf },
-    #[error("{path} is a symbolic link or not a regular file; Snapkeep does not follow it")]
-    NotAFile { path: PathBuf },
-    #[error("{path} is {size} bytes, more than the {max} bytes a schema.cql may have")]
-    TooLarge { path: PathBuf, size: u64, max: u64 },
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// Reads `DIR/schema.cql` of a snapshot: never through a symbolic link (the file is opened with
-/// `O_NOFOLLOW` and must be a regular file) and at most [`MAX_SCHEMA_CQL_BYTES`]. Invalid UTF-8
-/// is replaced, as the text is only parsed and shown.
-pub fn read_schema_cql(snapshot_dir: &Path) -> Result<String, SchemaFileError> {
-    read_capped_no_follow(&snapshot_dir.join("schema.cql"), MAX_SCHEMA_CQL_BYTES)
-}
-
-/// [`read_schema_cql`] for async code (the read runs on the blocking pool).
-pub async fn read_schema_cql_async(snapshot_dir: PathBuf) -> Result<String, SchemaFileError> {
-    let path = snapshot_dir.join("schema.cql");
-    tokio::task::spawn_blocking(move || read_schema_cql(&snapshot_dir))
-        .await
-        .unwrap_or_else(|e| {
-            Err(SchemaFileError::Io {
-                path,
-                source: std::io::Error::other(e),
-            })
-        })
-}
-
-/// Reads a regular file without following a symbolic link at its last component, refusing one
-/// larger than `max` bytes (checked on the open file, and again while reading).
-pub fn read_capped_no_follow(path: &Path, max: u64) -> Result<String, SchemaFileError> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let io = |source: std::io::Error| SchemaFileError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => SchemaFileError::NotAFile {
-                path: path.to_path_buf(),
-            },
-            _ if e.kind() == std::io::ErrorKind::NotFound => SchemaFileError::Missing {
-                path: path.to_path_buf(),
-            },
-            _ => io(e),
-        })?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(SchemaFileError::NotAFile {
-            path: path.to_path_buf(),
-        });
-    }
-    if meta.len() > max {
-        return Err(SchemaFileError::TooLarge {
-            path: path.to_path_buf(),
-            size: meta.len(),
-            max,
-        });
-    }
-    let mut bytes = Vec::new();
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > max {
-        return Err(SchemaFileError::TooLarge {
-            path: path.to_path_buf(),
-            size: bytes.len() as u64,
-            max,
-        });
-    }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Tag prefixes Snapkeep uses for the snapshots it takes on its own.
@@ -287,81 +196,6 @@ mod tests {
             assert!(err.contains("must not start with `-`"), "{err}");
         }
         assert!(tag("nightly-1").is_ok());
-    }
-
-    #[tokio::test]
-    async fn schema_cql_reads_from_async_code_refuse_links_too() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("target"), "x").expect("write");
-        std::os::unix::fs::symlink(dir.path().join("target"), dir.path().join("schema.cql"))
-            .expect("symlink");
-        let err = read_schema_cql_async(dir.path().to_path_buf())
-            .await
-            .expect_err("symlink");
-        assert!(matches!(err, SchemaFileError::NotAFile { .. }), "{err}");
-    }
-
-    #[test]
-    fn schema_cql_is_read_capped_and_never_through_a_link() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let snap = dir.path().join("snap");
-        std::fs::create_dir(&snap).expect("dir");
-        assert!(matches!(
-            read_schema_cql(&snap),
-            Err(SchemaFileError::Missing { .. })
-        ));
-        std::fs::write(
-            snap.join("schema.cql"),
-            "CREATE TABLE shop.orders (id int PRIMARY KEY);",
-        )
-        .expect("write");
-        assert!(
-            read_schema_cql(&snap)
-                .expect("read")
-                .starts_with("CREATE TABLE shop.orders")
-        );
-
-        // A link to a secret elsewhere is refused, not read.
-        let secret = dir.path().join("secret");
-        std::fs::write(&secret, "password=hunter2").expect("write");
-        let linked = dir.path().join("linked");
-        std::fs::create_dir(&linked).expect("dir");
-        std::os::unix::fs::symlink(&secret, linked.join("schema.cql")).expect("symlink");
-        let err = read_schema_cql(&linked).expect_err("symlink");
-        assert!(matches!(err, SchemaFileError::NotAFile { .. }), "{err}");
-        assert!(!err.to_string().contains("hunter2"));
-
-        // A directory or a FIFO named schema.cql is not read (a FIFO would block forever).
-        let odd = dir.path().join("odd");
-        std::fs::create_dir_all(odd.join("schema.cql")).expect("dir");
-        assert!(matches!(
-            read_schema_cql(&odd),
-            Err(SchemaFileError::NotAFile { .. })
-        ));
-        let fifo_dir = dir.path().join("fifo");
-        std::fs::create_dir(&fifo_dir).expect("dir");
-        let fifo = std::ffi::CString::new(
-            fifo_dir
-                .join("schema.cql")
-                .into_os_string()
-                .into_encoded_bytes(),
-        )
-        .expect("path");
-        // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
-        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
-        assert!(matches!(
-            read_schema_cql(&fifo_dir),
-            Err(SchemaFileError::NotAFile { .. })
-        ));
-
-        // Larger than the cap: refused with the sizes.
-        let big = dir.path().join("big");
-        std::fs::create_dir(&big).expect("dir");
-        let f = std::fs::File::create(big.join("schema.cql")).expect("create");
-        f.set_len(MAX_SCHEMA_CQL_BYTES + 1).expect("grow");
-        let err = read_schema_cql(&big).expect_err("too large");
-        assert!(matches!(err, SchemaFileError::TooLarge { .. }), "{err}");
-        assert!(err.to_string().contains("1048576"), "{err}");
     }
 
     #[test]

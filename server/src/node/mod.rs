@@ -1,0 +1,326 @@
+//! The node boundary: every operation Snapkeep performs on a Cassandra host goes through
+//! [`Node`]. Scanning the data directories, filesystem statistics, nodetool (snapshot, clear,
+//! list, table statistics, import), reading a snapshot's files, manifest and `schema.cql`,
+//! staging restores and removing staging, moving files aside and back, and draining,
+//! stopping and starting the node.
+//!
+//! The services (snapshots, restore, inventory, reports) reach a host only through this
+//! module and keep their state in the catalog; none of them touches the filesystem, the disk
+//! scanner or nodetool directly. [`Node`] is an enum of the ways to reach a host: the local
+//! machine today; an agent on the node (the cluster work) is a second variant serving the
+//! same operations, whose inputs and outputs are plain serializable types for that reason.
+//!
+//! The parts: [`config`] (one node's settings), [`files`] (a snapshot's own files),
+//! [`staging`] (restore staging and import), [`control`] (drain, stop, start, what is down),
+//! [`aside`] (files a full-node restore moves aside and puts back), and the low-level
+//! `disk` scanner and nodetool runner they use.
+
+pub mod aside;
+pub mod config;
+pub mod control;
+pub mod files;
+pub mod staging;
+
+use std::path::{Path, PathBuf};
+
+use app::api::{Plan, PlanFile, TablePlan};
+
+pub use config::{JMX_PASSWORD_FILE_ENV, NodeConfig, split_host_port};
+
+use crate::cassandra::parse::{Info, SnapshotRow, TableStats};
+use crate::cassandra::{Nodetool, NodetoolError};
+use crate::disk::{FsStats, NodeScan};
+
+/// One Cassandra host as the services reach it.
+#[derive(Debug, Clone, Copy)]
+pub enum Node<'a> {
+    /// The node's files are on this machine and nodetool runs here.
+    Local(&'a NodeConfig),
+}
+
+impl<'a> Node<'a> {
+    /// The node whose files and nodetool are on this machine.
+    pub fn local(config: &'a NodeConfig) -> Self {
+        Node::Local(config)
+    }
+
+    /// The node's settings.
+    pub fn config(&self) -> &'a NodeConfig {
+        match self {
+            Node::Local(c) => c,
+        }
+    }
+
+    fn nodetool(&self) -> Nodetool {
+        Nodetool::for_node(self.config())
+    }
+
+    /// `nodetool snapshot`: flushes (unless `skip_flush`) and hard-links the SSTables of the
+    /// keyspaces or tables into `snapshots/<tag>/`.
+    pub async fn snapshot(
+        &self,
+        tag: &str,
+        ttl: Option<&str>,
+        skip_flush: bool,
+        keyspaces: &[String],
+        tables: &[String],
+    ) -> Result<(), NodetoolError> {
+        self.nodetool()
+            .snapshot(tag, ttl, skip_flush, keyspaces, tables)
+            .await
+    }
+
+    /// `nodetool clearsnapshot -t <tag>` for the keyspaces (all when empty).
+    pub async fn clear_snapshot(
+        &self,
+        tag: &str,
+        keyspaces: &[String],
+    ) -> Result<(), NodetoolError> {
+        self.nodetool().clearsnapshot(tag, keyspaces).await
+    }
+
+    /// Removes one table's snapshot directory (nodetool cannot clear a single table),
+    /// checked to lie inside one of the node's data directories; `false` when it was gone.
+    pub fn remove_table_snapshot(
+        &self,
+        data_dir: &Path,
+        keyspace: &str,
+        table: &str,
+        table_id: &str,
+        tag: &str,
+    ) -> Result<bool, crate::disk::RemoveError> {
+        crate::disk::remove_snapshot_dir(
+            &self.config().data_dirs,
+            data_dir,
+            keyspace,
+            table,
+            table_id,
+            tag,
+        )
+    }
+
+    /// `nodetool listsnapshots`.
+    pub async fn list_snapshots(&self) -> Result<Vec<SnapshotRow>, NodetoolError> {
+        self.nodetool().listsnapshots().await
+    }
+
+    /// `nodetool tablestats` of `keyspace.table` names.
+    pub async fn table_stats(&self, names: &[String]) -> Result<Vec<TableStats>, NodetoolError> {
+        self.nodetool().tablestats(names).await
+    }
+
+    /// `nodetool info`, `version` and `statusbackup` within `timeout` each, for the inventory.
+    pub async fn describe(
+        &self,
+        timeout: std::time::Duration,
+    ) -> (
+        Result<Info, NodetoolError>,
+        Result<String, NodetoolError>,
+        Result<bool, NodetoolError>,
+    ) {
+        let nt = self.nodetool().with_timeout(timeout);
+        (nt.info().await, nt.version().await, nt.statusbackup().await)
+    }
+
+    /// Scans the node's data directories (every table when `only_ids` is `None`, else the
+    /// tables whose directory id is listed), on a blocking thread. Directories that cannot be
+    /// read are reported inside the scan.
+    pub async fn scan(&self, only_ids: Option<Vec<String>>) -> Result<NodeScan, String> {
+        let dirs = self.config().data_dirs.clone();
+        tokio::task::spawn_blocking(move || match only_ids {
+            None => crate::disk::scan_data_dirs(&dirs),
+            Some(ids) => crate::disk::scan_data_dirs_filtered(&dirs, &move |_, _, id: &str| {
+                ids.iter().any(|x| x == id)
+            }),
+        })
+        .await
+        .map_err(|e| format!("the scan task failed: {e}"))
+    }
+
+    /// Size and free space (bytes and inodes) of the filesystem holding `dir`.
+    pub fn fs_stats(&self, dir: &Path) -> std::io::Result<FsStats> {
+        crate::disk::fs_stats(dir)
+    }
+
+    /// Whether two paths are on the same filesystem (so hard links work between them).
+    pub fn same_filesystem(&self, a: &Path, b: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt as _;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev(),
+            _ => false,
+        }
+    }
+
+    /// The directory of snapshot `tag` of a table, checked to be inside a data directory.
+    pub fn snapshot_dir(
+        &self,
+        data_dir: &Path,
+        keyspace: &str,
+        table: &str,
+        table_id: &str,
+        tag: &str,
+    ) -> Result<PathBuf, crate::disk::RemoveError> {
+        crate::disk::snapshot_dir(
+            &self.config().data_dirs,
+            data_dir,
+            keyspace,
+            table,
+            table_id,
+            tag,
+        )
+    }
+
+    /// The live directory of a table, checked to be inside a data directory.
+    pub fn table_dir(
+        &self,
+        data_dir: &Path,
+        keyspace: &str,
+        table: &str,
+        table_id: &str,
+    ) -> Result<PathBuf, crate::disk::RemoveError> {
+        crate::disk::table_dir(
+            &self.config().data_dirs,
+            data_dir,
+            keyspace,
+            table,
+            table_id,
+        )
+    }
+
+    /// The files of a snapshot directory now (regular files but its manifest and schema).
+    pub fn snapshot_files(&self, dir: &Path) -> std::io::Result<Vec<PlanFile>> {
+        files::snapshot_files(dir)
+    }
+
+    /// A snapshot's `schema.cql`, capped and never through a link.
+    pub fn schema_cql(&self, dir: &Path) -> Result<String, files::SchemaFileError> {
+        files::read_schema_cql(dir)
+    }
+
+    /// A snapshot's `manifest.json`, `schema.cql` and mtime.
+    pub async fn snapshot_meta(&self, dir: &Path) -> files::SnapshotMeta {
+        files::read_snapshot_meta(dir).await
+    }
+
+    /// Whether each table of `plan` has a snapshot `tag` already (`keyspace.table` names).
+    pub fn tables_with_snapshot(&self, plan: &Plan, tag: &str) -> Vec<String> {
+        staging::tables_with_snapshot(plan, self.config(), tag)
+    }
+
+    /// Stages one table of a restore and checks what was staged against the snapshot.
+    pub async fn stage(&self, table: &TablePlan) -> Result<String, String> {
+        let (t, node) = (table.clone(), self.config().clone());
+        blocking(move || staging::stage(&t, &node)).await
+    }
+
+    /// `nodetool import` of a table's staging directory.
+    pub async fn import(&self, table: &TablePlan) -> Result<String, String> {
+        staging::import(table, self.config()).await
+    }
+
+    /// Removes a table's staging directory.
+    pub async fn cleanup(&self, table: &TablePlan) -> Result<String, String> {
+        let (t, node) = (table.clone(), self.config().clone());
+        blocking(move || staging::cleanup(&t, &node)).await
+    }
+
+    /// Removes every staging directory of a plan (after a failure).
+    pub fn clean_all(&self, plan: &Plan) {
+        staging::clean_all(plan, self.config())
+    }
+
+    /// How the snapshot's SSTables of a restored table stand in its live directory.
+    pub fn restored_files(&self, table: &TablePlan, live_table_id: Option<&str>) -> RestoredFiles {
+        staging::restored_files(table, self.config(), live_table_id)
+    }
+
+    /// Where the node stands: up, down, alive but silent, or unknown.
+    pub async fn state(&self) -> control::NodeState {
+        control::node_state(self.config()).await
+    }
+
+    /// A CQL session to the node that answered one query.
+    pub async fn cql_answers(&self) -> Result<crate::cassandra::cql::Cql, String> {
+        control::cql_answers(self.config()).await
+    }
+
+    /// Waits until the node answers CQL (`start_timeout_secs`).
+    pub async fn wait_answering(&self) -> Result<(), String> {
+        control::wait_answering(self.config()).await
+    }
+
+    /// Starts a node found down so that its commit log replays before a drain.
+    pub async fn replay_if_down(&self) -> Result<Option<String>, String> {
+        control::replay_if_down(self.config()).await
+    }
+
+    /// `nodetool drain` (done when the node is down or drained already).
+    pub async fn drain(&self) -> Result<String, String> {
+        control::drain(self.config()).await
+    }
+
+    /// Stops the node and waits until it is down.
+    pub async fn stop(&self) -> Result<String, String> {
+        control::stop(self.config()).await
+    }
+
+    /// Starts the node (returns once the start is under way).
+    pub async fn start(&self) -> Result<String, String> {
+        control::start(self.config()).await
+    }
+
+    /// Moves a table's live SSTables aside (node down).
+    pub async fn move_aside(&self, table: &TablePlan, plan: &Plan) -> Result<String, String> {
+        aside::move_aside(table, plan, self.config()).await
+    }
+
+    /// Moves the commit log segments aside (node down).
+    pub async fn clear_commitlog(&self, plan: &Plan) -> Result<String, String> {
+        aside::clear_commitlog(plan, self.config()).await
+    }
+
+    /// Links the snapshot's files of a table into its live directory (node down).
+    pub async fn link(&self, table: &TablePlan) -> Result<String, String> {
+        aside::link(table, self.config()).await
+    }
+
+    /// What `plan` set aside that is still there, measured.
+    pub fn asides(&self, plan: &Plan) -> Result<Vec<aside::Aside>, String> {
+        aside::asides(plan, self.config())
+    }
+
+    /// Removes what `plan` set aside. Returns the directories removed.
+    pub fn remove_asides(&self, plan: &Plan) -> Result<Vec<PathBuf>, String> {
+        aside::remove_asides(plan, self.config())
+    }
+
+    /// Puts every file back as it was before a full-node swap (node down).
+    pub async fn put_back(&self, plan: &Plan) -> Result<String, String> {
+        let (p, node) = (plan.clone(), self.config().clone());
+        blocking(move || aside::put_back_files(&p, &node)).await
+    }
+}
+
+/// What [`Node::restored_files`] found for one restored table.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RestoredFiles {
+    /// The table's live directory was found.
+    pub dir_found: bool,
+    /// The snapshot's `Data.db` files.
+    pub data_files: u64,
+    /// Of those, how many are in the live directory (same inode; copies count as there).
+    pub linked: u64,
+    /// Of those, how many match their `Digest.crc32`.
+    pub digests_ok: u64,
+    /// What did not match, a sentence each.
+    pub notes: Vec<String>,
+}
+
+/// Runs blocking filesystem work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(format!("the file task failed: {e}")))
+}
