@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use snapkeep::config::NodeConfig;
+use snapkeep::node::NodeConfig;
 use snapkeep::restore::plan::{PlanFile, TablePlan};
 use snapkeep::restore::schema::{SchemaCheck, Verdict};
 

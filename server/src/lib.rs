@@ -22,4 +22,5 @@ pub mod reports;
 pub mod restore;
 pub mod server;
 pub mod snapshots;
+pub mod state;
 pub mod telemetry;

@@ -8,7 +8,8 @@ use tokio::net::TcpListener;
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::Config;
-use crate::http::{AppState, app};
+use crate::http::app;
+use crate::state::AppState;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +77,7 @@ impl Server {
         }
         let state = AppState::build(
             catalog,
-            crate::http::ServiceConfig::of(config),
+            crate::state::ServiceConfig::of(config),
             &site_root,
             addr,
         );

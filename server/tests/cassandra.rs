@@ -13,8 +13,8 @@ use snapkeep::cassandra::cql::Cql;
 use snapkeep::cassandra::devnode::{self, DevNode, StartOptions};
 use snapkeep::cassandra::{Nodetool, NodetoolError};
 use snapkeep::catalog::Catalog;
-use snapkeep::config::NodeConfig;
 use snapkeep::inventory::Inventory;
+use snapkeep::node::NodeConfig;
 
 mod support;
 use support::{ServerProcess, call_as, rows_of};

@@ -13,7 +13,7 @@ use snapkeep::cassandra::cql::Cql;
 use snapkeep::cassandra::devnode::{self, StartOptions};
 use snapkeep::catalog::Catalog;
 use snapkeep::client::ApiClient;
-use snapkeep::config::NodeConfig;
+use snapkeep::node::NodeConfig;
 
 mod support;
 use support::{ServerProcess, call_as, rows_of};

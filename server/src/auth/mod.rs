@@ -21,6 +21,7 @@ pub mod noise;
 pub mod policy;
 pub mod ratelimit;
 pub mod routes;
+pub mod state;
 pub mod store;
 
 pub use app::api::{CurrentUser, Role};

@@ -14,9 +14,9 @@ use utoipa_axum::routes;
 use super::audit::{self, Entry};
 use super::middleware::{SESSION_COOKIE, peer};
 use super::{AuthError, Identity, Via, store};
-use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::jobs::now_ms;
+use crate::state::AppState;
 
 /// Percent-encodes a value for a query string.
 pub fn encode_component(s: &str) -> String {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::node::NodeConfig;
+use crate::node::config::NodeConfig;
 use crate::process::{Command, RunError};
 
 /// The Cassandra release the dev node runs.

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::node::{NodeConfig, split_host_port};
+use crate::node::config::{NodeConfig, split_host_port};
 use crate::process::{Command, RunError};
 
 use super::parse::{self, ParseError};

@@ -14,9 +14,9 @@ use sqlx::SqlitePool;
 
 use crate::cassandra::Nodetool;
 use crate::cassandra::cql::Cql;
-use crate::config::NodeConfig;
 use crate::disk::scan_data_dirs;
 use crate::jobs::{self, Job, now_ms};
+use crate::node::NodeConfig;
 use crate::snapshots::record::{RecordOptions, Scope, record};
 
 /// The inventory service: the catalog and the configured nodes.

@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::jobs;
+use crate::state::AppState;
 
 /// The inventory's routes, each registered with its OpenAPI path.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -13,9 +13,9 @@ use utoipa_axum::routes;
 
 use super::query::{Chart, Need, Report, Scope, parse};
 use super::{ReportsError, chart, csv};
-use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::jobs::now_ms;
+use crate::state::AppState;
 
 impl From<ReportsError> for ApiError {
     fn from(e: ReportsError) -> Self {

@@ -13,8 +13,8 @@ use super::RestoreError;
 use super::plan::{Plan, RestoreInput};
 use super::service::RestoreDto;
 use crate::auth::CurrentUser;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 
 impl From<RestoreError> for ApiError {
     fn from(e: RestoreError) -> Self {

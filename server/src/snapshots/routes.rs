@@ -13,8 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::query::{self, DEFAULT_FILES_LIMIT};
-use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 
 /// The snapshots' routes, each registered with its OpenAPI path.
 pub fn router() -> OpenApiRouter<AppState> {
