@@ -16,39 +16,36 @@ use std::time::{Duration, Instant};
 
 use super::plan::Plan;
 use super::run::{crash_hook, table_of};
-use super::step::Step;
+use super::step::{Step, StepError};
 use crate::cassandra::cql::quote_ident;
 use crate::node::control::NodeState;
 use crate::node::{Node, NodeConfig};
 
 /// Runs the side effect of a full-node `step`; returns a line for the journal. Errors of steps
 /// taken while the node is down say so, and where the files moved aside are.
-pub async fn perform(step: &Step, plan: &Plan, node: &NodeConfig) -> Result<String, String> {
+pub async fn perform(step: &Step, plan: &Plan, node: &NodeConfig) -> Result<String, StepError> {
     let on = Node::local(node);
     let out = match step {
         Step::Drain => on.drain().await,
         Step::Stop => on.stop().await,
-        Step::MoveAside(t) => match table_of(plan, step, t) {
-            Ok(t) => on.move_aside(t, plan).await,
-            Err(e) => Err(e),
-        },
+        Step::MoveAside(t) => on.move_aside(table_of(plan, step, t)?, plan).await,
         Step::ClearCommitlog => on.clear_commitlog(plan).await,
-        Step::Link(t) => match table_of(plan, step, t) {
-            Ok(t) => on.link(t).await,
-            Err(e) => Err(e),
-        },
+        Step::Link(t) => on.link(table_of(plan, step, t)?).await,
         Step::Start => on.start().await,
         Step::WaitCql => wait_cql(plan, node).await,
-        other => Err(format!(
-            "step `{other}` is not a step of a full-node restore"
-        )),
+        other => {
+            return Err(StepError::WrongTarget {
+                step: other.to_string(),
+                target: plan.target.as_str(),
+            });
+        }
     };
     match out {
         Ok(line) => {
             crash_hook(&step.to_string());
             Ok(line)
         }
-        Err(e) => Err(explain(step, plan, node, e)),
+        Err(e) => Err(StepError::Failed(explain(step, plan, node, e))),
     }
 }
 

@@ -10,7 +10,7 @@ pub use app::api::{TableVerification, Verification};
 use super::RestoreError;
 use super::plan::{self, Plan, TablePlan, Target};
 use super::schema::split_and;
-use super::step::Step;
+use super::step::{Step, StepError};
 use crate::cassandra::cql::{Cql, quote_ident};
 use crate::node::{Node, NodeConfig};
 
@@ -37,9 +37,9 @@ pub async fn perform(
     plan: &Plan,
     node: &NodeConfig,
     cql: &Cql,
-) -> Result<String, String> {
+) -> Result<String, StepError> {
     let on = Node::local(node);
-    let out = match step {
+    let out: Result<String, StepError> = match step {
         Step::Truncate => {
             for t in &plan.tables {
                 let stmt = format!(
@@ -47,18 +47,20 @@ pub async fn perform(
                     quote_ident(&t.keyspace),
                     quote_ident(&t.table)
                 );
-                cql.execute(&stmt).await.map_err(|e| e.to_string())?;
+                cql.execute(&stmt)
+                    .await
+                    .map_err(|e| StepError::Failed(e.to_string()))?;
             }
             Ok(format!("truncated {} table(s)", plan.tables.len()))
         }
-        Step::CreateTables => create_tables(plan, cql).await,
-        Step::Stage(t) => on.stage(table_of(plan, step, t)?).await,
-        Step::Import(t) => on.import(table_of(plan, step, t)?).await,
-        Step::Cleanup(t) => on.cleanup(table_of(plan, step, t)?).await,
-        other => Err(format!(
-            "step `{other}` is not a step of a {} restore",
-            plan.target.as_str()
-        )),
+        Step::CreateTables => Ok(create_tables(plan, cql).await?),
+        Step::Stage(t) => Ok(on.stage(table_of(plan, step, t)?).await?),
+        Step::Import(t) => Ok(on.import(table_of(plan, step, t)?).await?),
+        Step::Cleanup(t) => Ok(on.cleanup(table_of(plan, step, t)?).await?),
+        other => Err(StepError::WrongTarget {
+            step: other.to_string(),
+            target: plan.target.as_str(),
+        }),
     };
     if out.is_ok() {
         crash_hook(&step.to_string());
@@ -67,11 +69,13 @@ pub async fn perform(
 }
 
 /// The table of `plan` a step names.
-pub fn table_of<'p>(plan: &'p Plan, step: &Step, name: &str) -> Result<&'p TablePlan, String> {
+pub fn table_of<'p>(plan: &'p Plan, step: &Step, name: &str) -> Result<&'p TablePlan, StepError> {
     plan.tables
         .iter()
         .find(|t| format!("{}.{}", t.keyspace, t.table) == name)
-        .ok_or_else(|| format!("step `{step}` names no table of the plan"))
+        .ok_or_else(|| StepError::NoSuchTable {
+            step: step.to_string(),
+        })
 }
 
 /// Takes the restore's own safety snapshot of every target table. Its tag is reserved (users

@@ -13,7 +13,7 @@ pub use app::api::{RestoreDto, StepDto};
 
 use super::plan::{self, Plan, PlanContext, RestoreInput, Target, plan_hash};
 use super::run::{self, Verification};
-use super::step::Step;
+use super::step::{Step, StepError};
 use crate::auth::audit::{Outcome, record_system};
 use crate::auth::{CurrentUser, Role};
 use crate::cassandra::CqlSessions;
@@ -757,7 +757,7 @@ impl RestoreService {
                     return Err(format!("{e}: this plan cannot be run by this Snapkeep"));
                 }
             };
-            let result = match &step {
+            let result: Result<String, StepError> = match &step {
                 Step::Check => {
                     let previous = plan.clone();
                     // A full-node restore of a node found down replays its commit log first.
@@ -794,12 +794,12 @@ impl RestoreService {
                                     }
                                     line
                                 })
-                                .map_err(|e| e.to_string())
+                                .map_err(|e| StepError::Failed(e.to_string()))
                         }
-                        Err(e) => Err(match &replayed {
+                        Err(e) => Err(StepError::Failed(match &replayed {
                             Some(r) => format!("{r}; then {e}"),
                             None => e.to_string(),
-                        }),
+                        })),
                     }
                 }
                 Step::SafetySnapshot => {
@@ -821,11 +821,12 @@ impl RestoreService {
                         .await
                         .map_err(|e| format!("cannot pin the safety snapshot: {e}"))?;
                     }
-                    r
+                    r.map_err(StepError::Failed)
                 }
-                Step::KeepAside | Step::Cleanup(_) if plan.target == Target::FullNode => {
-                    self.keep_aside(id, plan, node).await
-                }
+                Step::KeepAside | Step::Cleanup(_) if plan.target == Target::FullNode => self
+                    .keep_aside(id, plan, node)
+                    .await
+                    .map_err(StepError::Failed),
                 Step::Verify => match self.session_for(node, &mut cql).await {
                     Ok(c) => {
                         let v = run::verify(plan, node, &c).await;
@@ -846,14 +847,14 @@ impl RestoreService {
                         verification = Some(v);
                         Ok(line.to_string())
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(StepError::Failed(e)),
                 },
                 other if plan.target == Target::FullNode => {
                     super::fullnode::perform(other, plan, node).await
                 }
                 other => match self.session_for(node, &mut cql).await {
                     Ok(c) => run::perform(other, plan, node, &c).await,
-                    Err(e) => Err(e),
+                    Err(e) => Err(StepError::Failed(e)),
                 },
             };
             if result.is_ok() && matches!(step, Step::Check | Step::Verify) {
@@ -862,6 +863,7 @@ impl RestoreService {
             match result {
                 Ok(detail) => mark("done", detail).await?,
                 Err(e) => {
+                    let e = e.to_string();
                     // The step's own error matters more than a journal that cannot say so.
                     let _ = mark("failed", e.clone()).await;
                     if plan.target == Target::FullNode

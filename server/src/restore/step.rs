@@ -47,6 +47,27 @@ pub enum Step {
 #[error("unknown restore step `{0}`")]
 pub struct UnknownStep(pub String);
 
+/// Why a step did not complete; the journal stores its sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    /// The step names a table that is not in the plan (a damaged plan).
+    #[error("step `{step}` names no table of the plan")]
+    NoSuchTable { step: String },
+    /// The step is not one of a restore of this target (a damaged plan).
+    #[error("step `{step}` is not a step of a {target} restore")]
+    WrongTarget { step: String, target: &'static str },
+    /// The node, CQL or the files refused or failed; the sentence says what happened, what
+    /// state things are left in, and what to do.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for StepError {
+    fn from(sentence: String) -> Self {
+        StepError::Failed(sentence)
+    }
+}
+
 impl Step {
     /// Reads a step as the plan and the journal write it.
     pub fn parse(text: &str) -> Result<Self, UnknownStep> {
