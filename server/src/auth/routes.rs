@@ -251,34 +251,6 @@ pub async fn logout(
     resp
 }
 
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::NoUser(_) | AuthError::NoToken(_) => ApiError::NotFound(e.to_string()),
-            AuthError::Exists(_) => ApiError::Conflict(e.to_string()),
-            AuthError::BadName(_) | AuthError::BadRole(_) | AuthError::WeakPassword => {
-                ApiError::BadRequest {
-                    field: None,
-                    message: e.to_string(),
-                }
-            }
-            AuthError::BadDuration(_) => ApiError::bad_field("expires", e.to_string()),
-            AuthError::WrongPassword | AuthError::SamePassword => {
-                ApiError::bad_field("old_password", e.to_string())
-            }
-            AuthError::ForAnotherUser { .. }
-            | AuthError::NotOwnCredential(_)
-            | AuthError::MustChangePassword(_) => ApiError::Forbidden(e.to_string()),
-            AuthError::Locked(_) => ApiError::Busy(e.to_string()),
-            AuthError::ChainBroken { .. } => ApiError::Conflict(e.to_string()),
-            AuthError::Db(e) => ApiError::Db(e),
-            AuthError::Hash(_) | AuthError::Random(_) | AuthError::Audit(_) => {
-                ApiError::Unavailable(e.to_string())
-            }
-        }
-    }
-}
-
 /// The API routes of users, tokens and the audit log, each registered with its OpenAPI path
 /// (`/login` and `/logout` are form posts of the pages, outside the API).
 pub fn router() -> OpenApiRouter<AppState> {

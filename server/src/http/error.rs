@@ -6,7 +6,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::auth::AuthError;
 use crate::catalog::CatalogError;
+use crate::error::ServiceError;
+use crate::reports::ReportsError;
 
 /// Errors returned by API handlers.
 #[derive(Debug, thiserror::Error)]
@@ -88,16 +91,54 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<crate::snapshots::SnapshotError> for ApiError {
-    fn from(e: crate::snapshots::SnapshotError) -> Self {
-        use crate::snapshots::SnapshotError as E;
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            E::BadRequest { field, message } => ApiError::bad_field(field, message),
-            E::NotFound(m) => ApiError::NotFound(m),
-            E::Conflict(m) => ApiError::Conflict(m),
-            E::Busy(m) => ApiError::Busy(m),
-            E::Unavailable(m) => ApiError::Unavailable(m),
-            E::Db(e) => ApiError::Db(e),
+            ServiceError::BadRequest { field, message } => ApiError::bad_field(field, message),
+            ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Conflict(m) => ApiError::Conflict(m),
+            ServiceError::Forbidden(m) => ApiError::Forbidden(m),
+            ServiceError::Busy(m) => ApiError::Busy(m),
+            ServiceError::Unavailable(m) => ApiError::Unavailable(m),
+            ServiceError::Db(e) => ApiError::Db(e),
+        }
+    }
+}
+
+impl From<ReportsError> for ApiError {
+    fn from(e: ReportsError) -> Self {
+        match e {
+            ReportsError::BadRequest { field, message } => ApiError::bad_field(field, message),
+            ReportsError::Db(e) => ApiError::Db(e),
+            ReportsError::Chart(m) => ApiError::Unavailable(m),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::NoUser(_) | AuthError::NoToken(_) => ApiError::NotFound(e.to_string()),
+            AuthError::Exists(_) => ApiError::Conflict(e.to_string()),
+            AuthError::BadName(_) | AuthError::BadRole(_) | AuthError::WeakPassword => {
+                ApiError::BadRequest {
+                    field: None,
+                    message: e.to_string(),
+                }
+            }
+            AuthError::BadDuration(_) => ApiError::bad_field("expires", e.to_string()),
+            AuthError::WrongPassword | AuthError::SamePassword => {
+                ApiError::bad_field("old_password", e.to_string())
+            }
+            AuthError::ForAnotherUser { .. }
+            | AuthError::NotOwnCredential(_)
+            | AuthError::MustChangePassword(_) => ApiError::Forbidden(e.to_string()),
+            AuthError::Locked(_) => ApiError::Busy(e.to_string()),
+            AuthError::ChainBroken { .. } => ApiError::Conflict(e.to_string()),
+            AuthError::Db(e) => ApiError::Db(e),
+            AuthError::Hash(_) | AuthError::Random(_) | AuthError::Audit(_) => {
+                ApiError::Unavailable(e.to_string())
+            }
         }
     }
 }

@@ -17,16 +17,6 @@ use crate::http::error::ApiError;
 use crate::jobs::now_ms;
 use crate::state::AppState;
 
-impl From<ReportsError> for ApiError {
-    fn from(e: ReportsError) -> Self {
-        match e {
-            ReportsError::BadRequest { field, message } => ApiError::bad_field(field, message),
-            ReportsError::Db(e) => ApiError::Db(e),
-            ReportsError::Chart(m) => ApiError::Unavailable(m),
-        }
-    }
-}
-
 /// The reports' routes, each registered with its OpenAPI path.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

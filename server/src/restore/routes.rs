@@ -9,26 +9,11 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::RestoreError;
 use super::plan::{Plan, RestoreInput};
 use super::service::RestoreDto;
 use crate::auth::CurrentUser;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-
-impl From<RestoreError> for ApiError {
-    fn from(e: RestoreError) -> Self {
-        match e {
-            RestoreError::BadRequest { field, message } => ApiError::bad_field(field, message),
-            RestoreError::NotFound(m) => ApiError::NotFound(m),
-            RestoreError::Conflict(m) => ApiError::Conflict(m),
-            RestoreError::Forbidden(m) => ApiError::Forbidden(m),
-            RestoreError::Busy(m) => ApiError::Busy(m),
-            RestoreError::Unavailable(m) => ApiError::Unavailable(m),
-            RestoreError::Db(e) => ApiError::Db(e),
-        }
-    }
-}
 
 fn id(raw: &str) -> Result<i64, ApiError> {
     raw.parse()

@@ -22,30 +22,4 @@ pub use locks::{TableLocks, TablesGuard};
 pub use service::{SnapshotService, SnapshotsConfig};
 
 /// What can go wrong with a snapshot request, each with the message the user sees.
-#[derive(Debug, thiserror::Error)]
-pub enum SnapshotError {
-    #[error("{message}")]
-    BadRequest {
-        field: &'static str,
-        message: String,
-    },
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    Busy(String),
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("catalog query failed: {0}")]
-    Db(#[from] sqlx::Error),
-}
-
-impl SnapshotError {
-    pub fn bad(field: &'static str, message: impl Into<String>) -> Self {
-        SnapshotError::BadRequest {
-            field,
-            message: message.into(),
-        }
-    }
-}
+pub type SnapshotError = crate::error::ServiceError;
