@@ -23,13 +23,7 @@ pub struct Job {
     pub finished_at: Option<i64>,
 }
 
-/// Current time as Unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// Creates a queued job.
 /// Most snapshot, clear and restore jobs queued or running at once: each runs nodetool (a JVM)

@@ -10,6 +10,7 @@ pub mod cassandra;
 pub mod catalog;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod disk;
 pub mod error;

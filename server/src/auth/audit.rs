@@ -14,7 +14,7 @@ use app::api::{AuditChainDto, AuditDto, AuditPage, AuditQuery, parse_day};
 use sha2::Digest as _;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
-use crate::jobs::now_ms;
+use crate::clock::now_ms;
 
 /// One entry to write.
 #[derive(Debug, Clone, Default)]

@@ -21,8 +21,8 @@ use super::audit::{self, Entry};
 use super::noise::Answer;
 use super::policy::{self, Access};
 use super::{AuthError, Identity, Via, constant_time_eq, store};
+use crate::clock::now_ms;
 use crate::http::error::ApiError;
-use crate::jobs::now_ms;
 use crate::state::AppState;
 
 pub use super::state::AuthState;

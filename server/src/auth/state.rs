@@ -10,7 +10,7 @@ use super::audit;
 use super::noise::NoiseCounter;
 use super::ratelimit::LoginLimiter;
 use super::{AuthConfig, PasswordChecks};
-use crate::jobs::now_ms;
+use crate::clock::now_ms;
 
 /// What the layer needs.
 #[derive(Clone)]

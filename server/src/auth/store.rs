@@ -7,7 +7,7 @@ use sqlx::SqlitePool;
 use super::{
     AuthError, Identity, MIN_PASSWORD_LEN, PasswordChecks, Via, constant_time_eq, sha256_hex,
 };
-use crate::jobs::now_ms;
+use crate::clock::now_ms;
 
 /// Prefix of API tokens, so they are recognisable in a secret scanner.
 pub const TOKEN_PREFIX: &str = "skp_";

@@ -9,6 +9,7 @@ use app::api::{
 
 use crate::auth::middleware::AuthState;
 use crate::auth::{audit, store};
+use crate::clock::now_ms;
 use crate::inventory::Inventory;
 use crate::jobs;
 use crate::snapshots::SnapshotService;
@@ -201,12 +202,7 @@ impl Backend for Services {
         })
     }
     fn report(&self, query: app::api::ReportQuery) -> BoxFuture<'_, app::api::ReportDto> {
-        Box::pin(async move {
-            self.reports
-                .report(&query, jobs::now_ms())
-                .await
-                .map_err(msg)
-        })
+        Box::pin(async move { self.reports.report(&query, now_ms()).await.map_err(msg) })
     }
     fn measure_scopes(&self) -> BoxFuture<'_, Vec<app::api::MeasureScope>> {
         Box::pin(async move { self.reports.measure_scopes().await.map_err(msg) })
@@ -220,7 +216,7 @@ impl Backend for Services {
                 table,
             };
             self.reports
-                .measured(&scope, days, jobs::now_ms())
+                .measured(&scope, days, now_ms())
                 .await
                 .map_err(msg)
         })

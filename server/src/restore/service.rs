@@ -19,7 +19,8 @@ use crate::auth::{CurrentUser, Role};
 use crate::cassandra::CqlSessions;
 use crate::cassandra::cql::Cql;
 use crate::cassandra::cql::Schema;
-use crate::jobs::{self, now_ms};
+use crate::clock::now_ms;
+use crate::jobs;
 use crate::node::{Node, NodeConfig};
 use crate::snapshots::{SnapshotService, TablesGuard};
 

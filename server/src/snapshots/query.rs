@@ -429,7 +429,7 @@ pub async fn detail(
     };
     let mut pins = Vec::new();
     for s in &snaps {
-        for p in super::pins::holding(pool, &s.node, tag, crate::jobs::now_ms()).await? {
+        for p in super::pins::holding(pool, &s.node, tag, crate::clock::now_ms()).await? {
             pins.push(app::api::SnapshotPinDto {
                 node: p.node,
                 reason: p.reason,

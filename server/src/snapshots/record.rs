@@ -10,9 +10,9 @@ use std::path::Path;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 
 use super::validate::classify;
+use crate::clock::now_ms;
 use crate::disk::scan::Holds;
 use crate::disk::{FileEntry, NodeScan, SnapshotDir};
-use crate::jobs::now_ms;
 
 /// What Snapkeep knows about a snapshot it has just taken itself.
 #[derive(Debug, Clone, Default)]

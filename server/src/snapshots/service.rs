@@ -16,7 +16,8 @@ use super::record::{Intent, RecordOptions, Scope, record};
 use super::{SnapshotError, validate};
 use crate::cassandra::CqlSessions;
 use crate::cassandra::cql::{Cql, Schema};
-use crate::jobs::{self, now_ms};
+use crate::clock::now_ms;
+use crate::jobs;
 use crate::node::{Node, NodeConfig};
 
 /// `[snapshots]` in the configuration file.
