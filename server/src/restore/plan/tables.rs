@@ -1,0 +1,134 @@
+//! The plan of each table: where its snapshot files are, whether they can be hard-linked,
+//! where they are staged (or, for a full node, linked), and how its schema compares.
+
+use std::path::PathBuf;
+
+use super::select::Row;
+use super::{PlanContext, RestoreInput, SchemaCheck, TablePlan, Target, Verdict};
+use crate::node::Node;
+use crate::node::aside::ASIDE_DIR;
+use crate::restore::RestoreError;
+use crate::restore::schema;
+
+/// Plans every wanted table; what blocks a full-node restore goes into `blocked`.
+pub fn plan_tables(
+    ctx: &PlanContext<'_>,
+    input: &RestoreInput,
+    rows: &[Row],
+    wanted: &[(String, String)],
+    stamp: &str,
+    staging_name: &str,
+    blocked: &mut Vec<String>,
+) -> Result<Vec<TablePlan>, RestoreError> {
+    let node = ctx.node;
+    let on_node = Node::local(node);
+    let full_node = input.target == Target::FullNode;
+    let mut tables = Vec::new();
+    for (ks, t) in wanted {
+        let Some(r) = rows.iter().find(|r| r.0 == *ks && r.1 == *t) else {
+            continue;
+        };
+        let data_dir = PathBuf::from(&r.3);
+        let source = on_node
+            .snapshot_dir(&data_dir, ks, t, &r.2, &input.snapshot)
+            .map_err(|e| RestoreError::Conflict(e.to_string()))?;
+        let files = on_node.snapshot_files(&source).map_err(|e| {
+            RestoreError::Conflict(format!(
+                "the files of snapshot `{}` for {ks}.{t} cannot be read at {}: {e}",
+                input.snapshot,
+                source.display()
+            ))
+        })?;
+        let schema_text = on_node.schema_cql(&source).map_err(|e| {
+            RestoreError::Conflict(format!(
+                "snapshot `{}` has no readable schema.cql for {ks}.{t}: {e}",
+                input.snapshot
+            ))
+        })?;
+        let snap_schema =
+            schema::parse(&schema_text).map_err(|e| RestoreError::Conflict(e.to_string()))?;
+        let (target_keyspace, target_table, target_table_id, check) = match input.target {
+            Target::InPlace | Target::FullNode => {
+                let live = ctx.live.table(ks, t);
+                let check = schema::compare(&snap_schema, live, ctx.live);
+                (ks.clone(), t.clone(), live.map(|l| l.dir_id()), check)
+            }
+            Target::Side => {
+                let side_ks = input.side_keyspace.clone().unwrap_or_else(|| ks.clone());
+                if !ctx.live.keyspaces.contains(&side_ks) {
+                    return Err(RestoreError::NotFound(format!(
+                        "keyspace `{side_ks}` does not exist; create it first"
+                    )));
+                }
+                let name = ctx
+                    .previous
+                    .and_then(|p| p.tables.iter().find(|x| x.keyspace == *ks && x.table == *t))
+                    .map(|x| x.target_table.clone())
+                    .unwrap_or_else(|| {
+                        let base: String = t.chars().take(30).collect();
+                        format!("{base}_restored_{}", &stamp[..15.min(stamp.len())])
+                    });
+                if ctx.previous.is_none() && ctx.live.table(&side_ks, &name).is_some() {
+                    return Err(RestoreError::Conflict(format!(
+                        "table {side_ks}.{name} exists already"
+                    )));
+                }
+                let existing = ctx.live.table(&side_ks, &name).map(|l| l.dir_id());
+                let check = SchemaCheck {
+                    verdict: Verdict::Compatible,
+                    differences: Vec::new(),
+                };
+                (side_ks, name, existing, check)
+            }
+        };
+        // `nodetool import` reads the keyspace and table from the two directories above the
+        // files, so staging ends in `<target keyspace>/<target table>`. A full-node restore
+        // links straight into the live table's directory (same id as the snapshot's).
+        let mut aside_dir = None;
+        let staging = if full_node {
+            if target_table_id.as_deref() != Some(r.2.as_str()) {
+                blocked.push(format!(
+                    "{ks}.{t} is not the table the snapshot was taken of (the live table has another id or is gone): restore it into a side table instead."
+                ));
+            }
+            let dir = on_node
+                .table_dir(&data_dir, ks, t, &r.2)
+                .map_err(|e| RestoreError::Conflict(e.to_string()))?;
+            aside_dir = Some(dir.join(ASIDE_DIR).join(staging_name).display().to_string());
+            dir
+        } else {
+            data_dir
+                .join(crate::restore::STAGING_DIR)
+                .join(staging_name)
+                .join(&target_keyspace)
+                .join(&target_table)
+        };
+        let same_fs = on_node.same_filesystem(&source, &data_dir);
+        let bytes: u64 = files.iter().map(|f| f.size).sum();
+        tables.push(TablePlan {
+            keyspace: ks.clone(),
+            table: t.clone(),
+            source_table_id: r.2.clone(),
+            data_dir: r.3.clone(),
+            source_dir: source.display().to_string(),
+            target_keyspace,
+            target_table,
+            target_table_id,
+            staging_dir: staging.display().to_string(),
+            aside_dir,
+            sstables: files
+                .iter()
+                .filter(|f| f.name.ends_with("-Data.db"))
+                .count() as u64,
+            bytes,
+            hard_link: same_fs,
+            bytes_to_copy: if same_fs { 0 } else { bytes },
+            files,
+            expected_rows: r.4,
+            expected_rows_method: r.5.clone(),
+            schema_check: check,
+            schema_cql: schema_text,
+        });
+    }
+    Ok(tables)
+}
