@@ -55,18 +55,17 @@ impl<'a> Node<'a> {
         Nodetool::for_node(self.config())
     }
 
-    /// `nodetool snapshot`: flushes (unless `skip_flush`) and hard-links the SSTables of the
+    /// `nodetool snapshot`: flushes (unless asked not to) and hard-links the SSTables of the
     /// keyspaces or tables into `snapshots/<tag>/`.
-    pub async fn snapshot(
-        &self,
-        tag: &str,
-        ttl: Option<&str>,
-        skip_flush: bool,
-        keyspaces: &[String],
-        tables: &[String],
-    ) -> Result<(), NodetoolError> {
+    pub async fn snapshot(&self, req: &SnapshotRequest) -> Result<(), NodetoolError> {
         self.nodetool()
-            .snapshot(tag, ttl, skip_flush, keyspaces, tables)
+            .snapshot(
+                &req.tag,
+                req.ttl.as_deref(),
+                req.skip_flush,
+                &req.keyspaces,
+                &req.tables,
+            )
             .await
     }
 
@@ -83,18 +82,16 @@ impl<'a> Node<'a> {
     /// checked to lie inside one of the node's data directories; `false` when it was gone.
     pub fn remove_table_snapshot(
         &self,
-        data_dir: &Path,
-        keyspace: &str,
-        table: &str,
-        table_id: &str,
+        table: &TableRef,
         tag: &str,
     ) -> Result<bool, crate::disk::RemoveError> {
+        let t = table;
         crate::disk::remove_snapshot_dir(
             &self.config().data_dirs,
-            data_dir,
-            keyspace,
-            table,
-            table_id,
+            &t.data_dir,
+            &t.keyspace,
+            &t.table,
+            &t.table_id,
             tag,
         )
     }
@@ -154,36 +151,29 @@ impl<'a> Node<'a> {
     /// The directory of snapshot `tag` of a table, checked to be inside a data directory.
     pub fn snapshot_dir(
         &self,
-        data_dir: &Path,
-        keyspace: &str,
-        table: &str,
-        table_id: &str,
+        table: &TableRef,
         tag: &str,
     ) -> Result<PathBuf, crate::disk::RemoveError> {
+        let t = table;
         crate::disk::snapshot_dir(
             &self.config().data_dirs,
-            data_dir,
-            keyspace,
-            table,
-            table_id,
+            &t.data_dir,
+            &t.keyspace,
+            &t.table,
+            &t.table_id,
             tag,
         )
     }
 
     /// The live directory of a table, checked to be inside a data directory.
-    pub fn table_dir(
-        &self,
-        data_dir: &Path,
-        keyspace: &str,
-        table: &str,
-        table_id: &str,
-    ) -> Result<PathBuf, crate::disk::RemoveError> {
+    pub fn table_dir(&self, table: &TableRef) -> Result<PathBuf, crate::disk::RemoveError> {
+        let t = table;
         crate::disk::table_dir(
             &self.config().data_dirs,
-            data_dir,
-            keyspace,
-            table,
-            table_id,
+            &t.data_dir,
+            &t.keyspace,
+            &t.table,
+            &t.table_id,
         )
     }
 
@@ -299,6 +289,28 @@ impl<'a> Node<'a> {
         let (p, node) = (plan.clone(), self.config().clone());
         blocking(move || aside::put_back_files(&p, &node)).await
     }
+}
+
+/// A `nodetool snapshot` request: the tag, an optional TTL (`30d`), whether to skip the
+/// flush, and what to snapshot (keyspaces, or `keyspace.table` names; everything when both
+/// are empty).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotRequest {
+    pub tag: String,
+    pub ttl: Option<String>,
+    pub skip_flush: bool,
+    pub keyspaces: Vec<String>,
+    pub tables: Vec<String>,
+}
+
+/// One table's directory on the node as the catalog names it: the data directory holding
+/// it, the keyspace, the table and its id (the directory is `<keyspace>/<table>-<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TableRef {
+    pub data_dir: PathBuf,
+    pub keyspace: String,
+    pub table: String,
+    pub table_id: String,
 }
 
 /// What [`Node::restored_files`] found for one restored table.

@@ -12,7 +12,7 @@ use super::plan::{self, Plan, TablePlan, Target};
 use super::schema::split_and;
 use super::step::{Step, StepError};
 use crate::cassandra::cql::{Cql, quote_ident};
-use crate::node::{Node, NodeConfig};
+use crate::node::{Node, NodeConfig, SnapshotRequest};
 
 /// Set to a step name (`check`, `safety_snapshot`, `truncate`, `create_tables`, `stage`,
 /// `import`, `cleanup`, `verify`; for a full node also `drain`, `stop`, `move_aside`,
@@ -109,7 +109,11 @@ pub(super) async fn safety_snapshot(
         return Ok(format!("safety snapshot {tag} exists"));
     }
     on_node
-        .snapshot(tag, None, false, &[], &missing)
+        .snapshot(&SnapshotRequest {
+            tag: tag.clone(),
+            tables: missing.clone(),
+            ..SnapshotRequest::default()
+        })
         .await
         .map_err(|e| format!("the safety snapshot failed: {e}"))?;
     crash_hook("safety_snapshot");

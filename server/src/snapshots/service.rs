@@ -18,7 +18,7 @@ use crate::cassandra::CqlSessions;
 use crate::cassandra::cql::{Cql, Schema};
 use crate::clock::now_ms;
 use crate::jobs;
-use crate::node::{Node, NodeConfig};
+use crate::node::{Node, NodeConfig, SnapshotRequest, TableRef};
 
 /// `[snapshots]` in the configuration file.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
@@ -353,13 +353,13 @@ impl SnapshotService {
             )
             .await;
             if let Err(e) = Node::local(node)
-                .snapshot(
-                    &tag,
-                    ttl.as_deref(),
+                .snapshot(&SnapshotRequest {
+                    tag: tag.clone(),
+                    ttl: ttl.clone(),
                     skip_flush,
-                    &plan.keyspaces,
-                    &plan.tables,
-                )
+                    keyspaces: plan.keyspaces.clone(),
+                    tables: plan.tables.clone(),
+                })
                 .await
             {
                 failures.push(format!("node {}: {e}", node.name));
@@ -398,18 +398,7 @@ impl SnapshotService {
             }
             (false, msg)
         };
-        audit_job(pool, "snapshot", &tag, ok, &msg).await;
-        let outcome = if ok {
-            jobs::finish(pool, id, &msg).await
-        } else {
-            jobs::fail(pool, id, &msg).await
-        };
-        if let Err(e) = outcome {
-            tracing::error!(job = id, error = %e, "cannot record the end of a snapshot job");
-        }
-        if let Some(f) = &self.after_job {
-            f();
-        }
+        self.end_job(id, "snapshot", &tag, ok, &msg).await;
     }
 
     /// Scans the tables concerned, counts rows (for a snapshot just taken) and records them.
@@ -692,13 +681,13 @@ impl SnapshotService {
                 let mut r = Ok(());
                 for (n, data_dir, ks, t, tid) in dirs.iter().filter(|d| d.0 == node.name) {
                     let _ = n;
-                    if let Err(e) = Node::local(node).remove_table_snapshot(
-                        std::path::Path::new(data_dir),
-                        ks,
-                        t,
-                        tid,
-                        &tag,
-                    ) {
+                    let table = TableRef {
+                        data_dir: data_dir.into(),
+                        keyspace: ks.clone(),
+                        table: t.clone(),
+                        table_id: tid.clone(),
+                    };
+                    if let Err(e) = Node::local(node).remove_table_snapshot(&table, &tag) {
                         r = Err(e.to_string());
                         break;
                     }
@@ -730,14 +719,20 @@ impl SnapshotService {
         } else {
             (false, failures.join("; "))
         };
-        audit_job(pool, "snapshot.clear", &tag, ok, &msg).await;
+        self.end_job(id, "snapshot.clear", &tag, ok, &msg).await;
+    }
+
+    /// Ends a snapshot or clear job: the audit row, the job's outcome, then the after-job hook.
+    async fn end_job(&self, id: i64, what: &str, tag: &str, ok: bool, msg: &str) {
+        let pool = &self.pool;
+        audit_job(pool, what, tag, ok, msg).await;
         let outcome = if ok {
-            jobs::finish(pool, id, &msg).await
+            jobs::finish(pool, id, msg).await
         } else {
-            jobs::fail(pool, id, &msg).await
+            jobs::fail(pool, id, msg).await
         };
         if let Err(e) = outcome {
-            tracing::error!(job = id, error = %e, "cannot record the end of a clear job");
+            tracing::error!(job = id, what, error = %e, "cannot record the end of a job");
         }
         if let Some(f) = &self.after_job {
             f();

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use super::select::Row;
 use super::{PlanContext, RestoreInput, SchemaCheck, TablePlan, Target, Verdict};
-use crate::node::Node;
 use crate::node::aside::ASIDE_DIR;
+use crate::node::{Node, TableRef};
 use crate::restore::RestoreError;
 use crate::restore::schema;
 
@@ -29,8 +29,14 @@ pub fn plan_tables(
             continue;
         };
         let data_dir = PathBuf::from(&r.3);
+        let table_ref = TableRef {
+            data_dir: data_dir.clone(),
+            keyspace: ks.clone(),
+            table: t.clone(),
+            table_id: r.2.clone(),
+        };
         let source = on_node
-            .snapshot_dir(&data_dir, ks, t, &r.2, &input.snapshot)
+            .snapshot_dir(&table_ref, &input.snapshot)
             .map_err(|e| RestoreError::Conflict(e.to_string()))?;
         let files = on_node.snapshot_files(&source).map_err(|e| {
             RestoreError::Conflict(format!(
@@ -92,7 +98,7 @@ pub fn plan_tables(
                 ));
             }
             let dir = on_node
-                .table_dir(&data_dir, ks, t, &r.2)
+                .table_dir(&table_ref)
                 .map_err(|e| RestoreError::Conflict(e.to_string()))?;
             aside_dir = Some(dir.join(ASIDE_DIR).join(staging_name).display().to_string());
             dir
