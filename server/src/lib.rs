@@ -12,6 +12,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod disk;
+pub mod escape;
 pub mod http;
 pub mod inventory;
 pub mod jobs;

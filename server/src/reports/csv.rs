@@ -8,21 +8,7 @@ use std::fmt::Write as _;
 use super::chart::forecast_horizon;
 use super::query::{Chart, Report};
 use super::sample::DAY_MS;
-
-/// One CSV cell: quoted when it holds a separator, quote or line break; a leading formula
-/// character is escaped so spreadsheets show text.
-fn cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
+use crate::escape::csv_cell;
 
 fn iso(ms: i64) -> String {
     let utc = app::api::format_utc(ms);
@@ -61,11 +47,11 @@ fn storage(report: &Report) -> String {
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             iso(p.at),
             p.at,
-            cell(&gs.key),
-            cell(&gs.node),
-            cell(gs.keyspace.as_deref().unwrap_or("")),
-            cell(gs.table.as_deref().unwrap_or("")),
-            cell(gs.table_id.as_deref().unwrap_or("")),
+            csv_cell(&gs.key),
+            csv_cell(&gs.node),
+            csv_cell(gs.keyspace.as_deref().unwrap_or("")),
+            csv_cell(gs.table.as_deref().unwrap_or("")),
+            csv_cell(gs.table_id.as_deref().unwrap_or("")),
             p.live_bytes,
             p.hold_bytes,
             p.backups_bytes,
@@ -97,8 +83,8 @@ fn inodes(report: &Report) -> String {
             "{},{},{},{},{},{},{},{},{},{}",
             iso(p.at),
             p.at,
-            cell(&fs.node),
-            cell(&fs.data_dir),
+            csv_cell(&fs.node),
+            csv_cell(&fs.data_dir),
             p.used_inodes,
             p.free_inodes,
             p.total_inodes,
@@ -116,8 +102,8 @@ fn forecast(report: &Report) -> String {
     );
     let ahead = forecast_horizon(&report.trends);
     for t in &report.trends {
-        let node = cell(&t.forecast.node);
-        let dir = cell(&t.forecast.data_dir);
+        let node = csv_cell(&t.forecast.node);
+        let dir = csv_cell(&t.forecast.data_dir);
         for (b, i) in t.bytes_pct.iter().zip(&t.inodes_pct) {
             let at = (b.0 * DAY_MS as f64).round() as i64;
             let _ = writeln!(
@@ -169,11 +155,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cells_are_quoted_and_formulas_defused() {
-        assert_eq!(cell("plain"), "plain");
-        assert_eq!(cell("a,b"), "\"a,b\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(cell("=1+1"), "'=1+1");
+    fn times_are_iso_8601_in_utc() {
         assert_eq!(iso(1_795_550_920_176), "2026-11-24T20:08:40Z");
     }
 }
