@@ -7,8 +7,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::ReportsError;
-use super::query::{Bucket, FsTrend, Report};
+use super::report::Report;
 use super::sample::DAY_MS;
+use super::selection::Bucket;
+use super::trend::FsTrend;
 
 /// Size of every chart, in pixels.
 pub const WIDTH: u32 = 880;

@@ -6,8 +6,9 @@
 use std::fmt::Write as _;
 
 use super::chart::forecast_horizon;
-use super::query::{Chart, Report};
+use super::report::Report;
 use super::sample::DAY_MS;
+use super::selection::Chart;
 use crate::escape::csv_cell;
 
 fn iso(ms: i64) -> String {
