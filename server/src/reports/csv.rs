@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::chart::forecast_horizon;
+use super::forecast::Fit;
 use super::report::Report;
 use super::sample::DAY_MS;
 use super::selection::Chart;
@@ -18,6 +19,24 @@ fn iso(ms: i64) -> String {
 
 fn pct(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.3}")).unwrap_or_default()
+}
+
+/// Every point of every series with its series, in time order (series order within a time).
+fn by_time<'a, S, P: 'a>(
+    series: &'a [S],
+    points: impl Fn(&'a S) -> &'a [P],
+    at: impl Fn(&P) -> i64,
+) -> Vec<(&'a S, &'a P)> {
+    let mut rows: Vec<(i64, usize, usize)> = Vec::new();
+    for (s, one) in series.iter().enumerate() {
+        for (i, p) in points(one).iter().enumerate() {
+            rows.push((at(p), s, i));
+        }
+    }
+    rows.sort_unstable();
+    rows.into_iter()
+        .map(|(_, s, i)| (&series[s], &points(&series[s])[i]))
+        .collect()
 }
 
 /// The CSV of `chart` for a report.
@@ -33,16 +52,7 @@ fn storage(report: &Report) -> String {
     let mut out = String::from(
         "time_utc,at_ms,group,node,keyspace,table,table_id,live_bytes,hold_bytes,backups_bytes,backups_files,live_inodes,hold_inodes,compacted_bytes\n",
     );
-    let mut rows: Vec<(i64, usize, usize)> = Vec::new();
-    for (g, series) in report.storage.groups.iter().enumerate() {
-        for (i, p) in series.points.iter().enumerate() {
-            rows.push((p.at, g, i));
-        }
-    }
-    rows.sort_unstable();
-    for (_, g, i) in rows {
-        let gs = &report.storage.groups[g];
-        let p = &gs.points[i];
+    for (gs, p) in by_time(&report.storage.groups, |g| &g.points, |p| p.at) {
         let _ = writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
@@ -69,16 +79,7 @@ fn inodes(report: &Report) -> String {
     let mut out = String::from(
         "time_utc,at_ms,node,data_dir,used_inodes,free_inodes,total_inodes,used_bytes,avail_bytes,total_bytes\n",
     );
-    let mut rows: Vec<(i64, usize, usize)> = Vec::new();
-    for (f, fs) in report.filesystems.iter().enumerate() {
-        for (i, p) in fs.points.iter().enumerate() {
-            rows.push((p.at, f, i));
-        }
-    }
-    rows.sort_unstable();
-    for (_, f, i) in rows {
-        let fs = &report.filesystems[f];
-        let p = &fs.points[i];
+    for (fs, p) in by_time(&report.filesystems, |f| &f.points, |p| p.at) {
         let _ = writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{}",
@@ -124,7 +125,7 @@ fn forecast(report: &Report) -> String {
         let mut x = t.first_day;
         while x <= t.last_day + ahead + 1e-9 {
             let at = (x * DAY_MS as f64).round() as i64;
-            let line = |fit: &Option<super::forecast::Fit>, total: f64| match fit {
+            let line = |fit: &Option<Fit>, total: f64| match fit {
                 Some(f) => (
                     to_pct(f.predict(x), total),
                     to_pct(f.predict(x) + f.band(x), total),
