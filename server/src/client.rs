@@ -23,6 +23,8 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use serde::de::DeserializeOwned;
 
+use crate::escape::url_component;
+
 /// Why a CLI request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -176,24 +178,11 @@ fn find_tls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
     err.source().and_then(find_tls_error)
 }
 
-/// Percent-encodes one query-string or path value.
-pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// `?k=v&…` of the pairs whose value is set.
 pub fn query_string(pairs: &[(&str, Option<String>)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", url_component(v))))
         .collect();
     if parts.is_empty() {
         String::new()
@@ -584,7 +573,7 @@ pub async fn run_snapshot(
             let d: SnapshotDetailDto = client
                 .call(
                     Method::GET,
-                    &format!("/api/v1/snapshots/{}{qs}", encode(&tag)),
+                    &format!("/api/v1/snapshots/{}{qs}", url_component(&tag)),
                     None,
                 )
                 .await?;
@@ -637,7 +626,7 @@ pub async fn run_snapshot(
             let mut started: SnapshotJobDto = client
                 .call(
                     Method::DELETE,
-                    &format!("/api/v1/snapshots/{}{qs}", encode(&tag)),
+                    &format!("/api/v1/snapshots/{}{qs}", url_component(&tag)),
                     None,
                 )
                 .await?;
@@ -1009,8 +998,6 @@ mod tests {
 
     #[test]
     fn values_are_percent_encoded() {
-        assert_eq!(encode("a b/c?d"), "a%20b%2Fc%3Fd");
-        assert_eq!(encode("snapkeep-1.x_y~"), "snapkeep-1.x_y~");
         assert_eq!(
             query_string(&[
                 ("a", Some("1".into())),

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod disk;
 pub mod error;
+pub mod escape;
 pub mod http;
 pub mod inventory;
 pub mod jobs;

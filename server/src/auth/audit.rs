@@ -15,6 +15,7 @@ use sha2::Digest as _;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::clock::now_ms;
+use crate::escape::csv_cell;
 
 /// One entry to write.
 #[derive(Debug, Clone, Default)]
@@ -674,20 +675,6 @@ pub async fn list(
     }))
 }
 
-fn csv_field(s: &str) -> String {
-    // Cells starting with a formula character are prefixed so spreadsheets show them as text.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// Every entry matching the filters (pages ignored), oldest first, as CSV.
 pub async fn csv(
     pool: &SqlitePool,
@@ -723,7 +710,7 @@ pub async fn csv(
             r.status.to_string(),
             r.detail,
         ];
-        let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
         out.push_str(&line.join(","));
         out.push('\n');
     }

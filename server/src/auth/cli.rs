@@ -232,7 +232,7 @@ pub async fn run_audit(pool: &SqlitePool, cmd: AuditCommand) -> Result<String, A
             }
         }
         AuditCommand::Archive { days } => {
-            match audit::archive(pool, days, crate::jobs::now_ms()).await? {
+            match audit::archive(pool, days, crate::clock::now_ms()).await? {
                 Some(a) => Ok(format!(
                     "archived {} rows (ids {} to {}) to {}",
                     a.rows,

@@ -198,7 +198,7 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
     let identity = match identity {
         Ok(Some(i)) => i,
         Ok(None) if is_page(&path) && (method == Method::GET || method == Method::HEAD) => {
-            let next_path = super::routes::encode_component(&target);
+            let next_path = crate::escape::url_component(&target);
             return Redirect::to(&format!("/login?next={next_path}")).into_response();
         }
         Ok(None) => {

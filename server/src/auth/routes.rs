@@ -14,14 +14,10 @@ use utoipa_axum::routes;
 use super::audit::{self, Entry};
 use super::middleware::{SESSION_COOKIE, peer};
 use super::{AuthError, Identity, Via, store};
+use crate::clock::now_ms;
+use crate::escape::url_component;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::jobs::now_ms;
 use crate::state::AppState;
-
-/// Percent-encodes a value for a query string.
-pub fn encode_component(s: &str) -> String {
-    crate::client::encode(s)
-}
 
 /// Decodes `%XX` escapes (invalid ones are kept as they are).
 fn percent_decode(s: &str) -> String {
@@ -109,7 +105,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     let back = |error: &str, extra: &str| {
         Redirect::to(&format!(
             "/login?error={error}{extra}&next={}",
-            encode_component(&next)
+            url_component(&next)
         ))
         .into_response()
     };
@@ -214,7 +210,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
 fn locked(wait: u64, next: &str) -> Response {
     let back = format!(
         "/login?error=locked&wait={wait}&next={}",
-        encode_component(next)
+        url_component(next)
     );
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in</title></head><body>\

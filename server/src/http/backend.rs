@@ -210,7 +210,7 @@ impl Backend for Services {
     fn measured(&self, scope: String, days: Option<i64>) -> BoxFuture<'_, app::api::Measured> {
         Box::pin(async move {
             let (node, keyspace, table) = app::api::parse_scope(&scope);
-            let scope = crate::reports::query::Scope {
+            let scope = crate::reports::selection::Scope {
                 node,
                 keyspace,
                 table,

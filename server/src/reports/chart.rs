@@ -2,13 +2,18 @@
 //! with units, a legend, and says so when the range has no samples. Text is SVG `<text>` in
 //! the browser's sans-serif font (no font files on the server).
 
+use std::ops::Range;
+
 use app::api::{FsPoint, StoragePoint, format_day, format_utc};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::ReportsError;
-use super::query::{Bucket, FsTrend, Report};
+use super::report::Report;
 use super::sample::DAY_MS;
+use super::selection::Bucket;
+use super::trend::FsTrend;
 
 /// Size of every chart, in pixels.
 pub const WIDTH: u32 = 880;
@@ -81,19 +86,88 @@ fn axis_name(span_days: f64) -> &'static str {
     }
 }
 
-/// Draws "no samples" in an empty frame.
-fn empty(
-    root: &DrawingArea<SVGBackend<'_>, Shift>,
+/// The whole SVG image a chart draws on.
+type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
+/// A chart's plot: days across, values up.
+type Plot<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws one chart and returns the SVG text: on a white image, `draw`, or the title and
+/// `empty_why` when there is nothing to draw.
+fn svg(
     title: &str,
-    why: &str,
+    empty_why: Option<&str>,
+    draw: impl FnOnce(&Area<'_>) -> Result<(), ReportsError>,
+) -> Result<String, ReportsError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        match empty_why {
+            Some(why) => {
+                let style = ("sans-serif", 18).into_font().color(&BLACK);
+                root.draw_text(title, &style, (20, 24)).map_err(err)?;
+                let body = ("sans-serif", 15).into_font().color(&RGBColor(90, 90, 90));
+                root.draw_text(why, &body, (20, (HEIGHT / 2) as i32))
+                    .map_err(err)?;
+            }
+            None => draw(&root)?,
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// The plot of a chart over days `x` and values `y`, with its title and room for the labels.
+fn plot<'a, 'b>(
+    root: &'a Area<'b>,
+    title: &str,
+    x: Range<f64>,
+    y: Range<f64>,
+) -> Result<Plot<'a, 'b>, ReportsError> {
+    ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x, y)
+        .map_err(err)
+}
+
+/// The grid and both axes: time across `span_days`, and `y_labels` values up named `y_name`.
+fn axes(
+    chart: &mut Plot<'_, '_>,
+    span_days: f64,
+    y_name: &str,
+    y_labels: usize,
+    y_label: &dyn Fn(&f64) -> String,
 ) -> Result<(), ReportsError> {
-    root.fill(&WHITE).map_err(err)?;
-    let style = ("sans-serif", 18).into_font().color(&BLACK);
-    root.draw_text(title, &style, (20, 24)).map_err(err)?;
-    let body = ("sans-serif", 15).into_font().color(&RGBColor(90, 90, 90));
-    root.draw_text(why, &body, (20, (HEIGHT / 2) as i32))
-        .map_err(err)?;
-    Ok(())
+    chart
+        .configure_mesh()
+        .x_desc(axis_name(span_days))
+        .y_desc(y_name)
+        .x_labels(7)
+        .y_labels(y_labels)
+        .x_label_formatter(&|x| x_label(*x, span_days))
+        .y_label_formatter(y_label)
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)
+}
+
+/// The legend of the series drawn with labels.
+fn legend<'a, 'b: 'a>(
+    chart: &mut Plot<'a, 'b>,
+    position: SeriesLabelPosition,
+    font_size: i32,
+) -> Result<(), ReportsError> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font(("sans-serif", font_size))
+        .draw()
+        .map_err(err)
 }
 
 /// The points widened to a visible band when there is only one.
@@ -154,16 +228,8 @@ fn stacked(
         layers,
         ..
     } = style;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        if points.is_empty() {
-            empty(&root, title, style.empty)?;
-            root.present().map_err(err)?;
-            drop(root);
-            return Ok(svg);
-        }
-        root.fill(&WHITE).map_err(err)?;
+    let empty_why = points.is_empty().then_some(style.empty);
+    svg(title, empty_why, |root| {
         let pts = widen(points, bucket);
         let max = pts
             .iter()
@@ -179,24 +245,8 @@ fn stacked(
         let (x0, x1) = x_range(pts.iter().map(|p| p.0), from, to);
         let span = x1 - x0;
         let y_max = (max / div * style.headroom).max(1e-9);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x0..x1, 0f64..y_max)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(axis_name(span))
-            .y_desc(unit.as_str())
-            .x_labels(7)
-            .y_labels(6)
-            .x_label_formatter(&|x| x_label(*x, span))
-            .y_label_formatter(&|y| format!("{y:.1}"))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
+        let mut chart = plot(root, title, x0..x1, 0f64..y_max)?;
+        axes(&mut chart, span, &unit, 6, &|y| format!("{y:.1}"))?;
         // Top layer first (the full stack), then each layer below over it.
         for level in (0..layers.len()).rev() {
             let (name, color) = layers[level];
@@ -214,17 +264,8 @@ fn stacked(
                     Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(style.legend)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        legend(&mut chart, style.legend, 14)
+    })
 }
 
 /// Live data, snapshot hold and backups, stacked, over the report's range.
@@ -307,26 +348,16 @@ pub fn forecast_horizon(trends: &[FsTrend]) -> f64 {
 /// Per filesystem: % of disk and of inodes used, observed, and the fitted trend with its
 /// ~95 % band up to the forecast horizon; 100 % is full.
 pub fn forecast_svg(report: &Report, title: &str) -> Result<String, ReportsError> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let trends: Vec<&FsTrend> = report
-            .trends
-            .iter()
-            .filter(|t| !t.bytes_pct.is_empty())
-            .take(PALETTE.len() / 2)
-            .collect();
-        if trends.is_empty() {
-            empty(
-                &root,
-                title,
-                "No filesystem samples in this range yet: samples are taken by every scan.",
-            )?;
-            root.present().map_err(err)?;
-            drop(root);
-            return Ok(svg);
-        }
-        root.fill(&WHITE).map_err(err)?;
+    let trends: Vec<&FsTrend> = report
+        .trends
+        .iter()
+        .filter(|t| !t.bytes_pct.is_empty())
+        .take(PALETTE.len() / 2)
+        .collect();
+    let empty_why = trends
+        .is_empty()
+        .then_some("No filesystem samples in this range yet: samples are taken by every scan.");
+    svg(title, empty_why, |root| {
         let s = &report.selection;
         let ahead = forecast_horizon(&report.trends);
         let last = trends
@@ -341,24 +372,10 @@ pub fn forecast_svg(report: &Report, title: &str) -> Result<String, ReportsError
         );
         let x1 = (last + ahead).max(days(s.to_ms));
         let span = x1 - x0;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x0..x1, 0f64..110f64)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(axis_name(span))
-            .y_desc("Used (% of capacity)")
-            .x_labels(7)
-            .y_labels(12)
-            .x_label_formatter(&|x| x_label(*x, span))
-            .y_label_formatter(&|y| format!("{y:.0} %"))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
+        let mut chart = plot(root, title, x0..x1, 0f64..110f64)?;
+        axes(&mut chart, span, "Used (% of capacity)", 12, &|y| {
+            format!("{y:.0} %")
+        })?;
         chart
             .draw_series(LineSeries::new(
                 [(x0, 100.0), (x1, 100.0)],
@@ -428,15 +445,6 @@ pub fn forecast_svg(report: &Report, title: &str) -> Result<String, ReportsError
                     });
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 13)
+    })
 }

@@ -6,23 +6,11 @@
 use std::fmt::Write as _;
 
 use super::chart::forecast_horizon;
-use super::query::{Chart, Report};
+use super::forecast::Fit;
+use super::report::Report;
 use super::sample::DAY_MS;
-
-/// One CSV cell: quoted when it holds a separator, quote or line break; a leading formula
-/// character is escaped so spreadsheets show text.
-fn cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
+use super::selection::Chart;
+use crate::escape::csv_cell;
 
 fn iso(ms: i64) -> String {
     let utc = app::api::format_utc(ms);
@@ -31,6 +19,24 @@ fn iso(ms: i64) -> String {
 
 fn pct(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.3}")).unwrap_or_default()
+}
+
+/// Every point of every series with its series, in time order (series order within a time).
+fn by_time<'a, S, P: 'a>(
+    series: &'a [S],
+    points: impl Fn(&'a S) -> &'a [P],
+    at: impl Fn(&P) -> i64,
+) -> Vec<(&'a S, &'a P)> {
+    let mut rows: Vec<(i64, usize, usize)> = Vec::new();
+    for (s, one) in series.iter().enumerate() {
+        for (i, p) in points(one).iter().enumerate() {
+            rows.push((at(p), s, i));
+        }
+    }
+    rows.sort_unstable();
+    rows.into_iter()
+        .map(|(_, s, i)| (&series[s], &points(&series[s])[i]))
+        .collect()
 }
 
 /// The CSV of `chart` for a report.
@@ -46,26 +52,17 @@ fn storage(report: &Report) -> String {
     let mut out = String::from(
         "time_utc,at_ms,group,node,keyspace,table,table_id,live_bytes,hold_bytes,backups_bytes,backups_files,live_inodes,hold_inodes,compacted_bytes\n",
     );
-    let mut rows: Vec<(i64, usize, usize)> = Vec::new();
-    for (g, series) in report.storage.groups.iter().enumerate() {
-        for (i, p) in series.points.iter().enumerate() {
-            rows.push((p.at, g, i));
-        }
-    }
-    rows.sort_unstable();
-    for (_, g, i) in rows {
-        let gs = &report.storage.groups[g];
-        let p = &gs.points[i];
+    for (gs, p) in by_time(&report.storage.groups, |g| &g.points, |p| p.at) {
         let _ = writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             iso(p.at),
             p.at,
-            cell(&gs.key),
-            cell(&gs.node),
-            cell(gs.keyspace.as_deref().unwrap_or("")),
-            cell(gs.table.as_deref().unwrap_or("")),
-            cell(gs.table_id.as_deref().unwrap_or("")),
+            csv_cell(&gs.key),
+            csv_cell(&gs.node),
+            csv_cell(gs.keyspace.as_deref().unwrap_or("")),
+            csv_cell(gs.table.as_deref().unwrap_or("")),
+            csv_cell(gs.table_id.as_deref().unwrap_or("")),
             p.live_bytes,
             p.hold_bytes,
             p.backups_bytes,
@@ -82,23 +79,14 @@ fn inodes(report: &Report) -> String {
     let mut out = String::from(
         "time_utc,at_ms,node,data_dir,used_inodes,free_inodes,total_inodes,used_bytes,avail_bytes,total_bytes\n",
     );
-    let mut rows: Vec<(i64, usize, usize)> = Vec::new();
-    for (f, fs) in report.filesystems.iter().enumerate() {
-        for (i, p) in fs.points.iter().enumerate() {
-            rows.push((p.at, f, i));
-        }
-    }
-    rows.sort_unstable();
-    for (_, f, i) in rows {
-        let fs = &report.filesystems[f];
-        let p = &fs.points[i];
+    for (fs, p) in by_time(&report.filesystems, |f| &f.points, |p| p.at) {
         let _ = writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{}",
             iso(p.at),
             p.at,
-            cell(&fs.node),
-            cell(&fs.data_dir),
+            csv_cell(&fs.node),
+            csv_cell(&fs.data_dir),
             p.used_inodes,
             p.free_inodes,
             p.total_inodes,
@@ -116,8 +104,8 @@ fn forecast(report: &Report) -> String {
     );
     let ahead = forecast_horizon(&report.trends);
     for t in &report.trends {
-        let node = cell(&t.forecast.node);
-        let dir = cell(&t.forecast.data_dir);
+        let node = csv_cell(&t.forecast.node);
+        let dir = csv_cell(&t.forecast.data_dir);
         for (b, i) in t.bytes_pct.iter().zip(&t.inodes_pct) {
             let at = (b.0 * DAY_MS as f64).round() as i64;
             let _ = writeln!(
@@ -137,7 +125,7 @@ fn forecast(report: &Report) -> String {
         let mut x = t.first_day;
         while x <= t.last_day + ahead + 1e-9 {
             let at = (x * DAY_MS as f64).round() as i64;
-            let line = |fit: &Option<super::forecast::Fit>, total: f64| match fit {
+            let line = |fit: &Option<Fit>, total: f64| match fit {
                 Some(f) => (
                     to_pct(f.predict(x), total),
                     to_pct(f.predict(x) + f.band(x), total),
@@ -169,11 +157,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cells_are_quoted_and_formulas_defused() {
-        assert_eq!(cell("plain"), "plain");
-        assert_eq!(cell("a,b"), "\"a,b\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(cell("=1+1"), "'=1+1");
+    fn times_are_iso_8601_in_utc() {
         assert_eq!(iso(1_795_550_920_176), "2026-11-24T20:08:40Z");
     }
 }

@@ -33,6 +33,31 @@ fn t95(df: usize) -> f64 {
     }
 }
 
+/// The sums a least-squares line through (x, y) points is made of.
+struct Moments {
+    x_mean: f64,
+    y_mean: f64,
+    /// Σ (x − x̄)².
+    sxx: f64,
+    /// Σ (x − x̄)(y − ȳ).
+    sxy: f64,
+}
+
+/// The moments of `points` (not empty).
+fn moments(points: &[(f64, f64)]) -> Moments {
+    let nf = points.len() as f64;
+    let x_mean = points.iter().map(|p| p.0).sum::<f64>() / nf;
+    let y_mean = points.iter().map(|p| p.1).sum::<f64>() / nf;
+    let sxx: f64 = points.iter().map(|p| (p.0 - x_mean).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - x_mean) * (p.1 - y_mean)).sum();
+    Moments {
+        x_mean,
+        y_mean,
+        sxx,
+        sxy,
+    }
+}
+
 /// Fits a line through `points` (x = days, y = value). `None` with fewer than 3 points or
 /// when all x are equal.
 pub fn fit(points: &[(f64, f64)]) -> Option<Fit> {
@@ -41,13 +66,15 @@ pub fn fit(points: &[(f64, f64)]) -> Option<Fit> {
         return None;
     }
     let nf = n as f64;
-    let x_mean = points.iter().map(|p| p.0).sum::<f64>() / nf;
-    let y_mean = points.iter().map(|p| p.1).sum::<f64>() / nf;
-    let sxx: f64 = points.iter().map(|p| (p.0 - x_mean).powi(2)).sum();
+    let Moments {
+        x_mean,
+        y_mean,
+        sxx,
+        sxy,
+    } = moments(points);
     if sxx <= f64::EPSILON {
         return None;
     }
-    let sxy: f64 = points.iter().map(|p| (p.0 - x_mean) * (p.1 - y_mean)).sum();
     let slope = sxy / sxx;
     let intercept = y_mean - slope * x_mean;
     let sse: f64 = points
@@ -183,15 +210,11 @@ pub fn growth_pct(points: &[(f64, f64)]) -> Option<f64> {
     if n < 2 {
         return None;
     }
-    let nf = n as f64;
-    let x_mean = points.iter().map(|p| p.0).sum::<f64>() / nf;
-    let y_mean = points.iter().map(|p| p.1).sum::<f64>() / nf;
-    let sxx: f64 = points.iter().map(|p| (p.0 - x_mean).powi(2)).sum();
-    if sxx <= 0.0 || y_mean.abs() < f64::EPSILON {
+    let m = moments(points);
+    if m.sxx <= 0.0 || m.y_mean.abs() < f64::EPSILON {
         return None;
     }
-    let sxy: f64 = points.iter().map(|p| (p.0 - x_mean) * (p.1 - y_mean)).sum();
-    Some(sxy / sxx / y_mean * 100.0)
+    Some(m.sxy / m.sxx / m.y_mean * 100.0)
 }
 
 #[cfg(test)]

@@ -4,8 +4,15 @@
 //!   hold, backups and inodes, per filesystem free bytes and inodes, and the bytes of live
 //!   SSTables that disappeared since the table's previous sample (measured churn); raw samples
 //!   older than `[sampling] keep_hourly_days` are compacted to one per day.
-//! - [`query`]: validated report queries and the figures behind the page, the API and charts.
-//! - [`forecast`]: linear trends with a ~95 % band, run-out dates and their back-test (pure).
+//! - [`input`]: a report query as it arrives, checked into a [`selection::Selection`] (dates,
+//!   grouping, scope, the bucket one point stands for, chart); [`selection`] holds the checked
+//!   types.
+//! - [`read`]: the SQL reads of the samples in range, per bucket and per group; [`totals`]
+//!   sums several series' points per time.
+//! - [`forecast`]: linear trends with a ~95 % band, run-out dates and their back-test (pure);
+//!   [`trend`]: each filesystem's forecast as the page says it.
+//! - [`report`]: a report put together from the reads and the trends, for the page, the API
+//!   and the charts.
 //! - [`chart`]: the plotters SVG charts; [`csv`]: the same series as CSV.
 //! - [`routes`] holds the `/api/v1/reports/…` handlers.
 //!
@@ -15,9 +22,14 @@
 pub mod chart;
 pub mod csv;
 pub mod forecast;
-pub mod query;
+pub mod input;
+pub mod read;
+pub mod report;
 pub mod routes;
 pub mod sample;
+pub mod selection;
+pub mod totals;
+pub mod trend;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -26,8 +38,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use sqlx::SqlitePool;
 
+use crate::clock::now_ms;
 use crate::inventory::Inventory;
-use crate::jobs::{self, now_ms};
+use crate::jobs;
 
 /// What can go wrong with a report request, each with the message the user sees.
 #[derive(Debug, thiserror::Error)]

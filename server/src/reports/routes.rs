@@ -7,14 +7,15 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::query::{Chart, Need, Report, Scope, parse};
+use super::input::{MeasuredQuery, parse};
+use super::report::{Need, Report};
+use super::selection::Chart;
 use super::{ReportsError, chart, csv};
+use crate::clock::now_ms;
 use crate::http::error::ApiError;
-use crate::jobs::now_ms;
 use crate::state::AppState;
 
 /// The reports' routes, each registered with its OpenAPI path.
@@ -66,6 +67,19 @@ fn title(report: &Report) -> String {
     }
 }
 
+/// Checks the query and builds what one chart needs (`need` is told which chart).
+async fn chart_report(
+    state: &AppState,
+    q: &ReportQuery,
+    need: fn(Chart) -> Need,
+) -> Result<Report, ApiError> {
+    let selection = parse(q, now_ms())?;
+    let need = need(selection.chart);
+    Ok(Report::build(state.reports.pool(), selection, need)
+        .await
+        .map_err(ReportsError::from)?)
+}
+
 /// One report chart as SVG (`chart=storage|inodes|forecast`).
 #[utoipa::path(
     get,
@@ -82,13 +96,9 @@ pub async fn storage_svg(
     q: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = q?;
-    let selection = parse(&q, now_ms())?;
-    let chart = selection.chart;
-    let report = Report::build(state.reports.pool(), selection, Need::Svg(chart))
-        .await
-        .map_err(ReportsError::from)?;
+    let report = chart_report(&state, &q, Need::Svg).await?;
     let t = title(&report);
-    let svg = match chart {
+    let svg = match report.selection.chart {
         Chart::Storage => chart::storage_svg(&report, &t),
         Chart::Inodes => chart::inodes_svg(&report, &t),
         Chart::Forecast => chart::forecast_svg(&report, &t),
@@ -120,18 +130,15 @@ pub async fn storage_csv(
     q: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = q?;
-    let selection = parse(&q, now_ms())?;
-    let chart = selection.chart;
+    let report = chart_report(&state, &q, Need::Csv).await?;
+    let s = &report.selection;
     let name = format!(
         "attachment; filename=\"snapkeep-{}-{}-{}.csv\"",
-        chart.name(),
-        selection.query.from.as_deref().unwrap_or(""),
-        selection.query.to.as_deref().unwrap_or("")
+        s.chart.name(),
+        s.query.from.as_deref().unwrap_or(""),
+        s.query.to.as_deref().unwrap_or("")
     );
-    let report = Report::build(state.reports.pool(), selection, Need::Csv(chart))
-        .await
-        .map_err(ReportsError::from)?;
-    let text = csv::render(&report, chart);
+    let text = csv::render(&report, s.chart);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -140,20 +147,6 @@ pub async fn storage_csv(
         text,
     )
         .into_response())
-}
-
-/// Which scope to measure.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct MeasuredQuery {
-    /// A node (default: every node).
-    pub node: Option<String>,
-    /// A keyspace.
-    pub keyspace: Option<String>,
-    /// A table (with `keyspace`).
-    pub table: Option<String>,
-    /// Days back from now, 1–365 (default 7).
-    pub days: Option<i64>,
 }
 
 /// Measured live data, snapshot hold, churn and growth of a node, keyspace or table over the
@@ -173,18 +166,7 @@ pub async fn measured(
     q: Result<Query<MeasuredQuery>, QueryRejection>,
 ) -> Result<Json<Measured>, ApiError> {
     let Query(q) = q?;
-    let nonempty = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    let scope = Scope {
-        node: nonempty(q.node),
-        keyspace: nonempty(q.keyspace),
-        table: nonempty(q.table),
-    };
-    if scope.table.is_some() && scope.keyspace.is_none() {
-        return Err(ApiError::bad_field(
-            "keyspace",
-            "table needs its keyspace: add keyspace=…",
-        ));
-    }
+    let scope = q.scope()?;
     Ok(Json(
         state.reports.measured(&scope, q.days, now_ms()).await?,
     ))
