@@ -4,6 +4,10 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::JobDto;
+#[cfg(feature = "ssr")]
+use super::backend::backend;
+
 /// The kinds of snapshot Snapkeep tells apart.
 pub const SNAPSHOT_KINDS: [&str; 6] = [
     "manual",
@@ -199,7 +203,7 @@ pub struct SnapshotJobDto {
     pub nodes: Vec<String>,
     /// `keyspace.table` of every table concerned.
     pub tables: Vec<String>,
-    pub job: super::JobDto,
+    pub job: JobDto,
     /// For a clear: the bytes it frees (the exclusive hold when it was last measured).
     pub frees_bytes: Option<i64>,
 }
@@ -210,12 +214,6 @@ pub struct SnapshotFormOptions {
     pub nodes: Vec<String>,
     /// `keyspace.table`, sorted, from the last scans (system keyspaces excluded).
     pub tables: Vec<String>,
-}
-
-#[cfg(feature = "ssr")]
-fn backend() -> Result<super::BackendHandle, ServerFnError> {
-    use_context::<super::BackendHandle>()
-        .ok_or_else(|| ServerFnError::new("the server provides no backend"))
 }
 
 // Struct arguments whose fields are all optional travel as JSON: URL encoding drops an
