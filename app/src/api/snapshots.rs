@@ -18,6 +18,12 @@ pub const SNAPSHOT_KINDS: [&str; 6] = [
     "external",
 ];
 
+/// Kinds Cassandra takes on its own just before it destroys data (TRUNCATE, DROP): their
+/// snapshots are the way back.
+pub fn is_undo_kind(kind: &str) -> bool {
+    matches!(kind, "truncated" | "dropped")
+}
+
 /// One snapshot (one tag on one node), with what it costs on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -272,4 +278,17 @@ pub async fn clear_snapshot(
         .clear_snapshot(tag, node, keyspace, table)
         .await
         .map_err(ServerFnError::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_automatic_snapshots_before_data_loss_are_undo_kinds() {
+        assert!(is_undo_kind("truncated"));
+        assert!(is_undo_kind("dropped"));
+        assert!(!is_undo_kind("manual"));
+        assert!(!is_undo_kind("pre-restore"));
+    }
 }
