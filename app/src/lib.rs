@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod auth;
+mod components;
 pub mod growth;
 mod layout;
 mod pages;

@@ -4,6 +4,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ssr")]
+use super::backend::{BoxFuture, backend};
+
 /// The roles, each with the rights of the ones before it: a viewer reads everything; an
 /// operator also takes and clears snapshots, runs scans and requests restores; an approver
 /// also approves or rejects restore requests made by others; an admin also manages users,
@@ -216,16 +219,16 @@ pub struct SettingsDto {
     pub tokens: Vec<TokenDto>,
 }
 
-#[cfg(feature = "ssr")]
-fn backend() -> Result<super::BackendHandle, ServerFnError> {
-    use_context::<super::BackendHandle>()
-        .ok_or_else(|| ServerFnError::new("the server provides no backend"))
-}
-
 /// The signed-in user of this request, put there by the server's authentication layer.
 #[cfg(feature = "ssr")]
 pub fn request_user() -> Option<CurrentUser> {
     use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<CurrentUser>().cloned())
+}
+
+/// The signed-in user of this request, or the error a server function answers without one.
+#[cfg(feature = "ssr")]
+pub(crate) fn signed_in() -> Result<CurrentUser, ServerFnError> {
+    request_user().ok_or_else(|| ServerFnError::new("sign in first"))
 }
 
 /// What the account server functions need from the server; the authentication layer puts one,
@@ -233,11 +236,11 @@ pub fn request_user() -> Option<CurrentUser> {
 #[cfg(feature = "ssr")]
 pub trait AuthBackend: Send + Sync {
     /// The caller's account.
-    fn account(&self) -> super::BoxFuture<'_, AccountDto>;
+    fn account(&self) -> BoxFuture<'_, AccountDto>;
     /// Changes the caller's own password, given the current one.
-    fn change_password(&self, old: String, new: String) -> super::BoxFuture<'_, ()>;
+    fn change_password(&self, old: String, new: String) -> BoxFuture<'_, ()>;
     /// Verifies the audit log's hash chain.
-    fn audit_chain(&self) -> super::BoxFuture<'_, AuditChainDto>;
+    fn audit_chain(&self) -> BoxFuture<'_, AuditChainDto>;
 }
 
 /// The [`AuthBackend`] of one request.
@@ -294,14 +297,14 @@ pub async fn whoami() -> Result<Option<CurrentUser>, ServerFnError> {
 /// Users and tokens (admins see all tokens, others their own).
 #[server(prefix = "/rpc", endpoint = "settings")]
 pub async fn get_settings() -> Result<SettingsDto, ServerFnError> {
-    let user = request_user().ok_or_else(|| ServerFnError::new("sign in first"))?;
+    let user = signed_in()?;
     backend()?.settings(user).await.map_err(ServerFnError::new)
 }
 
 /// Revokes an API token.
 #[server(prefix = "/rpc", endpoint = "token_revoke")]
 pub async fn revoke_token(id: i64) -> Result<(), ServerFnError> {
-    let user = request_user().ok_or_else(|| ServerFnError::new("sign in first"))?;
+    let user = signed_in()?;
     backend()?
         .revoke_token(user, id)
         .await

@@ -7,6 +7,10 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ssr")]
+use super::backend::backend;
+use super::encode_query_value;
+
 /// Groupings a report can break its figures down by.
 pub const REPORT_GROUPS: [&str; 3] = ["node", "keyspace", "table"];
 /// Charts the `.svg` and `.csv` routes draw.
@@ -62,19 +66,6 @@ impl ReportQuery {
             .collect::<Vec<_>>()
             .join("&")
     }
-}
-
-/// Percent-encodes a query-string value (unreserved characters stay as they are).
-pub fn encode_query_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The selection's storage at one point in time (sums over its tables).
@@ -296,25 +287,6 @@ pub struct MeasureScope {
     pub label: String,
 }
 
-/// A duration in words, coarsely: `45 s`, `12 min`, `3 h 20 min`, `4.5 days`.
-pub fn format_duration_ms(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    if s < 60 {
-        format!("{s} s")
-    } else if s < 3600 {
-        format!("{} min", s / 60)
-    } else if s < 86_400 {
-        format!("{} h {} min", s / 3600, (s % 3600) / 60)
-    } else {
-        let days = s as f64 / 86_400.0;
-        if (days - days.round()).abs() < 0.05 {
-            format!("{} days", days.round() as i64)
-        } else {
-            format!("{days:.1} days")
-        }
-    }
-}
-
 /// Splits a scope value `node[/keyspace[.table]]` into its parts (empty = everything).
 pub fn parse_scope(value: &str) -> (Option<String>, Option<String>, Option<String>) {
     let value = value.trim();
@@ -333,12 +305,6 @@ pub fn parse_scope(value: &str) -> (Option<String>, Option<String>, Option<Strin
         None => (None, None),
     };
     (Some(node.to_string()), keyspace, table)
-}
-
-#[cfg(feature = "ssr")]
-fn backend() -> Result<super::BackendHandle, ServerFnError> {
-    use_context::<super::BackendHandle>()
-        .ok_or_else(|| ServerFnError::new("the server provides no backend"))
 }
 
 /// The storage report for a date range, grouping and scope.
@@ -385,18 +351,6 @@ mod tests {
                 Some("orders".into())
             )
         );
-    }
-
-    #[test]
-    fn durations_read_as_words() {
-        assert_eq!(format_duration_ms(45_000), "45 s");
-        assert_eq!(format_duration_ms(12 * 60_000 + 5_000), "12 min");
-        assert_eq!(
-            format_duration_ms(3 * 3_600_000 + 20 * 60_000),
-            "3 h 20 min"
-        );
-        assert_eq!(format_duration_ms(2 * 86_400_000), "2 days");
-        assert_eq!(format_duration_ms(108 * 3_600_000), "4.5 days");
     }
 
     #[test]

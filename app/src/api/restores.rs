@@ -4,6 +4,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ssr")]
+use super::{auth::signed_in, backend::backend};
+
 /// Where restored data goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -247,17 +250,6 @@ pub struct RestoreDto {
     pub verification: Option<Verification>,
 }
 
-#[cfg(feature = "ssr")]
-fn backend() -> Result<super::BackendHandle, ServerFnError> {
-    use_context::<super::BackendHandle>()
-        .ok_or_else(|| ServerFnError::new("the server provides no backend"))
-}
-
-#[cfg(feature = "ssr")]
-fn user() -> Result<super::CurrentUser, ServerFnError> {
-    super::request_user().ok_or_else(|| ServerFnError::new("sign in first"))
-}
-
 /// Every restore request, newest first.
 #[server(prefix = "/rpc", endpoint = "restores")]
 pub async fn list_restores() -> Result<Vec<RestoreDto>, ServerFnError> {
@@ -283,7 +275,7 @@ pub async fn plan_restore(input: RestoreInput) -> Result<Plan, ServerFnError> {
 #[server(prefix = "/rpc", endpoint = "restore_request", input = leptos::server_fn::codec::Json)]
 pub async fn request_restore(input: RestoreInput) -> Result<RestoreDto, ServerFnError> {
     backend()?
-        .request_restore(user()?, input)
+        .request_restore(signed_in()?, input)
         .await
         .map_err(ServerFnError::new)
 }
@@ -296,7 +288,7 @@ pub async fn decide_restore(
     comment: String,
 ) -> Result<RestoreDto, ServerFnError> {
     backend()?
-        .decide_restore(user()?, id, approve, comment)
+        .decide_restore(signed_in()?, id, approve, comment)
         .await
         .map_err(ServerFnError::new)
 }
@@ -314,7 +306,7 @@ pub async fn execute_restore(id: i64) -> Result<RestoreDto, ServerFnError> {
 #[server(prefix = "/rpc", endpoint = "restore_cancel")]
 pub async fn cancel_restore(id: i64, comment: String) -> Result<RestoreDto, ServerFnError> {
     backend()?
-        .cancel_restore(user()?, id, comment)
+        .cancel_restore(signed_in()?, id, comment)
         .await
         .map_err(ServerFnError::new)
 }
@@ -323,7 +315,7 @@ pub async fn cancel_restore(id: i64, comment: String) -> Result<RestoreDto, Serv
 #[server(prefix = "/rpc", endpoint = "restore_aside_remove")]
 pub async fn remove_restore_aside(id: i64) -> Result<Vec<String>, ServerFnError> {
     backend()?
-        .remove_restore_aside(user()?, id)
+        .remove_restore_aside(signed_in()?, id)
         .await
         .map_err(ServerFnError::new)
 }

@@ -4,6 +4,10 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::JobDto;
+#[cfg(feature = "ssr")]
+use super::backend::backend;
+
 /// The kinds of snapshot Snapkeep tells apart.
 pub const SNAPSHOT_KINDS: [&str; 6] = [
     "manual",
@@ -13,6 +17,12 @@ pub const SNAPSHOT_KINDS: [&str; 6] = [
     "pre-restore",
     "external",
 ];
+
+/// Kinds Cassandra takes on its own just before it destroys data (TRUNCATE, DROP): their
+/// snapshots are the way back.
+pub fn is_undo_kind(kind: &str) -> bool {
+    matches!(kind, "truncated" | "dropped")
+}
 
 /// One snapshot (one tag on one node), with what it costs on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,7 +209,7 @@ pub struct SnapshotJobDto {
     pub nodes: Vec<String>,
     /// `keyspace.table` of every table concerned.
     pub tables: Vec<String>,
-    pub job: super::JobDto,
+    pub job: JobDto,
     /// For a clear: the bytes it frees (the exclusive hold when it was last measured).
     pub frees_bytes: Option<i64>,
 }
@@ -210,12 +220,6 @@ pub struct SnapshotFormOptions {
     pub nodes: Vec<String>,
     /// `keyspace.table`, sorted, from the last scans (system keyspaces excluded).
     pub tables: Vec<String>,
-}
-
-#[cfg(feature = "ssr")]
-fn backend() -> Result<super::BackendHandle, ServerFnError> {
-    use_context::<super::BackendHandle>()
-        .ok_or_else(|| ServerFnError::new("the server provides no backend"))
 }
 
 // Struct arguments whose fields are all optional travel as JSON: URL encoding drops an
@@ -274,4 +278,17 @@ pub async fn clear_snapshot(
         .clear_snapshot(tag, node, keyspace, table)
         .await
         .map_err(ServerFnError::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_automatic_snapshots_before_data_loss_are_undo_kinds() {
+        assert!(is_undo_kind("truncated"));
+        assert!(is_undo_kind("dropped"));
+        assert!(!is_undo_kind("manual"));
+        assert!(!is_undo_kind("pre-restore"));
+    }
 }

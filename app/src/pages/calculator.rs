@@ -11,7 +11,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::growth_chart::GrowthChart;
-use crate::api::{Measured, format_bytes, format_duration_ms, get_measure_scopes, get_measured};
+use crate::api::{
+    Measured, format_bytes, format_duration_ms, get_measure_scopes, get_measured, server_message,
+};
 use crate::growth::{
     FORMULA, Field, Inputs, check_input, check_value, format_gb, format_number, live_from_slider,
     project, slider_from_live,
@@ -94,14 +96,6 @@ fn number_field(input: Input, id: &'static str, note_id: &'static str) -> impl I
                 {move || input.note.get()}
             </p>
         </div>
-    }
-}
-
-/// The message the server gave, without the framework's prefix.
-fn server_message(e: &ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(m) => m.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -5,12 +5,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::pages::snapshots::common::Time;
-
 use crate::api::{
     FilesystemDto, JobDto, NodeDto, OverviewDto, StartScan, TableDto, format_bytes, format_utc,
     get_job, get_overview,
 };
+use crate::components::{OkBadge, Time, restore_href};
 
 /// A used/total bar with its figures in words.
 #[component]
@@ -84,16 +83,11 @@ fn filesystem_view(fs: FilesystemDto) -> impl IntoView {
 }
 
 fn node_view(n: NodeDto) -> impl IntoView {
-    let status = if n.reachable {
-        view! { <span class="badge ok">"Reachable"</span> }.into_any()
-    } else {
-        view! { <span class="badge bad">"Unreachable"</span> }.into_any()
-    };
     view! {
         <article class="card node" data-node=n.name.clone()>
             <header class="node-head">
                 <h3>{n.name.clone()}</h3>
-                {status}
+                <OkBadge ok=n.reachable yes="Reachable" no="Unreachable" />
                 <span class="muted">
                     {n.version.clone().map(|v| format!("Cassandra {v}")).unwrap_or_default()}
                 </span>
@@ -175,11 +169,11 @@ fn aside_view(aside: Vec<crate::api::AsideDto>) -> impl IntoView {
         .map(|a| {
             view! {
                 <tr>
-                    <td><a href=format!("/restores/{}", a.restore_id)>{a.restore_id}</a></td>
+                    <td><a href=restore_href(a.restore_id)>{a.restore_id}</a></td>
                     <td>{a.node}</td>
                     <td>{a.what}</td>
                     <td class="wrap"><code>{a.path}</code></td>
-                    <td class="num">{crate::api::format_bytes(a.bytes)}</td>
+                    <td class="num">{format_bytes(a.bytes)}</td>
                     <td class="num">{a.files}</td>
                     <td class="time"><Time ms=a.keep_until /></td>
                 </tr>
@@ -192,7 +186,7 @@ fn aside_view(aside: Vec<crate::api::AsideDto>) -> impl IntoView {
             <p class="hint">
                 {format!(
                     "{} that full-node restores replaced, kept so that nothing is lost; an admin can remove them on the restore's page, or they go when their time passes.",
-                    crate::api::format_bytes(total)
+                    format_bytes(total)
                 )}
             </p>
             <div class="table-wrap">

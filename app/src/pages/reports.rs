@@ -14,8 +14,9 @@ use leptos_router::params::ParamsMap;
 
 use crate::api::{
     FsForecast, FsPoint, GroupSummary, ReportDto, ReportQuery, SamplingInfo, StoragePoint, Trend,
-    encode_query_value, format_bytes, format_day, format_duration_ms, format_utc, get_report,
+    format_bytes, format_day, format_duration_ms, format_utc, get_report, server_message,
 };
+use crate::components::{ChartData, snapshot_href};
 
 /// Reads the report's query from the URL; empty fields count as absent.
 pub fn from_params(map: &ParamsMap) -> ReportQuery {
@@ -78,6 +79,23 @@ fn bucket_words(bucket: &str) -> &'static str {
     }
 }
 
+/// What the folded table of a chart's numbers says before it is opened.
+fn chart_summary(rows: usize, bucket: &str) -> String {
+    format!(
+        "The chart's numbers ({rows} rows). {}",
+        bucket_words(bucket)
+    )
+}
+
+/// The header of the time column: days or times, in UTC.
+fn time_header(bucket: &str) -> &'static str {
+    if bucket == "day" {
+        "Day (UTC)"
+    } else {
+        "Time (UTC)"
+    }
+}
+
 /// What the page says before anything was sampled.
 fn empty_history(s: &SamplingInfo) -> impl IntoView {
     let now_text = match (s.nodes, s.next_sample_at) {
@@ -113,42 +131,33 @@ fn empty_history(s: &SamplingInfo) -> impl IntoView {
     }
 }
 
+/// The storage chart's numbers.
 fn storage_table(points: Vec<StoragePoint>, bucket: String) -> impl IntoView {
+    let summary = chart_summary(points.len(), &bucket);
+    let rows = points
+        .into_iter()
+        .map(|p| {
+            view! {
+                <tr>
+                    <td>{when(p.at, &bucket)}</td>
+                    <td class="num">{format_bytes(p.live_bytes)}</td>
+                    <td class="num">{format_bytes(p.hold_bytes)}</td>
+                    <td class="num">{format!("{} ({} files)", format_bytes(p.backups_bytes), p.backups_files)}</td>
+                    <td class="num">{format_bytes(p.total_bytes())}</td>
+                    <td class="num">{format_bytes(p.compacted_bytes)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
     view! {
-        <details class="chart-data">
-            <summary>{format!("The chart's numbers ({} rows). {}", points.len(), bucket_words(&bucket))}</summary>
-            <div class="table-wrap tall">
-                <table class="data compact" data-testid="storage-table">
-                    <thead>
-                        <tr>
-                            <th scope="col">{if bucket == "day" { "Day (UTC)" } else { "Time (UTC)" }}</th>
-                            <th scope="col" class="num">"Live data"</th>
-                            <th scope="col" class="num">"Snapshot hold"</th>
-                            <th scope="col" class="num">"Backups"</th>
-                            <th scope="col" class="num">"Total"</th>
-                            <th scope="col" class="num">"Compacted away"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {points
-                            .into_iter()
-                            .map(|p| {
-                                view! {
-                                    <tr>
-                                        <td>{when(p.at, &bucket)}</td>
-                                        <td class="num">{format_bytes(p.live_bytes)}</td>
-                                        <td class="num">{format_bytes(p.hold_bytes)}</td>
-                                        <td class="num">{format!("{} ({} files)", format_bytes(p.backups_bytes), p.backups_files)}</td>
-                                        <td class="num">{format_bytes(p.total_bytes())}</td>
-                                        <td class="num">{format_bytes(p.compacted_bytes)}</td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        </details>
+        <ChartData
+            summary
+            testid="storage-table"
+            time_header=time_header(&bucket)
+            columns=&["Live data", "Snapshot hold", "Backups", "Total", "Compacted away"]
+        >
+            {rows}
+        </ChartData>
     }
 }
 
@@ -232,47 +241,41 @@ fn groups_table(dto: &ReportDto) -> impl IntoView {
     }
 }
 
+/// The inodes chart's numbers.
 fn inodes_table(points: Vec<FsPoint>, bucket: String) -> impl IntoView {
+    let summary = chart_summary(points.len(), &bucket);
+    let rows = points
+        .into_iter()
+        .map(|p| {
+            let used = if p.total_inodes > 0 {
+                format!(
+                    "{:.1} %",
+                    100.0 * p.used_inodes as f64 / p.total_inodes as f64
+                )
+            } else {
+                "—".into()
+            };
+            view! {
+                <tr>
+                    <td>{when(p.at, &bucket)}</td>
+                    <td class="num">{p.used_inodes}</td>
+                    <td class="num">{p.free_inodes}</td>
+                    <td class="num">{used}</td>
+                    <td class="num">{format_bytes(p.used_bytes)}</td>
+                    <td class="num">{format_bytes(p.avail_bytes)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
     view! {
-        <details class="chart-data">
-            <summary>{format!("The chart's numbers ({} rows). {}", points.len(), bucket_words(&bucket))}</summary>
-            <div class="table-wrap tall">
-                <table class="data compact" data-testid="inodes-table">
-                    <thead>
-                        <tr>
-                            <th scope="col">{if bucket == "day" { "Day (UTC)" } else { "Time (UTC)" }}</th>
-                            <th scope="col" class="num">"Used inodes"</th>
-                            <th scope="col" class="num">"Free inodes"</th>
-                            <th scope="col" class="num">"Used"</th>
-                            <th scope="col" class="num">"Disk used"</th>
-                            <th scope="col" class="num">"Disk free (for Cassandra)"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {points
-                            .into_iter()
-                            .map(|p| {
-                                let used = if p.total_inodes > 0 {
-                                    format!("{:.1} %", 100.0 * p.used_inodes as f64 / p.total_inodes as f64)
-                                } else {
-                                    "—".into()
-                                };
-                                view! {
-                                    <tr>
-                                        <td>{when(p.at, &bucket)}</td>
-                                        <td class="num">{p.used_inodes}</td>
-                                        <td class="num">{p.free_inodes}</td>
-                                        <td class="num">{used}</td>
-                                        <td class="num">{format_bytes(p.used_bytes)}</td>
-                                        <td class="num">{format_bytes(p.avail_bytes)}</td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        </details>
+        <ChartData
+            summary
+            testid="inodes-table"
+            time_header=time_header(&bucket)
+            columns=&["Used inodes", "Free inodes", "Used", "Disk used", "Disk free (for Cassandra)"]
+        >
+            {rows}
+        </ChartData>
     }
 }
 
@@ -401,11 +404,7 @@ fn top_lists(dto: &ReportDto) -> impl IntoView {
                                 snaps
                                     .into_iter()
                                     .map(|s| {
-                                        let href = format!(
-                                            "/snapshots/{}?node={}",
-                                            encode_query_value(&s.tag),
-                                            encode_query_value(&s.node)
-                                        );
+                                        let href = snapshot_href(&s.tag, Some(&s.node));
                                         view! {
                                             <tr>
                                                 <th scope="row">
@@ -621,13 +620,9 @@ pub fn Reports() -> impl IntoView {
                             let body = match r {
                                 Ok(dto) => report_view(dto),
                                 Err(e) => {
-                                    let msg = match e {
-                                        ServerFnError::ServerError(m) => m,
-                                        other => other.to_string(),
-                                    };
                                     view! {
                                         <p class="card error" role="alert" data-testid="report-error">
-                                            {format!("Cannot show this report: {msg}")}
+                                            {format!("Cannot show this report: {}", server_message(&e))}
                                         </p>
                                     }
                                         .into_any()

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{
-    AuditQuery, ChangePassword, RevokeToken, Role, SettingsDto, audit_chain, format_utc,
-    get_account, get_settings, list_audit,
+    AuditQuery, ChangePassword, RevokeToken, Role, SettingsDto, audit_chain,
+    encode_query_value as encode, format_utc, get_account, get_settings, list_audit,
 };
 use crate::auth::{can, current_user};
 
@@ -273,16 +273,4 @@ pub fn Audit() -> impl IntoView {
             })}
         </Transition>
     }
-}
-
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

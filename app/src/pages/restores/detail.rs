@@ -7,18 +7,25 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::common::{StateBadge, is_running, rows_text, step_text, target_text};
 use super::plan::PlanView;
+use super::words::{step_text, target_text};
 use crate::api::{
     CancelRestore, CurrentUser, DecideRestore, ExecuteRestore, RemoveRestoreAside, RestoreDto,
-    ResumeRestore, Role, StepDto, TableVerification, Verification, get_restore,
+    ResumeRestore, Role, StepDto, TableVerification, Verification, get_restore, server_message,
 };
-use crate::pages::snapshots::common::{Time, detail_href, server_message};
+use crate::components::{
+    ErrorAlert, LoadError, OkBadge, StateBadge, Time, respond_not_found, rows_text, snapshot_href,
+};
 
 /// How often a running restore is asked where it stands.
 const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(700);
 /// Failed requests in a row after which the page stops asking.
 const POLL_GIVE_UP: u32 = 5;
+
+/// Whether the request's job is under way (the page then follows it).
+fn is_running(state: &str) -> bool {
+    state == "running"
+}
 
 /// What the signed-in user may do with the request as it stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -336,11 +343,6 @@ fn verification_row(t: TableVerification) -> impl IntoView {
     let found = t
         .rows_found
         .map_or_else(|| "not counted".to_string(), |n| n.to_string());
-    let (class, result) = if t.passed {
-        ("badge ok", "passed")
-    } else {
-        ("badge bad", "failed")
-    };
     let table = t.table.clone();
     view! {
         <tr data-table=table data-passed=t.passed.to_string()>
@@ -350,25 +352,22 @@ fn verification_row(t: TableVerification) -> impl IntoView {
             <td class="num">{format!("{} of {}", t.sstables_linked, t.sstables_expected)}</td>
             <td class="num">{format!("{} of {}", t.digests_ok, t.sstables_expected)}</td>
             <td>{yes_no(t.query_ok)}</td>
-            <td><span class=class>{result}</span></td>
+            <td><OkBadge ok=t.passed yes="passed" no="failed" /></td>
             <td class="wrap">{t.notes.join(" ")}</td>
         </tr>
     }
 }
 
 fn verification_view(v: Verification) -> AnyView {
-    let (class, text) = if v.passed {
-        (
-            "badge ok",
-            "Passed: rows, linked files, their Digest.crc32 and a query all check out.",
-        )
+    let text = if v.passed {
+        "Passed: rows, linked files, their Digest.crc32 and a query all check out."
     } else {
-        ("badge bad", "Failed: see which check below.")
+        "Failed: see which check below."
     };
     view! {
         <section class="card" aria-labelledby="verification-h" data-testid="verification" data-passed=v.passed.to_string()>
             <h2 id="verification-h">"Verification"</h2>
-            <p><span class=class>{if v.passed { "passed" } else { "failed" }}</span> " " {text}</p>
+            <p><OkBadge ok=v.passed yes="passed" no="failed" /> " " {text}</p>
             <div class="table-wrap">
                 <table class="data verification">
                     <thead>
@@ -459,7 +458,7 @@ fn detail_view(d: RestoreDto, user: Option<CurrentUser>, ctl: Controls) -> impl 
                 <div>
                     <dt>"Snapshot"</dt>
                     <dd>
-                        <a class="tag" href=detail_href(&d.snapshot, Some(&d.node))>{d.snapshot.clone()}</a>
+                        <a class="tag" href=snapshot_href(&d.snapshot, Some(&d.node))>{d.snapshot.clone()}</a>
                         {format!(" on {}", d.node)}
                     </dd>
                 </div>
@@ -503,8 +502,8 @@ fn detail_view(d: RestoreDto, user: Option<CurrentUser>, ctl: Controls) -> impl 
         {error}
         {progress}
         {actions}
-        {move || ctl.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-        {move || ctl.poll_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <ErrorAlert error=ctl.error />
+        <ErrorAlert error=ctl.poll_error />
     }
     .into_any();
     let plan = view! {
@@ -530,10 +529,7 @@ fn detail_view(d: RestoreDto, user: Option<CurrentUser>, ctl: Controls) -> impl 
 }
 
 fn not_found_view(id: String) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::NOT_FOUND);
-    }
+    respond_not_found();
     view! {
         <h1>"No restore request " {id.clone()}</h1>
         <section class="card notice" role="alert">
@@ -657,9 +653,7 @@ pub fn RestoreDetail() -> impl IntoView {
                             Err(e) => {
                                 view! {
                                     <h1>"Restore request"</h1>
-                                    <p class="error" role="alert">
-                                        {format!("Cannot load the restore request: {}", server_message(&e))}
-                                    </p>
+                                    <LoadError what="Cannot load the restore request" error=e />
                                 }
                                     .into_any()
                             }

@@ -3,13 +3,13 @@
 
 use leptos::prelude::*;
 
-use super::common::{StateBadge, restore_href, target_text};
+use super::words::target_text;
 use crate::api::RestoreDto;
-use crate::pages::snapshots::common::{Time, detail_href};
+use crate::components::{StateBadge, Time, restore_href, snapshot_href};
 
 fn request_row(r: RestoreDto) -> impl IntoView {
     let href = restore_href(r.id);
-    let snapshot_href = detail_href(&r.snapshot, Some(&r.node));
+    let snapshot = snapshot_href(&r.snapshot, Some(&r.node));
     let decided = match (&r.decided_by, r.decided_at) {
         (Some(who), Some(ms)) => view! { {who.clone()} <Time ms /> }.into_any(),
         (Some(who), None) => who.clone().into_any(),
@@ -21,7 +21,7 @@ fn request_row(r: RestoreDto) -> impl IntoView {
                 <a href=href>{format!("#{}", r.id)}</a>
             </td>
             <td class="wrap">
-                <a class="tag" href=snapshot_href>{r.snapshot.clone()}</a>
+                <a class="tag" href=snapshot>{r.snapshot.clone()}</a>
                 <span class="small muted">{format!(" on {}", r.node)}</span>
             </td>
             <td class="wrap">{r.tables.join(", ")}</td>

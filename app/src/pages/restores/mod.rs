@@ -6,13 +6,13 @@
 //! - [`list`]: the requests, newest first.
 //! - [`detail`]: one request; Approve/Reject, Execute, Resume; follows a running restore.
 //! - [`plan`]: a plan as people read it, the same in the wizard and on a request's page.
-//! - [`common`]: words and badges for states, verdicts, targets and steps.
+//! - [`words`]: targets and plan steps in words.
 
-mod common;
 mod detail;
 mod list;
 mod plan;
 mod wizard;
+mod words;
 
 pub use detail::RestoreDetail;
 
@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{Role, SnapshotQuery, list_restores, list_snapshots};
-use crate::pages::snapshots::common::server_message;
+use crate::components::LoadError;
 use list::RestoreList;
 use wizard::RestoreWizard;
 
@@ -62,11 +62,7 @@ pub fn Restores() -> impl IntoView {
                             .map(|r| match r {
                                 Ok(list) => view! { <RestoreList requests=list /> }.into_any(),
                                 Err(e) => {
-                                    view! {
-                                        <p class="error" role="alert">
-                                            {format!("Cannot list the restore requests: {}", server_message(&e))}
-                                        </p>
-                                    }
+                                    view! { <LoadError what="Cannot list the restore requests" error=e /> }
                                         .into_any()
                                 }
                             })

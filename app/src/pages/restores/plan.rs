@@ -5,8 +5,9 @@
 
 use leptos::prelude::*;
 
-use super::common::{VerdictBadge, bytes, rows_text, step_text, target_text};
+use super::words::{step_text, target_text};
 use crate::api::{Difference, Headroom, Plan, PlanFile, Severity, TablePlan, Target};
+use crate::components::{FileRow, FileTable, OkBadge, VerdictBadge, bytes_u64, rows_text};
 
 /// "Hard links: 0 bytes copied" or what must be copied, for one table or the whole plan.
 fn transfer_text(hard_link: bool, bytes_to_copy: u64) -> String {
@@ -15,7 +16,7 @@ fn transfer_text(hard_link: bool, bytes_to_copy: u64) -> String {
     } else {
         format!(
             "Copied across filesystems: {} must be copied",
-            bytes(bytes_to_copy)
+            bytes_u64(bytes_to_copy)
         )
     }
 }
@@ -40,38 +41,18 @@ fn difference_view(d: Difference) -> impl IntoView {
     }
 }
 
-fn files_view(files: Vec<PlanFile>) -> AnyView {
-    let count = files.len();
+fn files_view(files: Vec<PlanFile>) -> impl IntoView {
+    let total = files.len() as i64;
     let rows = files
         .into_iter()
-        .map(|f| {
-            view! {
-                <tr>
-                    <td class="wrap"><code>{f.name}</code></td>
-                    <td class="num">{bytes(f.size)}</td>
-                    <td class="num">{f.inode}</td>
-                </tr>
-            }
+        .map(|f| FileRow {
+            name: f.name,
+            size: bytes_u64(f.size),
+            inode: f.inode.to_string(),
+            links: None,
         })
-        .collect_view();
-    view! {
-        <details class="files">
-            <summary>{format!("Files ({count})")}</summary>
-            <div class="table-wrap">
-                <table class="data plan-files">
-                    <thead>
-                        <tr>
-                            <th scope="col">"File"</th>
-                            <th scope="col" class="num">"Size"</th>
-                            <th scope="col" class="num">"Inode"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
-        </details>
-    }
-    .into_any()
+        .collect();
+    view! { <FileTable total rows name_header="File" class="data plan-files" /> }
 }
 
 fn table_view(t: TablePlan, target: Target) -> AnyView {
@@ -118,7 +99,7 @@ fn table_view(t: TablePlan, target: Target) -> AnyView {
                 </div>
                 <div>
                     <dt>"Size"</dt>
-                    <dd>{bytes(t.bytes)}</dd>
+                    <dd>{bytes_u64(t.bytes)}</dd>
                 </div>
                 <div>
                     <dt>"Link or copy"</dt>
@@ -168,19 +149,14 @@ fn headroom_view(headroom: Vec<Headroom>, min_free_pct: u64) -> AnyView {
     let rows = headroom
         .into_iter()
         .map(|h| {
-            let (class, verdict) = if h.ok {
-                ("ok", "ok")
-            } else {
-                ("bad", "too little")
-            };
             view! {
                 <tr data-ok=h.ok.to_string()>
                     <td class="wrap"><code>{h.data_dir}</code></td>
-                    <td class="num">{format!("{} of {}", bytes(h.free_bytes_after), bytes(h.total_bytes))}</td>
+                    <td class="num">{format!("{} of {}", bytes_u64(h.free_bytes_after), bytes_u64(h.total_bytes))}</td>
                     <td class="num">{format!("{} %", h.free_bytes_pct)}</td>
                     <td class="num">{format!("{} of {} inodes", h.free_inodes_after, h.total_inodes)}</td>
                     <td class="num">{format!("{} %", h.free_inodes_pct)}</td>
-                    <td><span class=format!("badge {class}")>{verdict}</span></td>
+                    <td><OkBadge ok=h.ok yes="ok" no="too little" /></td>
                 </tr>
             }
         })
@@ -284,7 +260,7 @@ pub fn PlanView(plan: Plan) -> impl IntoView {
             </div>
             <div>
                 <dt>"Files"</dt>
-                <dd>{format!("{files} files, {}", bytes(total_bytes))}</dd>
+                <dd>{format!("{files} files, {}", bytes_u64(total_bytes))}</dd>
             </div>
             <div>
                 <dt>"Link or copy"</dt>

@@ -8,14 +8,14 @@ use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use super::common::restore_href;
 use super::plan::PlanView;
 use crate::api::{
     Plan, PlanRestore, RequestRestore, RestoreInput, SnapshotDto, SnapshotPage, Target, Verdict,
-    format_utc,
+    format_utc, is_undo_kind, server_message,
 };
-use crate::pages::snapshots::common::{
-    KindBadge, Time, detail_href, encode, is_undo_kind, server_message,
+use crate::components::{
+    ErrorAlert, KindBadge, LoadError, TableChecklist, Time, restore_href, restore_wizard_href,
+    snapshot_href,
 };
 
 /// The snapshot the URL asks for.
@@ -49,9 +49,7 @@ fn option_value(s: &SnapshotDto) -> String {
 /// Where picking the option `value` leads: the wizard with that snapshot in the URL.
 pub fn source_href(value: &str) -> String {
     match value.rsplit_once('/') {
-        Some((node, tag)) if !tag.is_empty() => {
-            format!("/restores?snapshot={}&node={}", encode(tag), encode(node))
-        }
+        Some((node, tag)) if !tag.is_empty() => restore_wizard_href(tag, Some(node)),
         _ => "/restores".to_string(),
     }
 }
@@ -208,7 +206,7 @@ fn source_view(
                     " taken "
                     <Time ms=s.created_at />
                     " · "
-                    <a href=detail_href(&s.tag, Some(&s.node))>"open the snapshot"</a>
+                    <a href=snapshot_href(&s.tag, Some(&s.node))>"open the snapshot"</a>
                 </p>
             }
         })
@@ -245,51 +243,6 @@ fn source_view(
         {about}
     }
     .into_any()
-}
-
-/// The table checkboxes of the chosen snapshot.
-fn tables_view(w: Wizard, tables: Vec<String>) -> impl IntoView {
-    let boxes = tables
-        .into_iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let id = format!("restore-table-{i}");
-            let name = t.clone();
-            let checked = {
-                let t = t.clone();
-                move || w.tables.with(|sel| sel.contains(&t))
-            };
-            let toggle = move |ev| {
-                let on = event_target_checked(&ev);
-                w.tables.update(|sel| {
-                    sel.retain(|s| *s != name);
-                    if on {
-                        sel.push(name.clone());
-                        sel.sort();
-                    }
-                });
-            };
-            view! {
-                <li>
-                    <input type="checkbox" id=id.clone() value=t.clone() prop:checked=checked on:change=toggle />
-                    <label for=id>{t}</label>
-                </li>
-            }
-        })
-        .collect_view();
-    view! {
-        <fieldset class="field table-picker" aria-describedby="restore-tables-hint">
-            <legend>"Tables"</legend>
-            <p id="restore-tables-hint" class="hint">
-                {move || match w.tables.with(Vec::len) {
-                    0 => "None ticked: every table of the snapshot.".to_string(),
-                    1 => "1 table ticked.".to_string(),
-                    n => format!("{n} tables ticked."),
-                }}
-            </p>
-            <ul class="table-picker-list">{boxes}</ul>
-        </fieldset>
-    }
 }
 
 /// In place or a side table, the side keyspace, TRUNCATE first.
@@ -513,7 +466,20 @@ fn WizardSteps(
         <section class="wizard-step" aria-labelledby="step-source-h">
             <h3 id="step-source-h">"1. Source"</h3>
             {source_view(offered, total, wanted, chosen)}
-            {move || chosen.get().map(|s| tables_view(w, s.tables))}
+            {move || {
+                chosen
+                    .get()
+                    .map(|s| {
+                        view! {
+                            <TableChecklist
+                                prefix="restore"
+                                tables=s.tables
+                                ticked=w.tables
+                                none_ticked="None ticked: every table of the snapshot."
+                            />
+                        }
+                    })
+            }}
         </section>
     }
     .into_any();
@@ -540,7 +506,7 @@ fn WizardSteps(
                         .then(|| view! { <span class="hint">"The wizard needs JavaScript."</span> })
                 }}
             </div>
-            {move || w.plan_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ErrorAlert error=w.plan_error />
             {stale}
             {suggest_side}
             {move || w.planned.get().map(|(_, plan)| view! { <PlanView plan /> })}
@@ -571,7 +537,7 @@ fn WizardSteps(
                 {move || w.request.pending().get().then(|| view! { <span class="hint" role="status">"Requesting…"</span> })}
                 {move || request_hint().map(|h| view! { <span class="hint">{h}</span> })}
             </div>
-            {move || w.request_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ErrorAlert error=w.request_error />
         </form>
     }
     .into_any();
@@ -643,11 +609,7 @@ pub fn RestoreWizard(snapshots: Resource<Result<SnapshotPage, ServerFnError>>) -
                                     .into_any()
                             }
                             Err(e) => {
-                                view! {
-                                    <p class="error" role="alert">
-                                        {format!("Cannot list the snapshots: {}", server_message(&e))}
-                                    </p>
-                                }
+                                view! { <LoadError what="Cannot list the snapshots" error=e /> }
                                     .into_any()
                             }
                         })

@@ -7,12 +7,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::common::{
-    JobProgress, JobVerb, KindBadge, Time, encode, follow_job, is_undo_kind, server_message,
-};
 use crate::api::{
     ClearSnapshot, Role, SnapshotDetailDto, SnapshotFileDto, SnapshotJobDto, SnapshotTableDto,
-    format_bytes, get_snapshot,
+    format_bytes, get_snapshot, is_undo_kind, server_message,
+};
+use crate::components::{
+    ErrorAlert, FileRow, FileTable, JobProgress, JobVerb, KindBadge, LoadError, Time, follow_job,
+    respond_not_found, restore_wizard_href, rows_text,
 };
 
 /// Everything the Clear button and its confirmation need; lives as long as the page, so it
@@ -38,63 +39,21 @@ impl ClearState {
     }
 }
 
-/// "1000 rows (counted)", "about 990 rows (estimated)" or "not recorded".
-fn rows_text(count: Option<i64>, method: Option<&str>) -> String {
-    match (count, method) {
-        (Some(n), Some("count")) => format!("{n} rows (counted)"),
-        (Some(n), Some("estimate")) => format!("about {n} rows (estimated)"),
-        (Some(n), Some(other)) => format!("{n} rows ({other})"),
-        (Some(n), None) => format!("{n} rows"),
-        (None, _) => "not recorded".to_string(),
-    }
-}
-
-/// Where the Restore link goes: the wizard, with this snapshot and (when there is just one) node.
-fn restore_href(tag: &str, node: Option<&str>) -> String {
-    match node {
-        Some(n) => format!("/restores?snapshot={}&node={}", encode(tag), encode(n)),
-        None => format!("/restores?snapshot={}", encode(tag)),
-    }
-}
-
 fn files_view(files: Vec<SnapshotFileDto>, total: i64) -> impl IntoView {
     if total == 0 {
         return view! { <p class="muted small">"No files recorded."</p> }.into_any();
     }
-    let shown = files.len();
+    let caption = format!("Showing {} of {total} files", files.len());
     let rows = files
         .into_iter()
-        .map(|f| {
-            view! {
-                <tr>
-                    <td class="wrap"><code>{f.path}</code></td>
-                    <td class="num">{format_bytes(f.size)}</td>
-                    <td class="num">{f.inode}</td>
-                    <td class="num">{f.nlink}</td>
-                </tr>
-            }
+        .map(|f| FileRow {
+            name: f.path,
+            size: format_bytes(f.size),
+            inode: f.inode.to_string(),
+            links: Some(f.nlink),
         })
-        .collect_view();
-    view! {
-        <details class="files">
-            <summary>{format!("Files ({total})")}</summary>
-            <div class="table-wrap">
-                <table class="data">
-                    <caption>{format!("Showing {shown} of {total} files")}</caption>
-                    <thead>
-                        <tr>
-                            <th scope="col">"Path"</th>
-                            <th scope="col" class="num">"Size"</th>
-                            <th scope="col" class="num">"Inode"</th>
-                            <th scope="col" class="num">"Links"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
-        </details>
-    }
-    .into_any()
+        .collect();
+    view! { <FileTable total rows name_header="Path" caption links=true /> }.into_any()
 }
 
 fn table_view(t: SnapshotTableDto, show_node: bool) -> impl IntoView {
@@ -275,7 +234,7 @@ fn detail_view(
                 >
                     "Clear…"
                 </button>
-                <a class="button" href=restore_href(&d.tag, restore_node.as_deref())>"Restore…"</a>
+                <a class="button" href=restore_wizard_href(&d.tag, restore_node.as_deref())>"Restore…"</a>
             </div>
         }
     });
@@ -308,7 +267,7 @@ fn detail_view(
         {pins_notice(&d)}
         {confirm}
         <JobProgress verb=JobVerb::Clear job=clear.job poll_error=clear.poll_error />
-        {move || clear.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <ErrorAlert error=clear.error />
         <section class="card" aria-label="About this snapshot">
             <dl class="facts">
                 <div>
@@ -365,10 +324,7 @@ fn detail_view(
 }
 
 fn not_found_view(tag: String) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::NOT_FOUND);
-    }
+    respond_not_found();
     view! {
         <h1>"No snapshot " <span class="tag">{tag.clone()}</span></h1>
         <section class="card notice" role="alert">
@@ -456,9 +412,7 @@ pub fn SnapshotDetail() -> impl IntoView {
                         Err(e) => {
                             view! {
                                 <h1>"Snapshot"</h1>
-                                <p class="error" role="alert">
-                                    {format!("Cannot load the snapshot: {}", server_message(&e))}
-                                </p>
+                                <LoadError what="Cannot load the snapshot" error=e />
                             }
                                 .into_any()
                         }
@@ -472,25 +426,6 @@ pub fn SnapshotDetail() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn row_counts_say_how_they_were_had() {
-        assert_eq!(rows_text(Some(1000), Some("count")), "1000 rows (counted)");
-        assert_eq!(
-            rows_text(Some(990), Some("estimate")),
-            "about 990 rows (estimated)"
-        );
-        assert_eq!(rows_text(None, Some("count")), "not recorded");
-    }
-
-    #[test]
-    fn restore_links_carry_tag_and_node() {
-        assert_eq!(
-            restore_href("nightly-1", Some("node1")),
-            "/restores?snapshot=nightly-1&node=node1"
-        );
-        assert_eq!(restore_href("a b", None), "/restores?snapshot=a%20b");
-    }
 
     fn clear_state(confirming: bool) -> ClearState {
         ClearState {

@@ -4,14 +4,15 @@
 use leptos::prelude::*;
 use leptos_router::components::Form;
 
-use super::common::{KindBadge, Time, detail_href, is_undo_kind};
 use super::query::{
     DEFAULT_PER_PAGE, PER_PAGE_CHOICES, has_filters, href, page_count, page_href, sort_href,
     sorted_by,
 };
 use crate::api::{
     SNAPSHOT_KINDS, SnapshotDto, SnapshotFormOptions, SnapshotPage, SnapshotQuery, format_bytes,
+    is_undo_kind,
 };
+use crate::components::{KindBadge, Time, snapshot_href};
 
 /// `<option>`s for a select whose empty value means "any"; the current value is kept even when
 /// the server no longer offers it.
@@ -189,7 +190,7 @@ fn tables_text(tables: &[String]) -> String {
 
 fn snapshot_row(s: SnapshotDto) -> impl IntoView {
     let loud = is_undo_kind(&s.kind);
-    let href = detail_href(&s.tag, Some(&s.node));
+    let href = snapshot_href(&s.tag, Some(&s.node));
     let tables_title = s.tables.join(", ");
     let expires = match s.expires_at {
         Some(ms) => view! { <Time ms /> }.into_any(),

@@ -6,10 +6,7 @@
 //! - [`timeline`]: snapshots per day and node, drawn and tabulated.
 //! - [`detail`]: one tag with its tables, files and schema; Clear and Restore.
 //! - [`query`]: the list's URL parameters.
-//! - [`common`]: times, badges, job progress, URL encoding.
 
-// Shared with the restore pages (times, badges, server messages, URL encoding).
-pub(super) mod common;
 mod detail;
 mod list;
 mod query;
@@ -23,7 +20,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{Role, get_snapshot_form, list_snapshots};
-use common::server_message;
+use crate::components::LoadError;
 use list::{Filters, SnapshotList};
 use take::TakeSnapshot;
 use timeline::Timeline;
@@ -69,14 +66,7 @@ pub fn Snapshots() -> impl IntoView {
                                 }
                                     .into_any()
                             }
-                            Err(e) => {
-                                view! {
-                                    <p class="error" role="alert">
-                                        {format!("Cannot list snapshots: {}", server_message(&e))}
-                                    </p>
-                                }
-                                    .into_any()
-                            }
+                            Err(e) => view! { <LoadError what="Cannot list snapshots" error=e /> }.into_any(),
                         })
                 }}
             </Transition>

@@ -3,8 +3,7 @@
 
 use leptos_router::params::ParamsMap;
 
-use super::common::encode;
-use crate::api::SnapshotQuery;
+use crate::api::{SnapshotQuery, encode_query_value as encode};
 
 /// Sort used when the URL names none (the server's default too).
 pub const DEFAULT_SORT: &str = "-created";

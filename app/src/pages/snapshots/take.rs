@@ -3,8 +3,10 @@
 
 use leptos::prelude::*;
 
-use super::common::{JobProgress, JobVerb, follow_job, server_message};
-use crate::api::{CreateSnapshot, CreateSnapshotRequest, SnapshotFormOptions, SnapshotJobDto};
+use crate::api::{
+    CreateSnapshot, CreateSnapshotRequest, SnapshotFormOptions, SnapshotJobDto, server_message,
+};
+use crate::components::{ErrorAlert, JobProgress, JobVerb, LoadError, TableChecklist, follow_job};
 
 /// What the user has entered so far.
 #[derive(Debug, Clone, Copy)]
@@ -54,45 +56,6 @@ fn targets_view(form: TakeForm, options: SnapshotFormOptions) -> impl IntoView {
         .into_iter()
         .map(|n| view! { <option value=n.clone()>{n.clone()}</option> })
         .collect_view();
-    let tables = if options.tables.is_empty() {
-        view! {
-            <p class="muted small">
-                "No tables known yet: a scan lists them. With none ticked, every keyspace is snapshotted."
-            </p>
-        }
-        .into_any()
-    } else {
-        options
-            .tables
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let id = format!("take-table-{i}");
-                let name = t.clone();
-                let checked = {
-                    let t = t.clone();
-                    move || form.tables.with(|sel| sel.contains(&t))
-                };
-                let toggle = move |ev| {
-                    let on = event_target_checked(&ev);
-                    form.tables.update(|sel| {
-                        sel.retain(|s| *s != name);
-                        if on {
-                            sel.push(name.clone());
-                            sel.sort();
-                        }
-                    });
-                };
-                view! {
-                    <li>
-                        <input type="checkbox" id=id.clone() value=t.clone() prop:checked=checked on:change=toggle />
-                        <label for=id>{t}</label>
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
     view! {
         <div class="field">
             <label for="take-node">"Node"</label>
@@ -105,17 +68,13 @@ fn targets_view(form: TakeForm, options: SnapshotFormOptions) -> impl IntoView {
                 {nodes}
             </select>
         </div>
-        <fieldset class="field table-picker" aria-describedby="take-tables-hint">
-            <legend>"Tables"</legend>
-            <p id="take-tables-hint" class="hint">
-                {move || match form.tables.with(Vec::len) {
-                    0 => "None ticked: every table of every keyspace.".to_string(),
-                    1 => "1 table ticked.".to_string(),
-                    n => format!("{n} tables ticked."),
-                }}
-            </p>
-            <ul class="table-picker-list">{tables}</ul>
-        </fieldset>
+        <TableChecklist
+            prefix="take"
+            tables=options.tables
+            ticked=form.tables
+            none_ticked="None ticked: every table of every keyspace."
+            empty="No tables known yet: a scan lists them. With none ticked, every keyspace is snapshotted."
+        />
     }
 }
 
@@ -175,12 +134,11 @@ pub fn TakeSnapshot(
                                 Ok(o) => targets_view(form, o).into_any(),
                                 Err(e) => {
                                     view! {
-                                        <p class="error" role="alert">
-                                            {format!(
-                                                "Cannot load the nodes and tables: {}. A snapshot now covers every node and keyspace.",
-                                                server_message(&e),
-                                            )}
-                                        </p>
+                                        <LoadError
+                                            what="Cannot load the nodes and tables"
+                                            error=e
+                                            then=". A snapshot now covers every node and keyspace."
+                                        />
                                     }
                                         .into_any()
                                 }
@@ -234,7 +192,7 @@ pub fn TakeSnapshot(
                 </div>
             </form>
             <JobProgress verb=JobVerb::Take job poll_error />
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ErrorAlert error />
         </section>
     }
 }

@@ -1,66 +1,8 @@
-//! Words and badges both restore pages use: request states, schema verdicts, targets, the
-//! steps of a plan, row counts and byte counts that arrive as `u64`.
+//! Restores in words, the same on every restore page: where a restore goes, and what each
+//! step of a plan does (the journal names its steps the same way).
 
-use leptos::prelude::*;
-
-use crate::api::{Plan, Target, Verdict, format_bytes};
-
-/// Bytes in binary units (the plan counts them as `u64`).
-pub fn bytes(n: u64) -> String {
-    format_bytes(i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-/// A request's state in words: `awaiting_approval` reads "awaiting approval".
-pub fn state_text(state: &str) -> String {
-    state.replace('_', " ")
-}
-
-/// Whether the request's job is under way (the detail page then follows it).
-pub fn is_running(state: &str) -> bool {
-    state == "running"
-}
-
-/// A request's state as a badge; `data-state` carries the raw value for tests and styles.
-#[component]
-pub fn StateBadge(state: String, #[prop(optional)] testid: Option<&'static str>) -> impl IntoView {
-    view! {
-        <span class=format!("badge restore-state state-{state}") data-state=state.clone() data-testid=testid>
-            {state_text(&state)}
-        </span>
-    }
-}
-
-/// The schema verdict in words.
-pub fn verdict_text(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Compatible => "compatible",
-        Verdict::CompatibleWithWarnings => "compatible with warnings",
-        Verdict::Incompatible => "incompatible",
-    }
-}
-
-/// The schema verdict as the API spells it (`compatible_with_warnings`), for attributes.
-pub fn verdict_key(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Compatible => "compatible",
-        Verdict::CompatibleWithWarnings => "compatible_with_warnings",
-        Verdict::Incompatible => "incompatible",
-    }
-}
-
-/// A schema verdict as a badge: green, amber or red.
-#[component]
-pub fn VerdictBadge(
-    verdict: Verdict,
-    #[prop(optional)] testid: Option<&'static str>,
-) -> impl IntoView {
-    let key = verdict_key(verdict);
-    view! {
-        <span class=format!("badge verdict verdict-{key}") data-verdict=key data-testid=testid>
-            {verdict_text(verdict)}
-        </span>
-    }
-}
+use crate::api::{Plan, Target};
+use crate::components::bytes_u64;
 
 /// "in place", "side table in keyspace x" or "side table (each table's own keyspace)".
 pub fn target_text(target: Target, side_keyspace: Option<&str>) -> String {
@@ -69,17 +11,6 @@ pub fn target_text(target: Target, side_keyspace: Option<&str>) -> String {
         (Target::Side, Some(ks)) => format!("side table in keyspace {ks}"),
         (Target::Side, None) => "side table (in each table's own keyspace)".to_string(),
         (Target::FullNode, _) => "whole node (stopped while restoring)".to_string(),
-    }
-}
-
-/// "500 rows (counted)", "about 490 rows (estimated)" or "not recorded".
-pub fn rows_text(count: Option<i64>, method: Option<&str>) -> String {
-    match (count, method) {
-        (Some(n), Some("count")) => format!("{n} rows (counted)"),
-        (Some(n), Some("estimate")) => format!("about {n} rows (estimated)"),
-        (Some(n), Some(other)) => format!("{n} rows ({other})"),
-        (Some(n), None) => format!("{n} rows"),
-        (None, _) => "not recorded".to_string(),
     }
 }
 
@@ -134,7 +65,7 @@ pub fn step_text(name: &str, plan: &Plan) -> String {
             ),
             Some(p) => format!(
                 "Copy the snapshot's files of {t} into a staging directory ({} across filesystems) and check each copy against its source and Digest.crc32 before anything is changed.",
-                bytes(p.bytes_to_copy)
+                bytes_u64(p.bytes_to_copy)
             ),
             None => format!("Stage the snapshot's files of {t}."),
         },
@@ -158,7 +89,7 @@ pub fn step_text(name: &str, plan: &Plan) -> String {
             ),
             Some(p) => format!(
                 "Copy the snapshot's files of {t} into the table directory ({} across filesystems).",
-                bytes(p.bytes_to_copy)
+                bytes_u64(p.bytes_to_copy)
             ),
             None => format!("Link the snapshot's files of {t} into the table directory."),
         },
@@ -166,32 +97,20 @@ pub fn step_text(name: &str, plan: &Plan) -> String {
     }
 }
 
-/// The detail page of one request.
-pub fn restore_href(id: i64) -> String {
-    format!("/restores/{id}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn states_and_verdicts_read_as_words() {
-        assert_eq!(state_text("awaiting_approval"), "awaiting approval");
-        assert_eq!(state_text("done"), "done");
-        assert_eq!(
-            verdict_text(Verdict::CompatibleWithWarnings),
-            "compatible with warnings"
-        );
-        assert_eq!(verdict_key(Verdict::Incompatible), "incompatible");
+    fn targets_read_as_words() {
         assert_eq!(target_text(Target::InPlace, Some("x")), "in place");
         assert_eq!(
             target_text(Target::Side, Some("scratch")),
             "side table in keyspace scratch"
         );
-        assert_eq!(rows_text(Some(500), Some("count")), "500 rows (counted)");
-        assert_eq!(rows_text(None, None), "not recorded");
-        assert_eq!(bytes(u64::MAX), format_bytes(i64::MAX));
-        assert_eq!(restore_href(7), "/restores/7");
+        assert_eq!(
+            target_text(Target::Side, None),
+            "side table (in each table's own keyspace)"
+        );
     }
 }

@@ -1,89 +1,15 @@
-//! Pieces both snapshot pages use: times shown in UTC and in the browser's zone, kind badges,
-//! the server's own error message, following a job until it ends, and query-string encoding.
+//! A snapshot job (taking or clearing a snapshot) as the snapshot pages show it: its progress,
+//! announced politely, and the polling that follows it until it ends.
 
 use leptos::prelude::*;
 
-use crate::api::{SnapshotJobDto, format_utc, get_job};
+use super::ErrorAlert;
+use crate::api::{SnapshotJobDto, get_job, server_message};
 
 /// How often a running job is asked for its progress.
 const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 /// Failed progress requests in a row after which the page stops asking.
 const POLL_GIVE_UP: u32 = 5;
-
-/// Kinds Cassandra takes on its own just before it destroys data (TRUNCATE, DROP): their
-/// snapshots are the way back.
-pub fn is_undo_kind(kind: &str) -> bool {
-    matches!(kind, "truncated" | "dropped")
-}
-
-/// The message the server gave, without the framework's "error running server function" prefix.
-pub fn server_message(e: &ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(m) => m.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// `2026-11-24T20:08:40Z`, for `<time datetime>`.
-pub fn iso_utc(ms: i64) -> String {
-    let utc = format_utc(ms);
-    let stamp = utc.trim_end_matches(" UTC");
-    format!("{}Z", stamp.replacen(' ', "T", 1))
-}
-
-/// The same instant in a zone `offset_minutes` east of UTC: `2026-11-24 21:08:40 UTC+01:00`.
-pub fn format_local(ms: i64, offset_minutes: i64) -> String {
-    let shifted = format_utc(ms + offset_minutes * 60_000);
-    let stamp = shifted.trim_end_matches(" UTC");
-    let sign = if offset_minutes < 0 { '-' } else { '+' };
-    let abs = offset_minutes.abs();
-    format!("{stamp} UTC{sign}{:02}:{:02}", abs / 60, abs % 60)
-}
-
-/// The browser's offset from UTC at that instant, in minutes east (daylight saving included).
-#[cfg(feature = "hydrate")]
-fn browser_offset_minutes(ms: i64) -> Option<i64> {
-    use leptos::wasm_bindgen::JsValue;
-    use leptos::web_sys::js_sys::Date;
-    let west = Date::new(&JsValue::from_f64(ms as f64)).get_timezone_offset();
-    west.is_finite().then(|| -(west.round() as i64))
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn browser_offset_minutes(_ms: i64) -> Option<i64> {
-    None
-}
-
-/// An instant in UTC (what the server renders) and, once the page runs in the browser, in the
-/// reader's own zone underneath (unless that zone is UTC).
-#[component]
-pub fn Time(ms: i64) -> impl IntoView {
-    let local = RwSignal::new(None::<String>);
-    // Effects run only in the browser: the server has no idea of the reader's zone.
-    Effect::new(move |_| {
-        local.set(
-            browser_offset_minutes(ms)
-                .filter(|off| *off != 0)
-                .map(|off| format_local(ms, off)),
-        );
-    });
-    view! {
-        <time class="when" datetime=iso_utc(ms)>{format_utc(ms)}</time>
-        {move || local.get().map(|l| view! { <span class="when-local">{l}</span> })}
-    }
-}
-
-/// A snapshot's kind as a badge; the kinds that can undo a TRUNCATE or DROP are loud.
-#[component]
-pub fn KindBadge(kind: String) -> impl IntoView {
-    let class = if is_undo_kind(&kind) {
-        "badge kind loud"
-    } else {
-        "badge kind"
-    };
-    let data_kind = kind.clone();
-    view! { <span class=class data-kind=data_kind>{kind}</span> }
-}
 
 /// Which way a snapshot job goes, for the words around its progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +63,7 @@ pub fn JobProgress(
                     }
                 })
         }}
-        {move || poll_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <ErrorAlert error=poll_error />
     }
 }
 
@@ -197,55 +123,10 @@ pub fn follow_job(
     });
 }
 
-/// Percent-encodes a query or path component (everything but `A-Z a-z 0-9 - _ . ~`).
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The detail page of one tag, narrowed to one node.
-pub fn detail_href(tag: &str, node: Option<&str>) -> String {
-    match node {
-        Some(n) => format!("/snapshots/{}?node={}", encode(tag), encode(n)),
-        None => format!("/snapshots/{}", encode(tag)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::JobDto;
-
-    #[test]
-    fn times_carry_their_zone() {
-        assert_eq!(iso_utc(1_795_550_920_176), "2026-11-24T20:08:40Z");
-        assert_eq!(
-            format_local(1_795_550_920_176, 60),
-            "2026-11-24 21:08:40 UTC+01:00"
-        );
-        assert_eq!(
-            format_local(1_795_550_920_176, -330),
-            "2026-11-24 14:38:40 UTC-05:30"
-        );
-    }
-
-    #[test]
-    fn components_are_encoded_for_urls() {
-        assert_eq!(encode("snapkeep-2026.x_y~"), "snapkeep-2026.x_y~");
-        assert_eq!(encode("a b/c?d&e=é"), "a%20b%2Fc%3Fd%26e%3D%C3%A9");
-        assert_eq!(
-            detail_href("truncated-1-orders", Some("node 1")),
-            "/snapshots/truncated-1-orders?node=node%201"
-        );
-        assert_eq!(detail_href("t", None), "/snapshots/t");
-    }
 
     fn job(state: &str, progress: f64, error: Option<&str>) -> SnapshotJobDto {
         SnapshotJobDto {
@@ -286,13 +167,5 @@ mod tests {
             job_text(JobVerb::Clear, &job("done", 1.0, None)),
             "Snapshot cleared."
         );
-    }
-
-    #[test]
-    fn only_automatic_snapshots_before_data_loss_are_loud() {
-        assert!(is_undo_kind("truncated"));
-        assert!(is_undo_kind("dropped"));
-        assert!(!is_undo_kind("manual"));
-        assert!(!is_undo_kind("pre-restore"));
     }
 }

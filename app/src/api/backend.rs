@@ -1,0 +1,90 @@
+//! How the pages' server functions reach the server: the [`Backend`] it provides through
+//! Leptos context, and the message its errors carry back to the page.
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::{
+    AuditPage, AuditQuery, CreateSnapshotRequest, CurrentUser, JobDto, MeasureScope, Measured,
+    OverviewDto, Plan, ReportDto, ReportQuery, RestoreDto, RestoreInput, SettingsDto,
+    SnapshotDetailDto, SnapshotFormOptions, SnapshotJobDto, SnapshotPage, SnapshotQuery,
+};
+
+/// What the server provides to server functions (through Leptos context).
+#[cfg(feature = "ssr")]
+pub trait Backend: Send + Sync {
+    fn overview(
+        &self,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<OverviewDto, String>> + Send + '_>>;
+    fn start_scan(
+        &self,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<JobDto, String>> + Send + '_>>;
+    fn job(&self, id: i64) -> BoxFuture<'_, Option<JobDto>>;
+    fn settings(&self, user: CurrentUser) -> BoxFuture<'_, SettingsDto>;
+    fn revoke_token(&self, user: CurrentUser, id: i64) -> BoxFuture<'_, ()>;
+    fn audit(&self, query: AuditQuery) -> BoxFuture<'_, AuditPage>;
+    fn list_restores(&self) -> BoxFuture<'_, Vec<RestoreDto>>;
+    fn restore(&self, id: i64) -> BoxFuture<'_, Option<RestoreDto>>;
+    fn plan_restore(&self, input: RestoreInput) -> BoxFuture<'_, Plan>;
+    fn request_restore(&self, user: CurrentUser, input: RestoreInput) -> BoxFuture<'_, RestoreDto>;
+    fn decide_restore(
+        &self,
+        user: CurrentUser,
+        id: i64,
+        approve: bool,
+        comment: String,
+    ) -> BoxFuture<'_, RestoreDto>;
+    fn execute_restore(&self, id: i64, resume: bool) -> BoxFuture<'_, RestoreDto>;
+    fn cancel_restore(
+        &self,
+        user: CurrentUser,
+        id: i64,
+        comment: String,
+    ) -> BoxFuture<'_, RestoreDto>;
+    fn remove_restore_aside(&self, user: CurrentUser, id: i64) -> BoxFuture<'_, Vec<String>>;
+    fn list_snapshots(&self, query: SnapshotQuery) -> BoxFuture<'_, SnapshotPage>;
+    fn snapshot(
+        &self,
+        tag: String,
+        node: Option<String>,
+    ) -> BoxFuture<'_, Option<SnapshotDetailDto>>;
+    fn snapshot_form_options(&self) -> BoxFuture<'_, SnapshotFormOptions>;
+    fn create_snapshot(&self, request: CreateSnapshotRequest) -> BoxFuture<'_, SnapshotJobDto>;
+    fn clear_snapshot(
+        &self,
+        tag: String,
+        node: Option<String>,
+        keyspace: Option<String>,
+        table: Option<String>,
+    ) -> BoxFuture<'_, SnapshotJobDto>;
+    /// The storage report (reports page).
+    fn report(&self, query: ReportQuery) -> BoxFuture<'_, ReportDto>;
+    /// Scopes the calculator's "use my cluster" offers.
+    fn measure_scopes(&self) -> BoxFuture<'_, Vec<MeasureScope>>;
+    /// Measured live data, churn and growth of a scope (`node[/keyspace[.table]]`).
+    fn measured(&self, scope: String, days: Option<i64>) -> BoxFuture<'_, Measured>;
+}
+
+/// What [`Backend`] methods return: a boxed future with a message for the user on error.
+#[cfg(feature = "ssr")]
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
+
+/// The shared handle the server puts in context.
+#[cfg(feature = "ssr")]
+pub type BackendHandle = std::sync::Arc<dyn Backend>;
+
+/// The server's [`Backend`], as the server functions find it in context.
+#[cfg(feature = "ssr")]
+pub(crate) fn backend() -> Result<BackendHandle, ServerFnError> {
+    use_context::<BackendHandle>()
+        .ok_or_else(|| ServerFnError::new("the server provides no backend"))
+}
+
+/// The message the server gave, without the framework's "error running server function"
+/// prefix.
+pub fn server_message(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}

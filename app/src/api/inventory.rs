@@ -1,0 +1,135 @@
+//! The inventory: nodes, their filesystems and tables as the last good scan saw them, what
+//! full-node restores set aside, and the jobs (long operations) the pages follow.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::backend::backend;
+
+/// One filesystem holding a data directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FilesystemDto {
+    pub data_dir: String,
+    pub total_bytes: Option<i64>,
+    pub avail_bytes: Option<i64>,
+    pub free_bytes: Option<i64>,
+    pub total_inodes: Option<i64>,
+    pub free_inodes: Option<i64>,
+    /// Why the directory could not be scanned, if it could not.
+    pub error: Option<String>,
+}
+
+/// One Cassandra node and what Snapkeep last saw of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NodeDto {
+    pub name: String,
+    pub cql: String,
+    pub jmx: String,
+    pub reachable: bool,
+    /// Cassandra version reported by nodetool.
+    pub version: Option<String>,
+    /// Why the node is unreachable, when it is.
+    pub error: Option<String>,
+    /// When the node was last checked (Unix ms, UTC).
+    pub checked_at: Option<i64>,
+    /// When its data directories were last scanned successfully (Unix ms, UTC).
+    pub scanned_at: Option<i64>,
+    pub filesystems: Vec<FilesystemDto>,
+    /// Bytes and inodes kept alive only by snapshots on this node (each inode once).
+    pub hold_bytes: i64,
+    pub hold_inodes: i64,
+}
+
+/// One table of one node, from the last good scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TableDto {
+    pub node: String,
+    pub keyspace: String,
+    pub table: String,
+    /// Table id (32 hex digits, as in the directory name).
+    pub id: String,
+    /// False when the directory's id matches no live table (a dropped or re-created table).
+    pub in_schema: bool,
+    pub live_bytes: i64,
+    pub live_files: i64,
+    pub sstables: i64,
+    pub snapshot_count: i64,
+    /// Bytes linked from `snapshots/` (each inode once per table).
+    pub snapshots_bytes: i64,
+    /// Bytes only snapshots keep alive.
+    pub hold_bytes: i64,
+    pub backups_bytes: i64,
+    pub backups_files: i64,
+}
+
+/// A long operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct JobDto {
+    pub id: i64,
+    pub kind: String,
+    /// `queued`, `running`, `done`, `failed` or `interrupted`.
+    pub state: String,
+    pub progress: f64,
+    pub message: String,
+    pub error: Option<String>,
+}
+
+impl JobDto {
+    pub fn finished(&self) -> bool {
+        matches!(self.state.as_str(), "done" | "failed" | "interrupted")
+    }
+}
+
+/// Everything the Overview page shows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OverviewDto {
+    pub nodes: Vec<NodeDto>,
+    pub tables: Vec<TableDto>,
+    pub unknown_dirs: Vec<String>,
+    /// A scan under way, if any.
+    pub running: Option<JobDto>,
+    /// What full-node restores set aside and still keep.
+    #[serde(default)]
+    pub aside: Vec<AsideDto>,
+}
+
+/// Files a full-node restore set aside (a table's previous SSTables or the commit log's
+/// segments), kept until an admin removes them or their time passes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AsideDto {
+    pub restore_id: i64,
+    pub node: String,
+    pub path: String,
+    /// `sstables` or `commitlog`.
+    pub kind: String,
+    /// The table (`keyspace.table`) or `commit log`.
+    pub what: String,
+    pub bytes: i64,
+    pub files: i64,
+    pub set_aside_at: i64,
+    pub keep_until: i64,
+}
+
+/// Nodes, filesystems and tables from the last good scan.
+#[server(prefix = "/rpc", endpoint = "overview")]
+pub async fn get_overview() -> Result<OverviewDto, ServerFnError> {
+    backend()?.overview().await.map_err(ServerFnError::new)
+}
+
+/// Starts a scan of every node (or returns the one already running).
+#[server(prefix = "/rpc", endpoint = "scan")]
+pub async fn start_scan() -> Result<JobDto, ServerFnError> {
+    backend()?.start_scan().await.map_err(ServerFnError::new)
+}
+
+/// One job's state.
+#[server(prefix = "/rpc", endpoint = "job")]
+pub async fn get_job(id: i64) -> Result<Option<JobDto>, ServerFnError> {
+    backend()?.job(id).await.map_err(ServerFnError::new)
+}
