@@ -140,10 +140,17 @@ pub async fn execute(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<(StatusCode, Json<RestoreDto>), ApiError> {
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(state.restores.execute(id(&raw)?, false).await?),
-    ))
+    start(&state, &raw, false).await
+}
+
+/// Starts the job of a request (202): from the start, or from its journal when `resume`.
+async fn start(
+    state: &AppState,
+    raw: &str,
+    resume: bool,
+) -> Result<(StatusCode, Json<RestoreDto>), ApiError> {
+    let dto = state.restores.execute(id(raw)?, resume).await?;
+    Ok((StatusCode::ACCEPTED, Json(dto)))
 }
 
 /// Continues an interrupted or failed restore from its journal.
@@ -155,10 +162,7 @@ pub async fn resume(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<(StatusCode, Json<RestoreDto>), ApiError> {
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(state.restores.execute(id(&raw)?, true).await?),
-    ))
+    start(&state, &raw, true).await
 }
 
 /// Removes what a full-node restore set aside (admins only; otherwise it is kept until
