@@ -13,6 +13,7 @@ pub mod auth;
 mod components;
 pub mod growth;
 mod layout;
+pub mod names;
 mod pages;
 
 use leptos::prelude::*;

@@ -157,10 +157,6 @@ fn tables_view(tables: Vec<TableDto>, caption: &'static str) -> impl IntoView {
     }
 }
 
-fn is_system(keyspace: &str) -> bool {
-    keyspace.starts_with("system")
-}
-
 /// What full-node restores set aside: the disk it takes and until when it is kept.
 fn aside_view(aside: Vec<crate::api::AsideDto>) -> impl IntoView {
     let total: i64 = aside.iter().map(|a| a.bytes).sum();
@@ -225,8 +221,10 @@ fn overview_view(o: OverviewDto) -> impl IntoView {
         .into_any();
     }
     let aside = (!o.aside.is_empty()).then(|| aside_view(o.aside));
-    let (system, user): (Vec<TableDto>, Vec<TableDto>) =
-        o.tables.into_iter().partition(|t| is_system(&t.keyspace));
+    let (system, user): (Vec<TableDto>, Vec<TableDto>) = o
+        .tables
+        .into_iter()
+        .partition(|t| crate::names::is_system_keyspace(&t.keyspace));
     let no_scan = user.is_empty() && system.is_empty();
     view! {
         <section aria-labelledby="nodes-h">

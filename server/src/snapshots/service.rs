@@ -40,10 +40,7 @@ impl Default for SnapshotsConfig {
     }
 }
 
-/// Keyspaces Cassandra owns: never row-counted, not offered in forms.
-pub fn is_system_keyspace(ks: &str) -> bool {
-    ks == "system" || ks.starts_with("system_")
-}
+pub use app::names::is_system_keyspace;
 
 /// Snapshot taking and clearing.
 #[derive(Clone)]

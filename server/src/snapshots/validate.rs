@@ -5,15 +5,11 @@ use app::api::format_utc;
 
 use super::SnapshotError;
 
-/// Longest tag accepted.
-pub const MAX_TAG_LEN: usize = 100;
+pub use app::names::{MANUAL_PREFIX, MAX_TAG_LEN, PRE_RESTORE_PREFIX, SCHEDULED_PREFIX};
 
 /// A tag must be 1–100 characters of `[A-Za-z0-9_.-]`, not `.` or `..`, and not start with
 /// `-` (tags are nodetool arguments: `-t -h` would be read as an option).
 pub fn tag(tag: &str) -> Result<(), SnapshotError> {
-    let ok_chars = tag
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if tag.starts_with('-') {
         return Err(SnapshotError::bad(
             "tag",
@@ -23,7 +19,7 @@ pub fn tag(tag: &str) -> Result<(), SnapshotError> {
             ),
         ));
     }
-    if tag.is_empty() || tag.len() > MAX_TAG_LEN || !ok_chars || tag == "." || tag == ".." {
+    if !app::names::is_tag(tag) {
         return Err(SnapshotError::bad(
             "tag",
             format!(
@@ -69,9 +65,7 @@ pub fn ttl(ttl: &str) -> Result<u64, SnapshotError> {
 
 /// Splits `keyspace.table`.
 pub fn table_name(name: &str) -> Result<(String, String), SnapshotError> {
-    let ident = |s: &str| {
-        !s.is_empty() && s.len() <= 222 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
+    let ident = app::names::is_cql_name;
     match name.split_once('.') {
         Some((ks, t)) if ident(ks) && ident(t) => Ok((ks.to_string(), t.to_string())),
         _ => Err(SnapshotError::bad(
@@ -83,10 +77,7 @@ pub fn table_name(name: &str) -> Result<(String, String), SnapshotError> {
 
 /// A keyspace name.
 pub fn keyspace_name(name: &str) -> Result<(), SnapshotError> {
-    let ok = !name.is_empty()
-        && name.len() <= 222
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok {
+    if app::names::is_cql_name(name) {
         Ok(())
     } else {
         Err(SnapshotError::bad(
@@ -95,11 +86,6 @@ pub fn keyspace_name(name: &str) -> Result<(), SnapshotError> {
         ))
     }
 }
-
-/// Tag prefixes Snapkeep uses for the snapshots it takes on its own.
-pub const SCHEDULED_PREFIX: &str = "snapkeep-sched-";
-pub const PRE_RESTORE_PREFIX: &str = "snapkeep-pre-restore-";
-pub const MANUAL_PREFIX: &str = "snapkeep-";
 
 /// Refuses tags that only Snapkeep itself may take (a user who took a `snapkeep-pre-restore-…`
 /// snapshot in advance could make a restore's safety snapshot "already there").

@@ -65,17 +65,7 @@ pub struct PlanContext<'a> {
     pub topology: Option<&'a Topology>,
 }
 
-/// Keyspaces that hold the node's own state; a full-node restore leaves them alone.
-pub const SYSTEM_KEYSPACES: &[&str] = &[
-    "system",
-    "system_schema",
-    "system_auth",
-    "system_distributed",
-    "system_traces",
-    "system_views",
-    "system_virtual_schema",
-    "system_cluster_metadata",
-];
+pub use app::names::SYSTEM_KEYSPACES;
 
 /// Four hex digits that keep two safety tags planned in the same second apart.
 fn random_suffix() -> String {
