@@ -3,7 +3,7 @@
 //! history page with 10,000 snapshots in the catalog (goal p99 ≤ 50 ms on loopback).
 //!
 //! The scans are synthetic (built in memory) so the figures measure the catalog and the HTTP
-//! path alone; the real-node tests in `tests/cassandra.rs` check the figures are right.
+//! path alone; the real-node tests in `tests/real_node/snapshots.rs` check the figures are right.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

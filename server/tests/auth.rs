@@ -3,108 +3,29 @@
 //! open, a viewer is refused every change (403, audited), bad credentials never give 500,
 //! sessions need the CSRF check, and the audit log records it all.
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use http_body_util::BodyExt as _;
+mod support;
+
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use snapkeep::auth::{Role, store};
-use snapkeep::catalog::Catalog;
-use snapkeep::config::HttpConfig;
-use snapkeep::http::{AppState, app};
-use tower::ServiceExt as _;
-
-struct Fixture {
-    router: axum::Router,
-    pool: sqlx::SqlitePool,
-    auth: snapkeep::auth::middleware::AuthState,
-    viewer: String,
-    operator: String,
-    admin: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let catalog = Catalog::open(&dir.path().join("catalog.db"))
-        .await
-        .expect("catalog");
-    let pool = catalog.pool().clone();
-    let mut tokens = Vec::new();
-    for (name, role) in [
-        ("vic", Role::Viewer),
-        ("olga", Role::Operator),
-        ("ada", Role::Admin),
-    ] {
-        store::add_user(&pool, name, role, "a long enough password")
-            .await
-            .expect("user");
-        tokens.push(
-            store::create_token(&pool, name, "t", None)
-                .await
-                .expect("token")
-                .0,
-        );
-    }
-    let state = AppState::new(
-        catalog,
-        vec![],
-        dir.path(),
-        "127.0.0.1:0".parse().expect("addr"),
-    );
-    let auth = state.auth.clone();
-    Fixture {
-        router: app(state, &HttpConfig::default()),
-        pool,
-        auth,
-        admin: tokens.pop().expect("admin"),
-        operator: tokens.pop().expect("operator"),
-        viewer: tokens.pop().expect("viewer"),
-        _dir: dir,
-    }
-}
-
-async fn send(
-    r: &axum::Router,
-    method: Method,
-    uri: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (StatusCode, HeaderMap, String) {
-    let mut req = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = r
-        .clone()
-        .oneshot(req.body(Body::from(body.to_string())).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let h = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, h, String::from_utf8_lossy(&bytes).into_owned())
-}
-
-fn bearer(t: &str) -> String {
-    format!("Bearer {t}")
-}
+use support::app::{ADMIN, APPROVER, OPERATOR, VIEWER};
+use support::{PASSWORD, TestApp, routes};
 
 /// Every (method, concrete path) of the OpenAPI document.
 fn api_routes() -> Vec<(Method, String)> {
     let doc = serde_json::to_value(snapkeep::http::openapi_doc()).expect("openapi");
-    let mut out = Vec::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in ["get", "post", "delete", "put"] {
-            if item.get(method).is_some() {
-                let concrete = path.replace("{tag}", "nightly").replace("{id}", "1");
-                out.push((
-                    Method::from_bytes(method.to_uppercase().as_bytes()).expect("m"),
-                    concrete,
-                ));
-            }
-        }
-    }
+    let out: Vec<(Method, String)> = routes::documented(&doc)
+        .into_iter()
+        .map(|(m, path)| {
+            let method = Method::from_bytes(m.as_bytes()).expect("method");
+            (method, routes::concrete(&path))
+        })
+        .collect();
     assert!(out.len() >= 10, "the document lists the API: {out:?}");
     out
+}
+
+fn bearer(t: &str) -> String {
+    format!("Bearer {t}")
 }
 
 fn is_open(path: &str) -> bool {
@@ -113,9 +34,13 @@ fn is_open(path: &str) -> bool {
 
 #[tokio::test]
 async fn every_api_route_needs_an_identity_unless_open() {
-    let f = fixture().await;
+    let app = TestApp::empty().await;
     for (method, path) in api_routes() {
-        let (status, headers, body) = send(&f.router, method.clone(), &path, &[], "{}").await;
+        let (status, headers, body) = app
+            .request(method.clone(), &path)
+            .body("{}")
+            .send_parts()
+            .await;
         if is_open(&path) {
             assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {path} is open");
             continue;
@@ -132,7 +57,7 @@ async fn every_api_route_needs_an_identity_unless_open() {
 
 #[tokio::test]
 async fn every_server_function_needs_an_identity() {
-    let f = fixture().await;
+    let app = TestApp::empty().await;
     let fns: Vec<(String, Method)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(p, m)| (p.to_string(), m))
         .collect();
@@ -148,22 +73,19 @@ async fn every_server_function_needs_an_identity() {
                 .any(|(e, ..)| *e == endpoint),
             "server function {path} is missing from the policy table"
         );
-        let (status, _, body) = send(
-            &f.router,
-            method.clone(),
-            &path,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            "",
-        )
-        .await;
+        let (status, _, body) = app
+            .request(method.clone(), &path)
+            .headers(&[("content-type", "application/x-www-form-urlencoded")])
+            .send_parts()
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");
     }
 }
 
 #[tokio::test]
 async fn a_viewer_is_refused_every_change_and_each_refusal_is_audited() {
-    let f = fixture().await;
-    let auth = bearer(&f.viewer);
+    let app = TestApp::empty().await;
+    let auth = bearer(app.token(VIEWER));
     let mut changes = 0;
     for (method, path) in api_routes() {
         if method == Method::GET || is_open(&path) {
@@ -174,38 +96,33 @@ async fn a_viewer_is_refused_every_change_and_each_refusal_is_audited() {
             continue;
         }
         changes += 1;
-        let (status, _, body) = send(
-            &f.router,
-            method.clone(),
-            &path,
-            &[
+        let (status, _, body) = app
+            .request(method.clone(), &path)
+            .headers(&[
                 ("authorization", &auth),
                 ("content-type", "application/json"),
-            ],
-            "{}",
-        )
-        .await;
+            ])
+            .body("{}")
+            .send_parts()
+            .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
         assert!(body.contains("viewer"), "{body}");
     }
     for (endpoint, role, changes_state) in snapkeep::auth::policy::RPC {
         if *changes_state && *role > Role::Viewer {
             changes += 1;
-            let (status, _, _) = send(
-                &f.router,
-                Method::POST,
-                &format!("/rpc/{endpoint}"),
-                &[("authorization", &auth)],
-                "",
-            )
-            .await;
+            let (status, _, _) = app
+                .request(Method::POST, &format!("/rpc/{endpoint}"))
+                .headers(&[("authorization", &auth)])
+                .send_parts()
+                .await;
             assert_eq!(status, StatusCode::FORBIDDEN, "/rpc/{endpoint}");
         }
     }
     let denied: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE actor = 'vic' AND outcome = 'denied'",
     )
-    .fetch_one(&f.pool)
+    .fetch_one(app.pool())
     .await
     .expect("audit");
     assert_eq!(denied, changes, "one audit entry per refusal");
@@ -213,7 +130,7 @@ async fn a_viewer_is_refused_every_change_and_each_refusal_is_audited() {
 
 #[tokio::test]
 async fn bad_credentials_are_401_never_500() {
-    let f = fixture().await;
+    let app = TestApp::empty().await;
     for value in [
         "Bearer",
         "Bearer ",
@@ -223,70 +140,55 @@ async fn bad_credentials_are_401_never_500() {
         "Bearer \tskp_x",
         "Token abc def",
     ] {
-        let (status, _, _) = send(
-            &f.router,
-            Method::GET,
-            "/api/v1/nodes",
-            &[("authorization", value)],
-            "",
-        )
-        .await;
+        let (status, _, _) = app
+            .request(Method::GET, "/api/v1/nodes")
+            .headers(&[("authorization", value)])
+            .send_parts()
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{value:?}");
     }
     // Revoked and expired tokens.
-    let (t, dto) = store::create_token(&f.pool, "olga", "tmp", None)
+    let (t, dto) = store::create_token(app.pool(), "olga", "tmp", None)
         .await
         .expect("token");
-    store::revoke_token(&f.pool, dto.id, None)
+    store::revoke_token(app.pool(), dto.id, None)
         .await
         .expect("revoke");
-    let (status, _, _) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/nodes",
-        &[("authorization", &bearer(&t))],
-        "",
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::GET, "/api/v1/nodes")
+        .token(&t)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked");
-    let (t, _) = store::create_token(&f.pool, "olga", "old", Some(-1))
+    let (t, _) = store::create_token(app.pool(), "olga", "old", Some(-1))
         .await
         .expect("token");
-    let (status, _, _) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/nodes",
-        &[("authorization", &bearer(&t))],
-        "",
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::GET, "/api/v1/nodes")
+        .token(&t)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "expired");
     // A disabled user's token stops working.
-    store::set_disabled(&f.pool, "olga", true)
+    store::set_disabled(app.pool(), "olga", true)
         .await
         .expect("disable");
-    let (status, _, _) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/nodes",
-        &[("authorization", &bearer(&f.operator))],
-        "",
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::GET, "/api/v1/nodes")
+        .token(app.token(OPERATOR))
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "disabled user");
     // The right one works, and open routes stay open.
-    let (status, _, _) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/nodes",
-        &[("authorization", &bearer(&f.viewer))],
-        "",
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::GET, "/api/v1/nodes")
+        .token(app.token(VIEWER))
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = send(&f.router, Method::GET, "/healthz", &[], "").await;
+    let (status, _, _) = app.request(Method::GET, "/healthz").send_parts().await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = send(&f.router, Method::GET, "/metrics", &[], "").await;
+    let (status, _, _) = app.request(Method::GET, "/metrics").send_parts().await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -300,20 +202,18 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 
 #[tokio::test]
 async fn sign_in_gives_a_strict_http_only_session_and_one_answer_for_bad_logins() {
-    let f = fixture().await;
+    let app = TestApp::empty().await;
     let origin = [
         ("host", "snapkeep.test"),
         ("origin", "http://snapkeep.test"),
         ("content-type", "application/x-www-form-urlencoded"),
     ];
-    let (status, headers, _) = send(
-        &f.router,
-        Method::POST,
-        "/login",
-        &origin,
-        "name=vic&password=a+long+enough+password&next=%2Fsnapshots",
-    )
-    .await;
+    let (status, headers, _) = app
+        .request(Method::POST, "/login")
+        .headers(&origin)
+        .body("name=vic&password=a+long+enough+password&next=%2Fsnapshots")
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(
         headers.get(header::LOCATION).map(|v| v.as_bytes()),
@@ -331,39 +231,34 @@ async fn sign_in_gives_a_strict_http_only_session_and_one_answer_for_bad_logins(
     let cookie = session_cookie(&headers).expect("cookie");
 
     // Wrong password and unknown user: the same redirect.
-    let (_, h1, _) = send(
-        &f.router,
-        Method::POST,
-        "/login",
-        &origin,
-        "name=vic&password=wrong+password+x",
-    )
-    .await;
-    let (_, h2, _) = send(
-        &f.router,
-        Method::POST,
-        "/login",
-        &origin,
-        "name=nobody&password=wrong+password+x",
-    )
-    .await;
+    let (_, h1, _) = app
+        .request(Method::POST, "/login")
+        .headers(&origin)
+        .body("name=vic&password=wrong+password+x")
+        .send_parts()
+        .await;
+    let (_, h2, _) = app
+        .request(Method::POST, "/login")
+        .headers(&origin)
+        .body("name=nobody&password=wrong+password+x")
+        .send_parts()
+        .await;
     assert_eq!(h1.get(header::LOCATION), h2.get(header::LOCATION));
     assert!(h1.get(header::SET_COOKIE).is_none());
 
     // The session reads pages and the API.
-    let (status, _, body) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/me",
-        &[("cookie", &cookie)],
-        "",
-    )
-    .await;
+    let (status, _, body) = app
+        .request(Method::GET, "/api/v1/me")
+        .headers(&[("cookie", &cookie)])
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("\"vic\""), "{body}");
     // A page without a session redirects to sign-in.
-    let (status, headers, _) =
-        send(&f.router, Method::GET, "/snapshots?kind=manual", &[], "").await;
+    let (status, headers, _) = app
+        .request(Method::GET, "/snapshots?kind=manual")
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let loc = headers
         .get(header::LOCATION)
@@ -374,7 +269,7 @@ async fn sign_in_gives_a_strict_http_only_session_and_one_answer_for_bad_logins(
         "{loc}"
     );
     // Security headers on every answer.
-    let (_, headers, _) = send(&f.router, Method::GET, "/login", &[], "").await;
+    let (_, headers, _) = app.request(Method::GET, "/login").send_parts().await;
     assert!(
         headers
             .get("content-security-policy")
@@ -392,135 +287,114 @@ async fn sign_in_gives_a_strict_http_only_session_and_one_answer_for_bad_logins(
 
 #[tokio::test]
 async fn a_session_change_without_this_sites_origin_is_refused() {
-    let f = fixture().await;
+    let app = TestApp::empty().await;
     let form = [
         ("host", "snapkeep.test"),
         ("origin", "http://snapkeep.test"),
         ("content-type", "application/x-www-form-urlencoded"),
     ];
-    store::set_role(&f.pool, "vic", Role::Operator)
+    store::set_role(app.pool(), "vic", Role::Operator)
         .await
         .expect("role");
-    let (_, headers, _) = send(
-        &f.router,
-        Method::POST,
-        "/login",
-        &form,
-        "name=vic&password=a+long+enough+password",
-    )
-    .await;
+    let (_, headers, _) = app
+        .request(Method::POST, "/login")
+        .headers(&form)
+        .body("name=vic&password=a+long+enough+password")
+        .send_parts()
+        .await;
     let cookie = session_cookie(&headers).expect("cookie");
     let body = r#"{"tag":"bad tag!"}"#;
     // No Origin: refused before the handler runs.
-    let (status, _, text) = send(
-        &f.router,
-        Method::POST,
-        "/api/v1/snapshots",
-        &[
+    let (status, _, text) = app
+        .request(Method::POST, "/api/v1/snapshots")
+        .headers(&[
             ("host", "snapkeep.test"),
             ("cookie", &cookie),
             ("content-type", "application/json"),
-        ],
-        body,
-    )
-    .await;
+        ])
+        .body(body)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
     assert!(text.contains("cross-site"), "{text}");
     // Another site's Origin: refused.
-    let (status, _, _) = send(
-        &f.router,
-        Method::POST,
-        "/api/v1/snapshots",
-        &[
+    let (status, _, _) = app
+        .request(Method::POST, "/api/v1/snapshots")
+        .headers(&[
             ("host", "snapkeep.test"),
             ("origin", "https://evil.example"),
             ("cookie", &cookie),
             ("content-type", "application/json"),
-        ],
-        body,
-    )
-    .await;
+        ])
+        .body(body)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // This site's Origin: reaches the handler (which checks the tag).
-    let (status, _, _) = send(
-        &f.router,
-        Method::POST,
-        "/api/v1/snapshots",
-        &[
+    let (status, _, _) = app
+        .request(Method::POST, "/api/v1/snapshots")
+        .headers(&[
             ("host", "snapkeep.test"),
             ("origin", "http://snapkeep.test"),
             ("cookie", &cookie),
             ("content-type", "application/json"),
-        ],
-        body,
-    )
-    .await;
+        ])
+        .body(body)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // Sign-in forms from another site are refused too.
-    let (status, _, _) = send(
-        &f.router,
-        Method::POST,
-        "/login",
-        &[
+    let (status, _, _) = app
+        .request(Method::POST, "/login")
+        .headers(&[
             ("host", "snapkeep.test"),
             ("origin", "https://evil.example"),
             ("content-type", "application/x-www-form-urlencoded"),
-        ],
-        "name=vic&password=a+long+enough+password",
-    )
-    .await;
+        ])
+        .body("name=vic&password=a+long+enough+password")
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Sign-out ends the session.
-    let (status, _, _) = send(
-        &f.router,
-        Method::POST,
-        "/logout",
-        &[
+    let (status, _, _) = app
+        .request(Method::POST, "/logout")
+        .headers(&[
             ("host", "snapkeep.test"),
             ("origin", "http://snapkeep.test"),
             ("cookie", &cookie),
-        ],
-        "",
-    )
-    .await;
+        ])
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let (status, _, _) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/me",
-        &[("cookie", &cookie)],
-        "",
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::GET, "/api/v1/me")
+        .headers(&[("cookie", &cookie)])
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn failed_sign_ins_are_rate_limited_and_audited() {
-    let f = fixture().await;
+    let app = TestApp::empty().await;
     let form = [
         ("host", "snapkeep.test"),
         ("origin", "http://snapkeep.test"),
         ("content-type", "application/x-www-form-urlencoded"),
     ];
     for _ in 0..5 {
-        send(
-            &f.router,
-            Method::POST,
-            "/login",
-            &form,
-            "name=ada&password=not+the+password",
-        )
-        .await;
+        app.request(Method::POST, "/login")
+            .headers(&form)
+            .body("name=ada&password=not+the+password")
+            .send_parts()
+            .await;
     }
-    let (status, headers, page) = send(
-        &f.router,
-        Method::POST,
-        "/login",
-        &form,
-        "name=ada&password=a+long+enough+password",
-    )
-    .await;
+    let (status, headers, page) = app
+        .request(Method::POST, "/login")
+        .headers(&form)
+        .body("name=ada&password=a+long+enough+password")
+        .send_parts()
+        .await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -532,24 +406,18 @@ async fn failed_sign_ins_are_rate_limited_and_audited() {
         "{page}"
     );
     assert!(headers.get(header::SET_COOKIE).is_none());
-    let (_, _, body) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/audit?actor=ada&outcome=failed",
-        &[("authorization", &bearer(&f.admin))],
-        "",
-    )
-    .await;
+    let (_, _, body) = app
+        .request(Method::GET, "/api/v1/audit?actor=ada&outcome=failed")
+        .token(app.token(ADMIN))
+        .send_parts()
+        .await;
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["total"], 5, "{body}");
-    let (status, headers, csv) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/audit.csv?actor=ada",
-        &[("authorization", &bearer(&f.viewer))],
-        "",
-    )
-    .await;
+    let (status, headers, csv) = app
+        .request(Method::GET, "/api/v1/audit.csv?actor=ada")
+        .token(app.token(VIEWER))
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         headers
@@ -561,24 +429,21 @@ async fn failed_sign_ins_are_rate_limited_and_audited() {
         1 + 5,
         "header + 5 failed (the locked attempt is counted with the address's refusals): {csv}"
     );
-    f.auth.flush_noise(true).await;
+    app.auth().flush_noise(true).await;
     let locked: (i64, i64) = sqlx::query_as(
         "SELECT count, status FROM audit_log WHERE via = 'anonymous' AND action = 'login'",
     )
-    .fetch_one(&f.pool)
+    .fetch_one(app.pool())
     .await
     .expect("counted row");
     assert_eq!(locked, (1, 429));
     // No route changes or deletes audit entries.
     for method in [Method::DELETE, Method::PUT, Method::POST] {
-        let (status, _, _) = send(
-            &f.router,
-            method,
-            "/api/v1/audit",
-            &[("authorization", &bearer(&f.admin))],
-            "",
-        )
-        .await;
+        let (status, _, _) = app
+            .request(method, "/api/v1/audit")
+            .token(app.token(ADMIN))
+            .send_parts()
+            .await;
         assert!(
             status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED,
             "{status}"
@@ -588,114 +453,72 @@ async fn failed_sign_ins_are_rate_limited_and_audited() {
 
 #[tokio::test]
 async fn users_create_their_own_tokens_and_admins_none_for_others() {
-    let f = fixture().await;
-    let admin = bearer(&f.admin);
+    let app = TestApp::empty().await;
+    let admin = bearer(app.token(ADMIN));
     let admin_h = [
         ("authorization", admin.as_str()),
         ("content-type", "application/json"),
     ];
     // An admin may not mint a token for another user.
-    let (status, _, body) = send(
-        &f.router,
-        Method::POST,
-        "/api/v1/tokens",
-        &admin_h,
-        r#"{"user":"olga","name":"cron","expires":"90d"}"#,
-    )
-    .await;
+    let (status, _, body) = app
+        .request(Method::POST, "/api/v1/tokens")
+        .headers(&admin_h)
+        .body(r#"{"user":"olga","name":"cron","expires":"90d"}"#)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(
         body.contains("ada may not create one for olga") && body.contains("olga signs in"),
         "{body}"
     );
-    let (status, _, _) = send(
-        &f.router,
-        Method::POST,
-        "/api/v1/tokens",
-        &admin_h,
-        r#"{"user":"ghost"}"#,
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::POST, "/api/v1/tokens")
+        .headers(&admin_h)
+        .body(r#"{"user":"ghost"}"#)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "nor for nobody");
     // Anyone signed in makes their own.
-    let op = bearer(&f.operator);
-    let (status, _, body) = send(
-        &f.router,
-        Method::POST,
-        "/api/v1/tokens",
-        &[("authorization", &op), ("content-type", "application/json")],
-        r#"{"name":"cron","expires":"90d"}"#,
-    )
-    .await;
+    let op = bearer(app.token(OPERATOR));
+    let (status, _, body) = app
+        .request(Method::POST, "/api/v1/tokens")
+        .headers(&[("authorization", &op), ("content-type", "application/json")])
+        .body(r#"{"name":"cron","expires":"90d"}"#)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["user"], "olga");
     assert_eq!(v["created_by"], "olga");
     let token = v["token"].as_str().expect("token").to_string();
-    let (status, _, _) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/me",
-        &[("authorization", &bearer(&token))],
-        "",
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::GET, "/api/v1/me")
+        .token(&token)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/tokens",
-        &[("authorization", &op)],
-        "",
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::GET, "/api/v1/tokens")
+        .headers(&[("authorization", &op)])
+        .send_parts()
+        .await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
         "operators do not list tokens"
     );
-    let (status, _, _) = send(
-        &f.router,
-        Method::DELETE,
-        &format!("/api/v1/tokens/{}", v["id"]),
-        &[("authorization", &admin)],
-        "",
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::DELETE, &format!("/api/v1/tokens/{}", v["id"]))
+        .headers(&[("authorization", &admin)])
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _, _) = send(
-        &f.router,
-        Method::GET,
-        "/api/v1/me",
-        &[("authorization", &bearer(&token))],
-        "",
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::GET, "/api/v1/me")
+        .token(&token)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-}
-
-/// `send` from a given peer address (as the server sees it through `ConnectInfo`).
-async fn send_from(
-    r: &axum::Router,
-    from: &str,
-    method: Method,
-    uri: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (StatusCode, HeaderMap, String) {
-    let mut req = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let mut req = req.body(Body::from(body.to_string())).expect("request");
-    let addr: std::net::SocketAddr = format!("{from}:40000").parse().expect("address");
-    req.extensions_mut()
-        .insert(axum::extract::ConnectInfo(addr));
-    let resp = r.clone().oneshot(req).await.expect("response");
-    let status = resp.status();
-    let h = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, h, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 const FORM: [(&str, &str); 3] = [
@@ -705,9 +528,14 @@ const FORM: [(&str, &str); 3] = [
 ];
 
 /// Signs in; returns the session cookie (`name=value`).
-async fn sign_in(f: &Fixture, name: &str, password: &str) -> String {
+async fn sign_in(app: &TestApp, name: &str, password: &str) -> String {
     let body = format!("name={name}&password={}", password.replace(' ', "+"));
-    let (status, headers, _) = send(&f.router, Method::POST, "/login", &FORM, &body).await;
+    let (status, headers, _) = app
+        .request(Method::POST, "/login")
+        .headers(&FORM)
+        .body(&body)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     session_cookie(&headers).expect("signed in")
 }
@@ -724,33 +552,28 @@ async fn awaiting_request(pool: &sqlx::SqlitePool) -> i64 {
     .expect("request")
 }
 
-async fn approve(f: &Fixture, id: i64, token: &str) -> (StatusCode, String) {
-    let (status, _, body) = send(
-        &f.router,
-        Method::POST,
-        &format!("/api/v1/restores/{id}/approve"),
-        &[
+async fn approve(app: &TestApp, id: i64, token: &str) -> (StatusCode, String) {
+    let (status, _, body) = app
+        .request(Method::POST, &format!("/api/v1/restores/{id}/approve"))
+        .headers(&[
             ("authorization", &bearer(token)),
             ("content-type", "application/json"),
-        ],
-        r#"{"comment":"ok"}"#,
-    )
-    .await;
+        ])
+        .body(r#"{"comment":"ok"}"#)
+        .send_parts()
+        .await;
     (status, body)
 }
 
 #[tokio::test]
 async fn approvals_count_only_from_credentials_their_holder_created() {
     use snapkeep::auth::cli::{TokenCommand, UserCommand, run_token, run_user};
-    let f = fixture().await;
-    store::add_user(&f.pool, "bob", Role::Approver, "bob's own password")
-        .await
-        .expect("bob");
-    let id = awaiting_request(&f.pool).await;
+    let app = TestApp::empty().await;
+    let id = awaiting_request(app.pool()).await;
 
     // A token the command line made for bob: it works, but bob did not make it.
     let cli_token = run_token(
-        &f.pool,
+        app.pool(),
         TokenCommand::Create {
             user: "bob".into(),
             name: "cli".into(),
@@ -759,54 +582,50 @@ async fn approvals_count_only_from_credentials_their_holder_created() {
     )
     .await
     .expect("cli token");
-    let (status, body) = approve(&f, id, cli_token.trim()).await;
+    let (status, body) = approve(&app, id, cli_token.trim()).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(
         body.contains("was not created by bob") && body.contains("command line"),
         "{body}"
     );
     // Nor can it mint a token bob would then "own".
-    let (status, _, body) = send(
-        &f.router,
-        Method::POST,
-        "/api/v1/tokens",
-        &[
+    let (status, _, body) = app
+        .request(Method::POST, "/api/v1/tokens")
+        .headers(&[
             ("authorization", &bearer(cli_token.trim())),
             ("content-type", "application/json"),
-        ],
-        "{}",
-    )
-    .await;
+        ])
+        .body("{}")
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
     // bob signs in and makes his own token: his approval passes the credential check (and
     // stops only because the request's node is not configured here).
-    let cookie = sign_in(&f, "bob", "bob's own password").await;
-    let (status, _, body) = send(
-        &f.router,
-        Method::POST,
-        "/api/v1/tokens",
-        &[
+    let cookie = sign_in(&app, APPROVER, PASSWORD).await;
+    let (status, _, body) = app
+        .request(Method::POST, "/api/v1/tokens")
+        .headers(&[
             ("host", "snapkeep.test"),
             ("origin", "http://snapkeep.test"),
             ("cookie", &cookie),
             ("content-type", "application/json"),
-        ],
-        r#"{"name":"mine"}"#,
-    )
-    .await;
+        ])
+        .body(r#"{"name":"mine"}"#)
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     let own = v["token"].as_str().expect("token").to_string();
     let own_id = v["id"].as_i64().expect("id");
-    let (status, body) = approve(&f, id, &own).await;
+    let (status, body) = approve(&app, id, &own).await;
     assert_ne!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("is not configured"), "{body}");
     // The audit log names the real actor and credential of each attempt.
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT actor, via, credential, outcome FROM audit_log WHERE action = 'POST /api/v1/restores/{id}/approve' ORDER BY id",
     )
-    .fetch_all(&f.pool)
+    .fetch_all(app.pool())
     .await
     .expect("audit");
     assert_eq!(rows.len(), 2, "{rows:?}");
@@ -820,7 +639,7 @@ async fn approvals_count_only_from_credentials_their_holder_created() {
     // A password someone else set (a generated one, from the command line): approvals wait
     // until bob changes it himself.
     let out = run_user(
-        &f.pool,
+        app.pool(),
         UserCommand::SetPassword {
             name: "bob".into(),
             password_stdin: false,
@@ -834,7 +653,7 @@ async fn approvals_count_only_from_credentials_their_holder_created() {
         .and_then(|l| l.rsplit(": ").next())
         .expect("password")
         .to_string();
-    let (status, body) = approve(&f, id, &own).await;
+    let (status, body) = approve(&app, id, &own).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(
         body.contains("bob's password was set by cli:") && body.contains("must change it"),
@@ -848,39 +667,35 @@ async fn approvals_count_only_from_credentials_their_holder_created() {
             new.replace(' ', "+")
         )
     };
-    let (status, _, body) = send(
-        &f.router,
-        Method::POST,
-        "/rpc/password_change",
-        &[
+    let (status, _, body) = app
+        .request(Method::POST, "/rpc/password_change")
+        .headers(&[
             ("authorization", &bearer(&own)),
             ("content-type", "application/x-www-form-urlencoded"),
-        ],
-        &change("not the password", "bob's new password"),
-    )
-    .await;
+        ])
+        .body(&change("not the password", "bob's new password"))
+        .send_parts()
+        .await;
     assert_ne!(status, StatusCode::OK, "a wrong old password: {body}");
     assert!(body.contains("current password is wrong"), "{body}");
-    let (status, _, body) = send(
-        &f.router,
-        Method::POST,
-        "/rpc/password_change",
-        &[
+    let (status, _, body) = app
+        .request(Method::POST, "/rpc/password_change")
+        .headers(&[
             ("authorization", &bearer(&own)),
             ("content-type", "application/x-www-form-urlencoded"),
-        ],
-        &change(&generated, "bob's new password"),
-    )
-    .await;
+        ])
+        .body(&change(&generated, "bob's new password"))
+        .send_parts()
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = approve(&f, id, &own).await;
+    let (status, body) = approve(&app, id, &own).await;
     assert_ne!(status, StatusCode::FORBIDDEN, "{body}");
     // Passwords never reach the audit log.
     let leaked: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE detail LIKE '%new+password%' OR detail LIKE ?",
     )
     .bind(format!("%{generated}%"))
-    .fetch_one(&f.pool)
+    .fetch_one(app.pool())
     .await
     .expect("audit");
     assert_eq!(leaked, 0);
@@ -888,37 +703,33 @@ async fn approvals_count_only_from_credentials_their_holder_created() {
 
 #[tokio::test]
 async fn disabling_a_user_revokes_their_tokens_for_good() {
-    let f = fixture().await;
+    let app = TestApp::empty().await;
     let me = |t: String| {
-        let r = f.router.clone();
+        let r = app.clone();
         async move {
-            send(
-                &r,
-                Method::GET,
-                "/api/v1/me",
-                &[("authorization", &bearer(&t))],
-                "",
-            )
-            .await
-            .0
+            r.request(Method::GET, "/api/v1/me")
+                .token(&t)
+                .send_parts()
+                .await
+                .0
         }
     };
-    assert_eq!(me(f.operator.clone()).await, StatusCode::OK);
-    store::set_disabled(&f.pool, "olga", true)
+    assert_eq!(me(app.token(OPERATOR).to_string()).await, StatusCode::OK);
+    store::set_disabled(app.pool(), "olga", true)
         .await
         .expect("disable");
-    store::set_disabled(&f.pool, "olga", false)
+    store::set_disabled(app.pool(), "olga", false)
         .await
         .expect("enable");
     assert_eq!(
-        me(f.operator.clone()).await,
+        me(app.token(OPERATOR).to_string()).await,
         StatusCode::UNAUTHORIZED,
         "enabling again brings no token back"
     );
     let revoked: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.name = 'olga' AND t.revoked_at IS NOT NULL",
     )
-    .fetch_one(&f.pool)
+    .fetch_one(app.pool())
     .await
     .expect("tokens");
     assert_eq!(revoked, 1);
@@ -926,21 +737,18 @@ async fn disabling_a_user_revokes_their_tokens_for_good() {
 
 #[tokio::test]
 async fn a_burst_of_bad_sign_ins_hashes_at_most_the_failure_limit() {
-    let f = fixture().await;
-    let before = f.auth.passwords.computed();
+    let app = TestApp::empty().await;
+    let before = app.auth().passwords.computed();
     let mut burst = Vec::new();
     for _ in 0..200 {
-        let r = f.router.clone();
+        let r = app.clone();
         burst.push(tokio::spawn(async move {
-            send(
-                &r,
-                Method::POST,
-                "/login",
-                &FORM,
-                "name=ada&password=not+the+password",
-            )
-            .await
-            .0
+            r.request(Method::POST, "/login")
+                .headers(&FORM)
+                .body("name=ada&password=not+the+password")
+                .send_parts()
+                .await
+                .0
         }));
     }
     let mut limited = 0;
@@ -949,15 +757,15 @@ async fn a_burst_of_bad_sign_ins_hashes_at_most_the_failure_limit() {
             limited += 1;
         }
     }
-    let hashed = f.auth.passwords.computed() - before;
-    let max = u64::from(f.auth.config.max_failed_logins);
+    let hashed = app.auth().passwords.computed() - before;
+    let max = u64::from(app.auth().config.max_failed_logins);
     assert!(hashed <= max, "{hashed} passwords hashed, limit {max}");
     assert_eq!(limited, 200 - hashed, "every other attempt got 429");
 }
 
 #[tokio::test]
 async fn sign_in_redirects_only_to_same_site_paths() {
-    let f = fixture().await;
+    let app = TestApp::empty().await;
     for next in [
         "%2F%2509%2Fevil.example",
         "%2F%09%2Fevil.example",
@@ -968,7 +776,12 @@ async fn sign_in_redirects_only_to_same_site_paths() {
         "%2F%250d%250aLocation%3A+x",
     ] {
         let body = format!("name=vic&password=a+long+enough+password&next={next}");
-        let (status, headers, _) = send(&f.router, Method::POST, "/login", &FORM, &body).await;
+        let (status, headers, _) = app
+            .request(Method::POST, "/login")
+            .headers(&FORM)
+            .body(&body)
+            .send_parts()
+            .await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert_eq!(
             headers.get(header::LOCATION).map(|v| v.as_bytes()),
@@ -980,7 +793,7 @@ async fn sign_in_redirects_only_to_same_site_paths() {
 
 #[tokio::test]
 async fn anonymous_noise_is_limited_and_counted_once_per_address_and_minute() {
-    let f = fixture().await;
+    let app = TestApp::empty().await;
     // Stay inside one minute.
     let into_minute = snapkeep::jobs::now_ms() % 60_000;
     if into_minute > 50_000 {
@@ -990,7 +803,7 @@ async fn anonymous_noise_is_limited_and_counted_once_per_address_and_minute() {
         .await;
     }
     let long = format!("/api/v1/snapshots?q={}", "x".repeat(5000));
-    let limit = f.auth.config.anonymous_refusals_per_minute as usize;
+    let limit = app.auth().config.anonymous_refusals_per_minute as usize;
     let mut statuses = Vec::new();
     for i in 0..100 {
         let auth = if i % 2 == 0 { "Bearer skp_forged" } else { "" };
@@ -999,15 +812,13 @@ async fn anonymous_noise_is_limited_and_counted_once_per_address_and_minute() {
         } else {
             vec![("authorization", auth)]
         };
-        let (status, h, _) = send_from(
-            &f.router,
-            "203.0.113.9",
-            Method::POST,
-            &long,
-            &headers,
-            "{}",
-        )
-        .await;
+        let (status, h, _) = app
+            .request(Method::POST, &long)
+            .sent_from("203.0.113.9")
+            .headers(&headers)
+            .body("{}")
+            .send_parts()
+            .await;
         if status == StatusCode::TOO_MANY_REQUESTS {
             assert!(h.get(header::RETRY_AFTER).is_some());
         }
@@ -1023,25 +834,21 @@ async fn anonymous_noise_is_limited_and_counted_once_per_address_and_minute() {
             .iter()
             .all(|s| *s == StatusCode::TOO_MANY_REQUESTS)
     );
-    let (status, _, _) = send_from(
-        &f.router,
-        "198.51.100.1",
-        Method::GET,
-        "/api/v1/nodes",
-        &[],
-        "",
-    )
-    .await;
+    let (status, _, _) = app
+        .request(Method::GET, "/api/v1/nodes")
+        .sent_from("198.51.100.1")
+        .send_parts()
+        .await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
         "other addresses are not held up"
     );
-    f.auth.flush_noise(true).await;
+    app.auth().flush_noise(true).await;
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT count, status, length(target) FROM audit_log WHERE address = '203.0.113.9'",
     )
-    .fetch_all(&f.pool)
+    .fetch_all(app.pool())
     .await
     .expect("audit");
     assert_eq!(
@@ -1056,62 +863,56 @@ async fn anonymous_noise_is_limited_and_counted_once_per_address_and_minute() {
 #[tokio::test]
 async fn the_audit_chain_is_verified_and_a_changed_row_is_named() {
     use snapkeep::auth::cli::{AuditCommand, run_audit};
-    let f = fixture().await;
+    let app = TestApp::empty().await;
     // A few audited changes.
     for _ in 0..3 {
-        send(
-            &f.router,
-            Method::POST,
-            "/api/v1/snapshots",
-            &[("authorization", &bearer(&f.viewer))],
-            "{}",
-        )
-        .await;
+        app.request(Method::POST, "/api/v1/snapshots")
+            .token(app.token(VIEWER))
+            .body("{}")
+            .send_parts()
+            .await;
     }
-    let chain = |f: &Fixture| {
-        let r = f.router.clone();
-        let t = bearer(&f.viewer);
+    let chain = |app: &TestApp| {
+        let r = app.clone();
+        let t = bearer(app.token(VIEWER));
         async move {
-            let (status, _, body) = send(
-                &r,
-                Method::POST,
-                "/rpc/audit_chain",
-                &[
+            let (status, _, body) = r
+                .request(Method::POST, "/rpc/audit_chain")
+                .headers(&[
                     ("authorization", &t),
                     ("content-type", "application/x-www-form-urlencoded"),
-                ],
-                "",
-            )
-            .await;
+                ])
+                .send_parts()
+                .await;
             assert_eq!(status, StatusCode::OK, "{body}");
             serde_json::from_str::<serde_json::Value>(&body).expect("json")
         }
     };
-    let v = chain(&f).await;
+    let v = chain(&app).await;
     assert_eq!(v["intact"], true, "{v}");
     assert!(v["rows"].as_i64().unwrap_or(0) >= 3, "{v}");
-    let out = run_audit(&f.pool, AuditCommand::Verify)
+    let out = run_audit(app.pool(), AuditCommand::Verify)
         .await
         .expect("intact");
     assert!(out.contains("intact"), "{out}");
     // Someone with the catalog file drops the trigger and edits a row.
     let victim: i64 = sqlx::query_scalar("SELECT min(id) + 1 FROM audit_log")
-        .fetch_one(&f.pool)
+        .fetch_one(app.pool())
         .await
         .expect("row");
     sqlx::query("DROP TRIGGER audit_log_no_update")
-        .execute(&f.pool)
+        .execute(app.pool())
         .await
         .expect("drop");
     sqlx::query("UPDATE audit_log SET actor = 'someone else' WHERE id = ?")
         .bind(victim)
-        .execute(&f.pool)
+        .execute(app.pool())
         .await
         .expect("tamper");
-    let v = chain(&f).await;
+    let v = chain(&app).await;
     assert_eq!(v["intact"], false);
     assert_eq!(v["broken_at"], victim);
-    match run_audit(&f.pool, AuditCommand::Verify).await {
+    match run_audit(app.pool(), AuditCommand::Verify).await {
         Err(snapkeep::auth::AuthError::ChainBroken { id, .. }) => assert_eq!(id, victim),
         other => panic!("expected a broken chain at {victim}: {other:?}"),
     }

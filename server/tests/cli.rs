@@ -1,19 +1,17 @@
 //! The `snapkeep` binary as a user runs it: version, start-up errors, serving, shutdown.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+mod support;
+
 use std::time::Duration;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_snapkeep"))
-}
+use support::{ServerProcess, snapkeep};
 
 #[test]
 fn version_prints_the_version() {
-    let out = bin().arg("--version").output().expect("run");
-    assert!(out.status.success());
+    let run = snapkeep(["--version"]).run_blocking();
+    assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        run.stdout.trim(),
         format!("snapkeep {}", env!("CARGO_PKG_VERSION"))
     );
 }
@@ -23,13 +21,9 @@ fn a_config_typo_is_one_line_naming_file_line_and_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = dir.path().join("snapkeep.toml");
     std::fs::write(&cfg, "listen = \"127.0.0.1:0\"\nstate_dri = \"x\"\n").expect("write");
-    let out = bin()
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let run = snapkeep(["serve", "--config", cfg.to_str().expect("UTF-8 path")]).run_blocking();
+    assert_eq!(run.code, 1);
+    let err = run.stderr;
     assert!(err.contains(&cfg.display().to_string()), "{err}");
     assert!(err.contains("line 2"), "{err}");
     assert!(err.contains("state_dri"), "{err}");
@@ -40,13 +34,11 @@ fn a_damaged_catalog_stops_the_start_and_is_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let catalog = dir.path().join("catalog.db");
     std::fs::write(&catalog, b"not sqlite at all".repeat(300)).expect("write");
-    let out = bin()
-        .args(["serve", "--listen", "127.0.0.1:0", "--catalog"])
-        .arg(&catalog)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let catalog_arg = catalog.to_str().expect("UTF-8 path");
+    let run =
+        snapkeep(["serve", "--listen", "127.0.0.1:0", "--catalog", catalog_arg]).run_blocking();
+    assert_eq!(run.code, 1);
+    let err = run.stderr;
     assert!(err.contains(&catalog.display().to_string()), "{err}");
     assert!(err.contains("not a SQLite database or is damaged"), "{err}");
     assert_eq!(
@@ -55,53 +47,37 @@ fn a_damaged_catalog_stops_the_start_and_is_kept() {
     );
 }
 
-/// Starts `snapkeep serve` on a free port and returns the child and its URL.
-fn serve(state: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = bin()
-        .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
-        .arg(state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (child, url)
-}
-
 #[test]
 fn serves_on_a_free_port_refuses_a_taken_one_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, url) = serve(&dir.path().join("a"));
+    let state = |name: &str| dir.path().join(name).display().to_string();
+    let mut server = ServerProcess::serve(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--state-dir",
+        &state("a"),
+    ]);
+    let url = server.url.clone();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert!(!url.ends_with(":0"), "the real port is printed: {url}");
     assert!(dir.path().join("a").join("catalog.db").is_file());
 
     let addr = url.trim_start_matches("http://");
-    let out = bin()
-        .args(["serve", "--listen", addr, "--state-dir"])
-        .arg(dir.path().join("b"))
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let run = snapkeep(["serve", "--listen", addr, "--state-dir", &state("b")]).run_blocking();
+    assert_eq!(run.code, 1);
+    let err = run.stderr;
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
     assert!(err.contains("already in use"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
 
     // SAFETY: plain integers.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
+        libc::kill(server.child.id() as i32, libc::SIGTERM);
     }
     let start = std::time::Instant::now();
     loop {
-        if let Some(status) = child.try_wait().expect("wait") {
+        if let Some(status) = server.child.try_wait().expect("wait") {
             assert!(status.success(), "graceful shutdown exits 0, got {status}");
             break;
         }
@@ -113,27 +89,10 @@ fn serves_on_a_free_port_refuses_a_taken_one_and_stops_on_sigterm() {
     }
 }
 
+/// `snapkeep ARGS` with `stdin` on its standard input: (exit code, stdout, stderr).
 fn run_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
-    use std::io::Write as _;
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let run = snapkeep(args).stdin(stdin).run_blocking();
+    (run.code, run.stdout, run.stderr)
 }
 
 #[test]

@@ -1,84 +1,18 @@
 //! Storage reports through the real router and a real SQLite catalog: samples recorded from
-//! synthetic scans (the real-node tests in `tests/cassandra.rs` record them from real ones),
+//! synthetic scans (the real-node tests in `tests/real_node/reports.rs` record them from real ones),
 //! then the JSON report, the CSV, the SVG charts, the page, measured churn, compaction and the
 //! disk-full forecast; and the calculator API's full model.
 
+mod support;
+
 use std::path::PathBuf;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt as _;
-use snapkeep::catalog::Catalog;
-use snapkeep::config::HttpConfig;
+use axum::http::StatusCode;
 use snapkeep::disk::scan::{DataDirScan, HoldFigures, Holds};
 use snapkeep::disk::{FileEntry, FileSet, FsStats, NodeScan, TableDir};
-use snapkeep::http::{AppState, app};
 use snapkeep::reports::sample::{DAY_MS, compact, record_scan};
-use tower::ServiceExt as _;
-
-/// Building a router generates Leptos's route list, which suspends resource loading for the
-/// whole process while it runs: a page rendered by another test at that moment would wait for
-/// ever (leptos-rs/leptos#4773). Routers are built under the write lock, requests run under
-/// the read lock. (A server builds its router once, before it serves.)
-static ROUTES: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
-async fn router() -> (axum::Router, Catalog, tempfile::TempDir) {
-    use snapkeep::auth::{Role, store};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let catalog = Catalog::open(&dir.path().join("catalog.db"))
-        .await
-        .expect("catalog");
-    store::add_user(catalog.pool(), "admin", Role::Admin, "a long test password")
-        .await
-        .expect("user");
-    let (token, _) = store::create_token(catalog.pool(), "admin", "tests", None)
-        .await
-        .expect("token");
-    let state = AppState::new(
-        catalog.clone(),
-        vec![],
-        dir.path(),
-        "127.0.0.1:0".parse().expect("addr"),
-    );
-    let bearer =
-        axum::http::HeaderValue::from_str(&format!("Bearer {token}")).expect("header value");
-    let sign = move |mut req: Request<Body>| {
-        let bearer = bearer.clone();
-        async move {
-            req.headers_mut()
-                .entry(axum::http::header::AUTHORIZATION)
-                .or_insert(bearer);
-            req
-        }
-    };
-    let router = {
-        let _building = ROUTES.write().await;
-        app(state, &HttpConfig::default()).layer(axum::middleware::map_request(sign))
-    };
-    (router, catalog, dir)
-}
-
-async fn get(router: &axum::Router, uri: &str) -> (StatusCode, String, String) {
-    let _serving = ROUTES.read().await;
-    let resp = router
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, ctype, String::from_utf8_lossy(&body).into_owned())
-}
-
-fn json(body: &str) -> serde_json::Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("JSON body ({e}): {body}"))
-}
+use support::TestApp;
+use support::app::json_body as json;
 
 fn file(name: String, ino: u64, size: u64) -> FileEntry {
     FileEntry {
@@ -183,7 +117,7 @@ fn col(header: &[String], name: &str) -> usize {
 
 #[tokio::test]
 async fn bad_ranges_groupings_and_charts_are_400s_naming_the_field_and_limit() {
-    let (r, _c, _dir) = router().await;
+    let app = TestApp::empty().await;
     for (uri, field, words) in [
         (
             "/api/v1/reports/storage?from=2026-02-01&to=2026-01-01",
@@ -213,7 +147,7 @@ async fn bad_ranges_groupings_and_charts_are_400s_naming_the_field_and_limit() {
         ("/api/v1/reports/measured?days=0", "days", "1–365"),
         ("/api/v1/reports/measured?table=t", "keyspace", "keyspace"),
     ] {
-        let (status, _, body) = get(&r, uri).await;
+        let (status, _, body) = app.fetch(uri).await.into_parts();
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
         let v = json(&body);
         assert_eq!(v["field"], field, "{uri}: {body}");
@@ -222,10 +156,16 @@ async fn bad_ranges_groupings_and_charts_are_400s_naming_the_field_and_limit() {
             "{uri}: {body}"
         );
     }
-    let (status, _, body) = get(&r, "/api/v1/reports/storage?nonsense=1").await;
+    let (status, _, body) = app
+        .fetch("/api/v1/reports/storage?nonsense=1")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     // The page says the same in words, not a 500.
-    let (status, _, body) = get(&r, "/reports?from=2026-02-01&to=2026-01-01").await;
+    let (status, _, body) = app
+        .fetch("/reports?from=2026-02-01&to=2026-01-01")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Cannot show this report"), "{body}");
     assert!(body.contains("reversed"));
@@ -233,18 +173,18 @@ async fn bad_ranges_groupings_and_charts_are_400s_naming_the_field_and_limit() {
 
 #[tokio::test]
 async fn an_empty_history_says_when_the_first_sample_comes_and_what_is_sampled() {
-    let (r, _c, _dir) = router().await;
-    let (status, _, body) = get(&r, "/api/v1/reports/storage").await;
+    let app = TestApp::empty().await;
+    let (status, _, body) = app.fetch("/api/v1/reports/storage").await.into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let v = json(&body);
     assert!(v["sampling"]["first_sample_at"].is_null());
     assert_eq!(v["sampling"]["interval_secs"], 3600);
     assert_eq!(v["storage"].as_array().map(Vec::len), Some(0));
-    let (status, ctype, svg) = get(&r, "/api/v1/reports/storage.svg").await;
+    let (status, ctype, svg) = app.fetch("/api/v1/reports/storage.svg").await.into_parts();
     assert_eq!(status, StatusCode::OK);
     assert!(ctype.starts_with("image/svg+xml"), "{ctype}");
     assert!(svg.contains("No samples in this range"), "{svg}");
-    let (_, _, page) = get(&r, "/reports").await;
+    let (_, _, page) = app.fetch("/reports").await.into_parts();
     assert!(page.contains("No storage samples yet"), "{page}");
     assert!(page.contains("No Cassandra node is configured"), "{page}");
     assert!(page.contains("per table: live bytes"));
@@ -253,8 +193,8 @@ async fn an_empty_history_says_when_the_first_sample_comes_and_what_is_sampled()
 
 #[tokio::test]
 async fn samples_feed_the_report_its_csv_its_charts_and_measured_churn() {
-    let (r, catalog, _dir) = router().await;
-    let pool = catalog.pool();
+    let app = TestApp::empty().await;
+    let pool = app.pool();
     let now = snapkeep::jobs::now_ms();
     let times: Vec<i64> = (0..3).map(|k| now - (3 - k) * 3_600_000).collect();
     for (k, at) in times.iter().enumerate() {
@@ -273,7 +213,10 @@ async fn samples_feed_the_report_its_csv_its_charts_and_measured_churn() {
     let range = format!("from={from}&to={to}");
 
     // JSON: one point per sample, each the sum of both nodes.
-    let (status, _, body) = get(&r, &format!("/api/v1/reports/storage?{range}")).await;
+    let (status, _, body) = app
+        .fetch(&format!("/api/v1/reports/storage?{range}"))
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let v = json(&body);
     assert_eq!(v["bucket"], "sample");
@@ -304,11 +247,10 @@ async fn samples_feed_the_report_its_csv_its_charts_and_measured_churn() {
     assert_eq!(top["hold_bytes"], expected(2).1);
 
     // CSV by table: one row per table, node and sample; sums match the JSON and the catalog.
-    let (status, ctype, csv) = get(
-        &r,
-        &format!("/api/v1/reports/storage.csv?{range}&group=table"),
-    )
-    .await;
+    let (status, ctype, csv) = app
+        .fetch(&format!("/api/v1/reports/storage.csv?{range}&group=table"))
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK);
     assert!(ctype.starts_with("text/csv"), "{ctype}");
     let (header, rows) = csv_rows(&csv);
@@ -343,18 +285,20 @@ async fn samples_feed_the_report_its_csv_its_charts_and_measured_churn() {
     assert_eq!(node1_rows, 3);
 
     // Inodes and forecast CSVs: per filesystem.
-    let (_, _, csv) = get(
-        &r,
-        &format!("/api/v1/reports/storage.csv?{range}&chart=inodes"),
-    )
-    .await;
+    let (_, _, csv) = app
+        .fetch(&format!("/api/v1/reports/storage.csv?{range}&chart=inodes"))
+        .await
+        .into_parts();
     let (header, rows) = csv_rows(&csv);
     assert_eq!(rows.len(), 6, "{csv}");
     let free = col(&header, "free_inodes");
     assert!(rows.iter().any(|row| row[free] == "49980"), "{csv}");
 
     // SVG: axes with units, the legend, the series.
-    let (status, ctype, svg) = get(&r, &format!("/api/v1/reports/storage.svg?{range}")).await;
+    let (status, ctype, svg) = app
+        .fetch(&format!("/api/v1/reports/storage.svg?{range}"))
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK);
     assert!(ctype.starts_with("image/svg+xml"));
     assert!(svg.starts_with("<svg"), "{svg}");
@@ -369,28 +313,29 @@ async fn samples_feed_the_report_its_csv_its_charts_and_measured_churn() {
         assert!(svg.contains(text), "{text} missing from the SVG");
     }
     assert!(svg.matches("<polygon").count() + svg.matches("<path").count() >= 3);
-    let (_, _, svg) = get(
-        &r,
-        &format!("/api/v1/reports/storage.svg?{range}&chart=inodes"),
-    )
-    .await;
+    let (_, _, svg) = app
+        .fetch(&format!("/api/v1/reports/storage.svg?{range}&chart=inodes"))
+        .await
+        .into_parts();
     assert!(svg.contains("Used inodes") && svg.contains("Free inodes") && svg.contains("Inodes"));
-    let (_, _, svg) = get(
-        &r,
-        &format!("/api/v1/reports/storage.svg?{range}&chart=forecast"),
-    )
-    .await;
+    let (_, _, svg) = app
+        .fetch(&format!(
+            "/api/v1/reports/storage.svg?{range}&chart=forecast"
+        ))
+        .await
+        .into_parts();
     assert!(
         svg.contains("Full (100 %)") && svg.contains("Used (% of capacity)"),
         "{svg}"
     );
 
     // Scoped to one node's keyspace, grouped by table.
-    let (_, _, body) = get(
-        &r,
-        &format!("/api/v1/reports/storage?{range}&node=n1&keyspace=ks1&group=table"),
-    )
-    .await;
+    let (_, _, body) = app
+        .fetch(&format!(
+            "/api/v1/reports/storage?{range}&node=n1&keyspace=ks1&group=table"
+        ))
+        .await
+        .into_parts();
     let v = json(&body);
     let keys: Vec<&str> = v["groups"]
         .as_array()
@@ -401,11 +346,10 @@ async fn samples_feed_the_report_its_csv_its_charts_and_measured_churn() {
     assert_eq!(keys, vec!["n1/ks1.a", "n1/ks1.b"]);
 
     // Measured figures of one table (what "use my cluster" fills in).
-    let (_, _, body) = get(
-        &r,
-        "/api/v1/reports/measured?node=n1&keyspace=ks1&table=a&days=1",
-    )
-    .await;
+    let (_, _, body) = app
+        .fetch("/api/v1/reports/measured?node=n1&keyspace=ks1&table=a&days=1")
+        .await
+        .into_parts();
     let m = json(&body);
     assert_eq!(m["samples"], 3);
     assert_eq!(m["live_bytes"], 3000);
@@ -415,7 +359,7 @@ async fn samples_feed_the_report_its_csv_its_charts_and_measured_churn() {
     assert!((m["churn_pct_per_day"].as_f64().expect("churn") - churn).abs() < 1e-6);
 
     // The page: the charts, the CSV links, the tables beneath.
-    let (status, _, page) = get(&r, &format!("/reports?{range}")).await;
+    let (status, _, page) = app.fetch(&format!("/reports?{range}")).await.into_parts();
     assert_eq!(status, StatusCode::OK);
     let in_html = range.replace('&', "&amp;");
     assert!(
@@ -434,8 +378,8 @@ async fn samples_feed_the_report_its_csv_its_charts_and_measured_churn() {
 
 #[tokio::test]
 async fn months_of_samples_compact_to_days_and_forecast_when_the_disk_fills() {
-    let (r, catalog, _dir) = router().await;
-    let pool = catalog.pool();
+    let app = TestApp::empty().await;
+    let pool = app.pool();
     let now = snapkeep::jobs::now_ms();
     let today = now - now.rem_euclid(DAY_MS);
     // 60 days, a sample every 6 hours up to now; the disk loses 50,000 bytes and 40 inodes a
@@ -479,7 +423,10 @@ async fn months_of_samples_compact_to_days_and_forecast_when_the_disk_fills() {
         app::api::format_day(start),
         app::api::format_day(today)
     );
-    let (status, _, body) = get(&r, &format!("/api/v1/reports/storage?{range}")).await;
+    let (status, _, body) = app
+        .fetch(&format!("/api/v1/reports/storage?{range}"))
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let v = json(&body);
     assert_eq!(v["bucket"], "day");
@@ -508,7 +455,7 @@ async fn months_of_samples_compact_to_days_and_forecast_when_the_disk_fills() {
     assert!(bt["max_error_pct"].as_f64().expect("error") < 1.0, "{bt}");
     let inodes_full = f["inodes"]["full_at"].as_i64().expect("inodes full");
     assert!((inodes_full - (start + 1250 * DAY_MS)).abs() < 2 * DAY_MS);
-    let (_, _, page) = get(&r, &format!("/reports?{range}")).await;
+    let (_, _, page) = app.fetch(&format!("/reports?{range}")).await.into_parts();
     assert!(page.contains("Disk full around"), "forecast on the page");
     assert!(
         page.contains("Back-test: the last 30 days"),
@@ -518,12 +465,11 @@ async fn months_of_samples_compact_to_days_and_forecast_when_the_disk_fills() {
 
 #[tokio::test]
 async fn the_calculator_api_gives_the_full_model_and_its_series() {
-    let (r, _c, _dir) = router().await;
-    let (status, _, body) = get(
-        &r,
-        "/api/v1/calculator?live_gb=100&churn_pct=10&retention_days=7&snapshots_per_day=1",
-    )
-    .await;
+    let app = TestApp::empty().await;
+    let (status, _, body) = app
+        .fetch("/api/v1/calculator?live_gb=100&churn_pct=10&retention_days=7&snapshots_per_day=1")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let v = json(&body);
     assert!(
@@ -551,7 +497,7 @@ async fn the_calculator_api_gives_the_full_model_and_its_series() {
         ),
         ("/api/v1/calculator?growth_pct=x", "growth_pct", "0–10 %"),
     ] {
-        let (status, _, body) = get(&r, uri).await;
+        let (status, _, body) = app.fetch(uri).await.into_parts();
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
         let v = json(&body);
         assert_eq!(v["field"], field);
@@ -561,11 +507,10 @@ async fn the_calculator_api_gives_the_full_model_and_its_series() {
         );
     }
     // The page renders the same figures without JavaScript.
-    let (_, _, page) = get(
-        &r,
-        "/calculator?live_gb=100&churn_pct=10&retention_days=7&snapshots_per_day=1",
-    )
-    .await;
+    let (_, _, page) = app
+        .fetch("/calculator?live_gb=100&churn_pct=10&retention_days=7&snapshots_per_day=1")
+        .await
+        .into_parts();
     assert!(page.contains("170 GB"), "total on the page");
     assert!(page.contains(
         "live_gb=100&amp;churn_pct=10&amp;growth_pct=0&amp;retention_days=7&amp;snapshots_per_day=1"

@@ -2,14 +2,14 @@
 //! self-signed certificate made by rcgen. No Cassandra: only the API client and the `snapkeep
 //! restore list` command are exercised.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use snapkeep::catalog::Catalog;
 use snapkeep::client::{ApiClient, ClientError};
-use snapkeep::config::HttpConfig;
-use snapkeep::http::{AppState, app};
+use support::{TestApp, snapkeep};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
@@ -46,28 +46,21 @@ struct Server {
     /// The server's certificate as PEM, in a file (the "private CA" of the tests).
     ca_file: PathBuf,
     token: String,
-    _dir: tempfile::TempDir,
+    app: TestApp,
 }
 
 /// Serves the router over TLS on a free loopback port with a new self-signed certificate for
 /// `localhost` and `127.0.0.1`.
 async fn https_server() -> Server {
-    use snapkeep::auth::{Role, store};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let catalog = Catalog::open(&dir.path().join("catalog.db"))
-        .await
-        .expect("catalog");
-    store::add_user(catalog.pool(), "admin", Role::Admin, "a long test password")
-        .await
-        .expect("user");
-    let (token, _) = store::create_token(catalog.pool(), "admin", "tests", None)
-        .await
-        .expect("token");
+    let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = tcp.local_addr().expect("addr");
+    let app = TestApp::init().listening_on(addr).build().await;
+    let token = app.token(support::app::ADMIN).to_string();
 
     let cert =
         rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
             .expect("self-signed certificate");
-    let ca_file = dir.path().join("server-ca.pem");
+    let ca_file = app.dir().join("server-ca.pem");
     std::fs::write(&ca_file, cert.cert.pem()).expect("write CA file");
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
         cert.signing_key.serialize_der(),
@@ -81,10 +74,7 @@ async fn https_server() -> Server {
     .with_single_cert(vec![cert.cert.der().clone()], key)
     .expect("server certificate");
 
-    let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = tcp.local_addr().expect("addr");
-    let state = AppState::new(catalog, vec![], dir.path(), addr);
-    let router = app(state, &HttpConfig::default());
+    let router = app.router().clone();
     let listener = TlsListener {
         tcp,
         acceptor: TlsAcceptor::from(Arc::new(config)),
@@ -96,7 +86,7 @@ async fn https_server() -> Server {
         url: format!("https://127.0.0.1:{}", addr.port()),
         ca_file,
         token,
-        _dir: dir,
+        app,
     }
 }
 
@@ -129,7 +119,7 @@ async fn without_the_ca_the_error_names_the_certificate_problem() {
     // Another CA than the server's is no better.
     let other =
         rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
-    let other_ca = s._dir.path().join("other-ca.pem");
+    let other_ca = s.app.dir().join("other-ca.pem");
     std::fs::write(&other_ca, other.cert.pem()).expect("write");
     let client =
         ApiClient::with_ca_file(&s.url, Some(s.token.clone()), Some(&other_ca)).expect("client");
@@ -140,21 +130,10 @@ async fn without_the_ca_the_error_names_the_certificate_problem() {
     assert!(matches!(err, ClientError::Certificate { .. }), "{err:?}");
 }
 
-/// Runs the `snapkeep` binary with a clean environment for the CLI's variables.
-async fn snapkeep(args: &[&str], token: &str) -> (bool, String, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_snapkeep"))
-        .args(args)
-        .env("SNAPKEEP_TOKEN", token)
-        .env_remove("SNAPKEEP_SERVER")
-        .env_remove("SNAPKEEP_CA_FILE")
-        .output()
-        .await
-        .expect("run snapkeep");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// Runs `snapkeep ARGS` with `SNAPKEEP_TOKEN=token`: (success, stdout, stderr).
+async fn run(args: &[&str], token: &str) -> (bool, String, String) {
+    let run = snapkeep(args).token(token).run().await;
+    (run.code == 0, run.stdout, run.stderr)
 }
 
 fn path(p: &Path) -> &str {
@@ -164,7 +143,7 @@ fn path(p: &Path) -> &str {
 #[tokio::test]
 async fn the_cli_speaks_https_and_says_in_one_line_why_it_cannot() {
     let s = https_server().await;
-    let (ok, stdout, stderr) = snapkeep(
+    let (ok, stdout, stderr) = run(
         &[
             "restore",
             "list",
@@ -181,13 +160,13 @@ async fn the_cli_speaks_https_and_says_in_one_line_why_it_cannot() {
     assert_eq!(stdout.trim(), "[]");
     assert_eq!(stderr, "", "no warning over https");
 
-    let (ok, _, stderr) = snapkeep(&["restore", "list", "--server", &s.url], &s.token).await;
+    let (ok, _, stderr) = run(&["restore", "list", "--server", &s.url], &s.token).await;
     assert!(!ok);
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     assert!(stderr.contains("unknown certificate authority"), "{stderr}");
 
-    let missing = s._dir.path().join("missing.pem");
-    let (ok, _, stderr) = snapkeep(
+    let missing = s.app.dir().join("missing.pem");
+    let (ok, _, stderr) = run(
         &[
             "snapshot",
             "list",

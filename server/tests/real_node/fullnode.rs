@@ -1,107 +1,22 @@
-//! The full-node restore on a real Apache Cassandra 5.0 node: this binary launches its own dev
-//! node (own directory, own free ports) because the restore stops and restarts it; the node
-//! other test binaries use is never touched. The node is stopped when the test ends, pass or
-//! fail.
+//! The full-node restore on the real node: it stops and restarts the node, so it holds the
+//! node alone ([`exclusive`]) and leaves it running; its keyspaces (`it_full`, `it_other`)
+//! are its own.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use snapkeep::cassandra::Nodetool;
 use snapkeep::cassandra::cql::Cql;
-use snapkeep::cassandra::devnode::{self, StartOptions};
-use snapkeep::catalog::Catalog;
-use snapkeep::client::ApiClient;
-use snapkeep::node::NodeConfig;
+use snapkeep::cassandra::devnode;
 
-mod support;
-use support::{ServerProcess, call_as, rows_of};
-
-/// Stops the dev node in `dir` (whichever process runs there now: the restore restarts it)
-/// and removes the directory, also when the test panics.
-struct NodeGuard(PathBuf);
-
-impl Drop for NodeGuard {
-    fn drop(&mut self) {
-        let dir = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                let _ = rt.block_on(devnode::stop(&dir, Duration::from_secs(60)));
-            }
-            let _ = std::fs::remove_dir_all(&dir);
-        })
-        .join();
-    }
-}
-
-/// Users `ann` (operator) and `bob` (approver) and their API tokens.
-async fn users(catalog: &Catalog) -> (String, String) {
-    use snapkeep::auth::{Role, store};
-    let mut tokens = Vec::new();
-    for (name, role) in [("ann", Role::Operator), ("bob", Role::Approver)] {
-        store::add_user(catalog.pool(), name, role, "a long test password")
-            .await
-            .expect("user");
-        tokens.push(
-            store::create_token(catalog.pool(), name, "tests", None)
-                .await
-                .expect("token")
-                .0,
-        );
-    }
-    let bob = tokens.pop().expect("bob");
-    let ann = tokens.pop().expect("ann");
-    (ann, bob)
-}
-
-/// Polls `uri` until `done` says so (at most `secs` seconds).
-async fn wait_for(
-    r: &axum::Router,
-    token: &str,
-    uri: &str,
-    secs: u64,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    for _ in 0..secs * 5 {
-        let (_, v) = call_as(r, token, Method::GET, uri, None).await;
-        if done(&v) {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{uri} did not finish within {secs} s");
-}
-
-async fn write_rows(cql: &Cql, table: &str, from: i32, to: i32, tag: &str) {
-    let prepared = cql
-        .session()
-        .prepare(format!("INSERT INTO {table} (id, v) VALUES (?, ?)"))
-        .await
-        .expect("prepare");
-    for i in from..to {
-        cql.session()
-            .execute_unpaged(&prepared, (i, format!("{tag}-{i}-{}", "x".repeat(64))))
-            .await
-            .expect("insert");
-    }
-}
-
-fn table_dir(node: &NodeConfig, ks: &str, table: &str) -> PathBuf {
-    std::fs::read_dir(node.data_dirs[0].join(ks))
-        .expect("keyspace dir")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("{table}-")))
-        })
-        .expect("table dir")
-}
+use crate::support::app::{APPROVER, OPERATOR};
+use crate::support::node::{
+    config, cql, exclusive, keyspace, rows_of, table, table_dir, write_rows_tagged,
+};
+use crate::support::process::wait_restore_via;
+use crate::support::{ServerProcess, TestApp};
 
 fn files_in(dir: &Path) -> usize {
     std::fs::read_dir(dir)
@@ -109,97 +24,51 @@ fn files_in(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// `/api/v1/restores/{id}/{action}`.
+fn restore_uri(id: &Value, action: &str) -> String {
+    format!("/api/v1/restores/{id}/{action}")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it() {
-    let dir = std::env::temp_dir().join(format!("snapkeep-fullnode-{}", std::process::id()));
-    let _guard = NodeGuard(dir.clone());
-    let mut opts = StartOptions::new(&dir);
-    opts.name = "full1".into();
-    opts.exit_with_parent = true;
-    let started = devnode::start(&opts)
-        .await
-        .unwrap_or_else(|e| panic!("cannot start the Cassandra dev node: {e}"));
-    let node = started.node.node_config();
-    let cql = Cql::connect(&node.cql, Duration::from_secs(30))
-        .await
-        .expect("CQL connect");
+    let _node = exclusive().await;
+    let node = config();
+    let dir = node.dev_node_dir.clone().expect("a dev node");
+    let cql = cql().await;
 
     // Two tables with known rows.
-    cql.execute("CREATE KEYSPACE it_full WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
-        .await
-        .expect("keyspace");
-    for t in ["accounts", "audit"] {
-        cql.execute(&format!(
-            "CREATE TABLE it_full.{t} (id int PRIMARY KEY, v text)"
-        ))
-        .await
-        .expect("table");
+    keyspace(&cql, "it_full").await;
+    for t in ["it_full.accounts", "it_full.audit"] {
+        table(&cql, t).await;
     }
-    cql.execute("CREATE KEYSPACE it_other WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
-        .await
-        .expect("keyspace");
-    cql.execute("CREATE TABLE it_other.t (id int PRIMARY KEY, v text)")
-        .await
-        .expect("table");
-    write_rows(&cql, "it_full.accounts", 0, 2_000, "good").await;
-    write_rows(&cql, "it_full.audit", 0, 500, "good").await;
+    keyspace(&cql, "it_other").await;
+    table(&cql, "it_other.t").await;
+    write_rows_tagged(&cql, "it_full.accounts", 0, 2_000, "good").await;
+    write_rows_tagged(&cql, "it_full.audit", 0, 500, "good").await;
     let accounts = rows_of(&cql, "it_full.accounts").await;
     let audit = rows_of(&cql, "it_full.audit").await;
     assert_eq!((accounts.len(), audit.len()), (2_000, 500));
 
-    let state = tempfile::tempdir().expect("tempdir");
-    let catalog = Catalog::open(&state.path().join("catalog.db"))
-        .await
-        .expect("catalog");
-    let (ann, bob) = users(&catalog).await;
-    let ada = {
-        use snapkeep::auth::{Role, store};
-        store::add_user(catalog.pool(), "ada", Role::Admin, "a long test password")
-            .await
-            .expect("admin");
-        store::create_token(catalog.pool(), "ada", "tests", None)
-            .await
-            .expect("token")
-            .0
-    };
-    let catalog_pool = Catalog::open(&state.path().join("catalog.db"))
-        .await
-        .expect("catalog");
-    let app_state = snapkeep::http::AppState::new(
-        catalog,
-        vec![node.clone()],
-        state.path(),
-        "127.0.0.1:0".parse().expect("addr"),
-    );
-    let r = snapkeep::http::app(app_state, &snapkeep::config::HttpConfig::default());
-
-    let (status, v) = call_as(
-        &r,
-        &ann,
-        Method::POST,
-        "/api/v1/snapshots",
-        Some(json!({"keyspaces": ["it_full"], "tag": "before"})),
-    )
-    .await;
+    let app = TestApp::init().with_node(node.clone()).build().await;
+    let (status, v) = app
+        .operator()
+        .post(
+            "/api/v1/snapshots",
+            json!({"keyspaces": ["it_full"], "tag": "before"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");
-    let job = wait_for(
-        &r,
-        &ann,
-        &format!("/api/v1/jobs/{}", v["job"]["id"]),
-        120,
-        |j| matches!(j["state"].as_str(), Some("done" | "failed")),
-    )
-    .await;
+    let job = app.wait_job(&v["job"]["id"]).await;
     assert_eq!(job["state"], "done", "{job}");
 
     // The damage: rows overwritten and added (some flushed to SSTables, some only in the
     // commit log), the other table truncated.
-    write_rows(&cql, "it_full.accounts", 0, 1_000, "bad").await;
+    write_rows_tagged(&cql, "it_full.accounts", 0, 1_000, "bad").await;
     Nodetool::for_node(&node)
         .run(&["flush", "it_full"])
         .await
         .expect("flush");
-    write_rows(&cql, "it_full.accounts", 1_500, 2_300, "bad").await;
+    write_rows_tagged(&cql, "it_full.accounts", 1_500, 2_300, "bad").await;
     cql.execute("TRUNCATE it_full.audit")
         .await
         .expect("truncate");
@@ -207,14 +76,10 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
     assert!(rows_of(&cql, "it_full.audit").await.is_empty());
 
     let input = json!({"snapshot": "before", "target": "full_node", "reason": "bad deploy overwrote accounts, audit truncated"});
-    let (status, plan) = call_as(
-        &r,
-        &ann,
-        Method::POST,
-        "/api/v1/restores/plan",
-        Some(input.clone()),
-    )
-    .await;
+    let (status, plan) = app
+        .operator()
+        .post("/api/v1/restores/plan", input.clone())
+        .await;
     assert_eq!(status, StatusCode::OK, "{plan}");
     assert_eq!(plan["target"], "full_node");
     assert!(
@@ -255,77 +120,57 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         "{plan}"
     );
 
-    let (status, req) = call_as(
-        &r,
-        &ann,
-        Method::POST,
-        "/api/v1/restores",
-        Some(input.clone()),
-    )
-    .await;
+    let (status, req) = app.operator().post("/api/v1/restores", input).await;
     assert_eq!(status, StatusCode::CREATED, "{req}");
-    let id = req["id"].clone();
-    let (status, v) = call_as(
-        &r,
-        &ann,
-        Method::POST,
-        "/api/v1/restores",
-        Some(json!({"snapshot": "before", "tables": ["it_full.audit"], "target": "in_place", "reason": "x"})),
-    )
-    .await;
+    let id = &req["id"];
+    let (status, v) = app
+        .operator()
+        .post(
+            "/api/v1/restores",
+            json!({"snapshot": "before", "tables": ["it_full.audit"], "target": "in_place", "reason": "x"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
     assert!(
         v["error"].as_str().unwrap_or("").contains("whole node")
             || v.to_string().contains("whole node"),
         "{v}"
     );
-    let (status, v) = call_as(
-        &r,
-        &ann,
-        Method::POST,
-        &format!("/api/v1/restores/{id}/approve"),
-        Some(json!({})),
-    )
-    .await;
+    let (status, v) = app
+        .operator()
+        .post(&restore_uri(id, "approve"), json!({}))
+        .await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
         "the requester cannot approve: {v}"
     );
-    let (status, v) = call_as(
-        &r,
-        &bob,
-        Method::POST,
-        &format!("/api/v1/restores/{id}/approve"),
-        Some(json!({"comment": "go"})),
-    )
-    .await;
+    let (status, v) = app
+        .approver()
+        .post(&restore_uri(id, "approve"), json!({"comment": "go"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    let (status, v) = call_as(
-        &r,
-        &ann,
-        Method::POST,
-        &format!("/api/v1/restores/{id}/execute"),
-        None,
-    )
-    .await;
+    let (status, v) = app
+        .operator()
+        .call(Method::POST, &restore_uri(id, "execute"), None)
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");
     // Every table of the node is locked while it runs, even one the restore does not touch.
-    let (status, v) = call_as(
-        &r,
-        &ann,
-        Method::POST,
-        "/api/v1/snapshots",
-        Some(json!({"tables": ["it_other.t"], "tag": "during"})),
-    )
-    .await;
+    let (status, v) = app
+        .operator()
+        .post(
+            "/api/v1/snapshots",
+            json!({"tables": ["it_other.t"], "tag": "during"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
-    assert!(v.to_string().contains("every table of node full1"), "{v}");
+    assert!(
+        v.to_string()
+            .contains(&format!("every table of node {}", node.name)),
+        "{v}"
+    );
 
-    let done = wait_for(&r, &ann, &format!("/api/v1/restores/{id}"), 150, |v| {
-        v["state"] != "running"
-    })
-    .await;
+    let done = app.wait_restore(id).await;
     for s in done["steps"].as_array().into_iter().flatten() {
         eprintln!(
             "{:<28} {:<6} {}",
@@ -376,7 +221,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
     let commitlog = node.commitlog_dir.clone().expect("commit log dir");
     // accounts had live SSTables; audit was truncated, so its aside directory is empty.
     for (t, min_files) in [("accounts", 1), ("audit", 0)] {
-        let dir = table_dir(&node, "it_full", t);
+        let dir = table_dir("it_full", t);
         let aside = dir.join(".snapkeep-aside").join(safety);
         assert!(
             aside.is_dir() && files_in(&aside) >= min_files,
@@ -399,7 +244,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         "SELECT what, bytes FROM restore_aside WHERE restore_id = ? AND removed_at IS NULL ORDER BY what",
     )
     .bind(id.as_i64())
-    .fetch_all(catalog_pool.pool())
+    .fetch_all(app.pool())
     .await
     .expect("aside rows");
     let what: Vec<&str> = kept.iter().map(|k| k.0.as_str()).collect();
@@ -412,30 +257,14 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         kept[0].1 > 0 && kept[1].1 > 0,
         "commit log and accounts: {kept:?}"
     );
-    let (status, v) = call_as(
-        &r,
-        &ann,
-        Method::DELETE,
-        &format!("/api/v1/restores/{id}/aside"),
-        None,
-    )
-    .await;
+    let (status, v) = app.operator().delete(&restore_uri(id, "aside")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only admins remove: {v}");
-    let (status, v) = call_as(
-        &r,
-        &ada,
-        Method::DELETE,
-        &format!("/api/v1/restores/{id}/aside"),
-        None,
-    )
-    .await;
+    let (status, v) = app.delete(&restore_uri(id, "aside")).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v.as_array().map(Vec::len), Some(3), "{v}");
     for t in ["accounts", "audit"] {
         assert!(
-            !table_dir(&node, "it_full", t)
-                .join(".snapkeep-aside")
-                .exists(),
+            !table_dir("it_full", t).join(".snapkeep-aside").exists(),
             "aside of {t} removed by the admin"
         );
     }
@@ -447,46 +276,27 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
 
     // Again, through `snapkeep serve` processes killed (SIGABRT) right after each step that
     // changes the node, each restarted and the restore resumed: the same rows in the end.
-    write_rows(&cql, "it_full.accounts", 0, 2_000, "worse").await;
+    write_rows_tagged(&cql, "it_full.accounts", 0, 2_000, "worse").await;
     cql.execute("TRUNCATE it_full.audit")
         .await
         .expect("truncate");
     drop(cql);
-    #[derive(serde::Serialize)]
-    struct ConfigFile {
-        listen: String,
-        state_dir: PathBuf,
-        nodes: Vec<NodeConfig>,
-    }
-    let config_file = state.path().join("snapkeep.toml");
-    let text = toml::to_string(&ConfigFile {
-        listen: "127.0.0.1:0".into(),
-        state_dir: state.path().to_path_buf(),
-        nodes: vec![node.clone()],
-    })
-    .expect("toml");
-    std::fs::write(&config_file, text).expect("write config");
-    let (status, req) = call_as(
-        &r,
-        &ann,
-        Method::POST,
-        "/api/v1/restores",
-        Some(json!({"snapshot": "before", "target": "full_node", "reason": "again, through crashes"})),
-    )
-    .await;
+    let config_file = app.config_file();
+    let (status, req) = app
+        .operator()
+        .post(
+            "/api/v1/restores",
+            json!({"snapshot": "before", "target": "full_node", "reason": "again, through crashes"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{req}");
-    let id = req["id"].as_i64().expect("id");
-    let (status, v) = call_as(
-        &r,
-        &bob,
-        Method::POST,
-        &format!("/api/v1/restores/{id}/approve"),
-        Some(json!({})),
-    )
-    .await;
+    let (status, v) = app
+        .approver()
+        .post(&restore_uri(&req["id"], "approve"), json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    drop(r);
-    let restore_uri = format!("/api/v1/restores/{id}");
+    let id = req["id"].as_i64().expect("id");
+    let path = format!("/api/v1/restores/{id}");
     for (i, step) in [
         "stop",
         "move_aside",
@@ -499,21 +309,18 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
     .enumerate()
     {
         let server = ServerProcess::start(&config_file, Some(step));
-        let client = ApiClient::new(&server.url, Some(ann.clone())).expect("client");
+        let client = server.client(app.token(OPERATOR));
         let action = if i == 0 {
             "execute"
         } else {
-            let v: Value = client
-                .call(Method::GET, &restore_uri, None)
-                .await
-                .expect("get");
+            let v: Value = client.call(Method::GET, &path, None).await.expect("get");
             assert_eq!(v["state"], "interrupted", "before {step}: {v}");
             "resume"
         };
         // A fast step (a few hard links) can abort the process before the accepted response
         // is written: the answer may be lost, the abort below proves the request was taken.
         let answer: Result<Value, _> = client
-            .call(Method::POST, &format!("{restore_uri}/{action}"), None)
+            .call(Method::POST, &format!("{path}/{action}"), None)
             .await;
         let status = server.ended().await;
         assert!(
@@ -522,27 +329,14 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         );
     }
     let server = ServerProcess::start(&config_file, None);
-    let client = ApiClient::new(&server.url, Some(ann.clone())).expect("client");
-    let v: Value = client
-        .call(Method::GET, &restore_uri, None)
-        .await
-        .expect("get");
+    let client = server.client(app.token(OPERATOR));
+    let v: Value = client.call(Method::GET, &path, None).await.expect("get");
     assert_eq!(v["state"], "interrupted", "{v}");
     let _: Value = client
-        .call(Method::POST, &format!("{restore_uri}/resume"), None)
+        .call(Method::POST, &format!("{path}/resume"), None)
         .await
         .expect("resume");
-    let mut done = Value::Null;
-    for _ in 0..750 {
-        done = client
-            .call(Method::GET, &restore_uri, None)
-            .await
-            .expect("get");
-        if done["state"] != "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let done = wait_restore_via(&client, id, Duration::from_secs(150)).await;
     assert_eq!(done["state"], "done", "{done:#}");
     assert_eq!(done["verification"]["passed"], true, "{done:#}");
     let cql = Cql::connect(&node.cql, Duration::from_secs(30))
@@ -560,9 +354,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
     );
     for t in ["accounts", "audit"] {
         assert!(
-            table_dir(&node, "it_full", t)
-                .join(".snapkeep-aside")
-                .is_dir(),
+            table_dir("it_full", t).join(".snapkeep-aside").is_dir(),
             "aside of {t} kept after the crashes"
         );
     }
@@ -570,7 +362,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
 
     // A snapshot of the whole node (system tables included) restored whole: requested with
     // no tables named, approved (the re-plan at approval equals the plan) and executed.
-    let bob_client = ApiClient::new(&server.url, Some(bob.clone())).expect("client");
+    let approver = server.client(app.token(APPROVER));
     let taken: Value = client
         .call(
             Method::POST,
@@ -581,7 +373,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         .expect("node-wide snapshot");
     let job: app::api::JobDto = serde_json::from_value(taken["job"].clone()).expect("job");
     client.wait(job, true).await.expect("snapshot job");
-    write_rows(&cql, "it_full.accounts", 0, 100, "after-whole").await;
+    write_rows_tagged(&cql, "it_full.accounts", 0, 100, "after-whole").await;
     let req: Value = client
         .call(
             Method::POST,
@@ -601,7 +393,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
     );
     let id = req["id"].as_i64().expect("id");
     let uri = format!("/api/v1/restores/{id}");
-    let v: Value = bob_client
+    let v: Value = approver
         .call(Method::POST, &format!("{uri}/approve"), Some(json!({})))
         .await
         .expect("a node-wide full-node restore can be approved");
@@ -610,14 +402,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         .call(Method::POST, &format!("{uri}/execute"), None)
         .await
         .expect("execute");
-    let mut done = Value::Null;
-    for _ in 0..750 {
-        done = client.call(Method::GET, &uri, None).await.expect("get");
-        if done["state"] != "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let done = wait_restore_via(&client, id, Duration::from_secs(150)).await;
     assert_eq!(done["state"], "done", "{done:#}");
     let cql = Cql::connect(&node.cql, Duration::from_secs(30))
         .await
@@ -632,10 +417,10 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
     // kill -9. The full-node restore of one table starts the node first so the commit log
     // replays and the drain flushes them, before anything is moved aside.
     cql.execute("TRUNCATE it_other.t").await.expect("truncate");
-    write_rows(&cql, "it_other.t", 0, 300, "unflushed").await;
+    write_rows_tagged(&cql, "it_other.t", 0, 300, "unflushed").await;
     let other = rows_of(&cql, "it_other.t").await;
     assert_eq!(other.len(), 300);
-    write_rows(&cql, "it_full.accounts", 0, 50, "after-whole-again").await;
+    write_rows_tagged(&cql, "it_full.accounts", 0, 50, "after-whole-again").await;
     let req: Value = client
         .call(
             Method::POST,
@@ -646,7 +431,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         .expect("request");
     let id = req["id"].as_i64().expect("id");
     let uri = format!("/api/v1/restores/{id}");
-    let _: Value = bob_client
+    let _: Value = approver
         .call(Method::POST, &format!("{uri}/approve"), Some(json!({})))
         .await
         .expect("approve");
@@ -681,14 +466,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         .call(Method::POST, &format!("{uri}/execute"), None)
         .await
         .expect("execute on a crashed node");
-    let mut done = Value::Null;
-    for _ in 0..900 {
-        done = client.call(Method::GET, &uri, None).await.expect("get");
-        if done["state"] != "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let done = wait_restore_via(&client, id, Duration::from_secs(180)).await;
     if done["state"] != "done" {
         let log = std::fs::read_to_string(dir.join("logs").join("system.log")).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(60).collect();
@@ -719,7 +497,7 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
     // A node that does not start with the snapshot's files: the roll-back puts every file
     // back as it was. Its start command here always fails, so the node stays down until
     // the test starts it; then it holds exactly the rows it had before the restore.
-    write_rows(&cql, "it_full.accounts", 0, 20, "before-roll-back").await;
+    write_rows_tagged(&cql, "it_full.accounts", 0, 20, "before-roll-back").await;
     let before = rows_of(&cql, "it_full.accounts").await;
     assert_ne!(before, accounts);
     drop(cql);
@@ -732,49 +510,29 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         dir.display().to_string(),
     ]);
     broken.start_command = Some(vec!["false".into()]);
-    let r = snapkeep::http::app(
-        snapkeep::http::AppState::new(
-            Catalog::open(&state.path().join("catalog.db"))
-                .await
-                .expect("catalog"),
-            vec![broken],
-            state.path(),
-            "127.0.0.1:0".parse().expect("addr"),
-        ),
-        &snapkeep::config::HttpConfig::default(),
-    );
-    let (status, req) = call_as(
-        &r,
-        &ann,
-        Method::POST,
-        "/api/v1/restores",
-        Some(json!({"snapshot": "whole", "tables": ["it_full.accounts"], "target": "full_node", "reason": "a start that fails"})),
-    )
-    .await;
+    let broken = app.with_nodes(vec![broken]).await;
+    let (status, req) = broken
+        .operator()
+        .post(
+            "/api/v1/restores",
+            json!({"snapshot": "whole", "tables": ["it_full.accounts"], "target": "full_node", "reason": "a start that fails"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{req}");
-    let id = req["id"].clone();
-    let (status, v) = call_as(
-        &r,
-        &bob,
-        Method::POST,
-        &format!("/api/v1/restores/{id}/approve"),
-        Some(json!({})),
-    )
-    .await;
+    let id = &req["id"];
+    let (status, v) = broken
+        .approver()
+        .post(&restore_uri(id, "approve"), json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    let (status, v) = call_as(
-        &r,
-        &ann,
-        Method::POST,
-        &format!("/api/v1/restores/{id}/execute"),
-        None,
-    )
-    .await;
+    let (status, v) = broken
+        .operator()
+        .call(Method::POST, &restore_uri(id, "execute"), None)
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");
-    let failed = wait_for(&r, &ann, &format!("/api/v1/restores/{id}"), 300, |v| {
-        v["state"] != "running"
-    })
-    .await;
+    let failed = broken
+        .wait_restore_within(id, Duration::from_secs(300))
+        .await;
     assert_eq!(failed["state"], "failed", "{failed:#}");
     let error = failed["error"].as_str().unwrap_or("");
     assert!(
@@ -791,10 +549,12 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
             .all(|s| s["state"] == "pending"),
         "a resume would do the whole swap again: {failed:#}"
     );
-    let table = table_dir(&node, "it_full", "accounts");
     let tag = failed["plan"]["safety_tag"].as_str().expect("safety tag");
     assert!(
-        !table.join(".snapkeep-aside").join(tag).exists(),
+        !table_dir("it_full", "accounts")
+            .join(".snapkeep-aside")
+            .join(tag)
+            .exists(),
         "this restore's aside directory is emptied back into the table"
     );
     let saved = devnode::load(&dir).expect("dev node");
