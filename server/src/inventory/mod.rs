@@ -12,11 +12,10 @@ use std::time::Duration;
 use app::api::{FilesystemDto, JobDto, NodeDto, OverviewDto, TableDto};
 use sqlx::SqlitePool;
 
-use crate::cassandra::Nodetool;
 use crate::cassandra::cql::Cql;
-use crate::disk::scan_data_dirs;
-use crate::jobs::{self, Job, now_ms};
-use crate::node::NodeConfig;
+use crate::clock::now_ms;
+use crate::jobs::{self, Job};
+use crate::node::{Node, NodeConfig};
 use crate::snapshots::record::{RecordOptions, Scope, record};
 
 /// The inventory service: the catalog and the configured nodes.
@@ -280,8 +279,8 @@ impl Inventory {
 /// Checks one node, reads its schema when reachable, scans its data directories and records
 /// the result as a finished scan. Returns an error only when nothing could be recorded.
 pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Result<i64, String> {
-    let nodetool = Nodetool::for_node(node).with_timeout(Duration::from_secs(60));
-    let (reachable, version, error) = match nodetool.version().await {
+    let on_node = Node::local(node);
+    let (reachable, version, error) = match on_node.version(Duration::from_secs(60)).await {
         Ok(v) => (true, Some(v), None),
         Err(e) => (false, None, Some(e.to_string())),
     };
@@ -319,10 +318,7 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
     };
 
     let started = now_ms();
-    let dirs = node.data_dirs.clone();
-    let scan = tokio::task::spawn_blocking(move || scan_data_dirs(&dirs))
-        .await
-        .map_err(|e| format!("the scan task failed: {e}"))?;
+    let scan = on_node.scan(None).await?;
     let holds = scan.holds();
 
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
@@ -358,7 +354,7 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
         .map_err(|e| e.to_string())?;
     }
     for (i, t) in scan.tables.iter().enumerate() {
-        let mut snap_files = crate::disk::FileSet::default();
+        let mut snap_files = crate::node::FileSet::default();
         for s in &t.snapshots {
             snap_files.files.extend(s.files.files.iter().cloned());
         }

@@ -27,9 +27,11 @@ use app::api::{Plan, PlanFile, TablePlan};
 
 pub use config::{JMX_PASSWORD_FILE_ENV, NodeConfig, split_host_port};
 
+pub use crate::disk::scan::{DataDirScan, HoldFigures, Holds};
+pub use crate::disk::{FileEntry, FileSet, FsStats, NodeScan, SnapshotDir, TableDir};
+
 use crate::cassandra::parse::{Info, SnapshotRow, TableStats};
 use crate::cassandra::{Nodetool, NodetoolError};
-use crate::disk::{FsStats, NodeScan};
 
 /// One Cassandra host as the services reach it.
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +106,11 @@ impl<'a> Node<'a> {
     /// `nodetool tablestats` of `keyspace.table` names.
     pub async fn table_stats(&self, names: &[String]) -> Result<Vec<TableStats>, NodetoolError> {
         self.nodetool().tablestats(names).await
+    }
+
+    /// `nodetool version` within `timeout`: whether the node answers JMX, and its release.
+    pub async fn version(&self, timeout: std::time::Duration) -> Result<String, NodetoolError> {
+        self.nodetool().with_timeout(timeout).version().await
     }
 
     /// `nodetool info`, `version` and `statusbackup` within `timeout` each, for the inventory.

@@ -15,8 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::SqlitePool;
 
-use crate::disk::NodeScan;
-use crate::disk::scan::Holds;
+use crate::node::{Holds, NodeScan};
 
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
@@ -580,8 +579,7 @@ pub async fn compact(
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::disk::scan::{DataDirScan, HoldFigures};
-    use crate::disk::{FileEntry, FileSet, FsStats, TableDir};
+    use crate::node::{DataDirScan, FileEntry, FileSet, FsStats, HoldFigures, TableDir};
     use std::path::PathBuf;
 
     fn file(name: &str, ino: u64, size: u64) -> FileEntry {

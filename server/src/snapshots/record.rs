@@ -11,8 +11,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 
 use super::validate::classify;
 use crate::clock::now_ms;
-use crate::disk::scan::Holds;
-use crate::disk::{FileEntry, NodeScan, SnapshotDir};
+use crate::node::{FileEntry, Holds, NodeScan, SnapshotDir};
 
 /// What Snapkeep knows about a snapshot it has just taken itself.
 #[derive(Debug, Clone, Default)]
