@@ -15,17 +15,23 @@ use http_body_util::{BodyExt as _, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use snapkeep::catalog::Catalog;
-use snapkeep::disk::scan::{DataDirScan, HoldFigures, Holds};
-use snapkeep::disk::{FileEntry, FileSet, FsStats, NodeScan, TableDir};
+use snapkeep::disk::{DataDirScan, HoldFigures, Holds};
+use snapkeep::disk::{FileEntry, FileSet, FsStats, TableDir};
 use snapkeep::reports::sample::{DAY_MS, compact, record_scan};
 
 const KEYSPACES: usize = 10;
 const TABLES_PER_KEYSPACE: usize = 50;
 const HOUR_MS: i64 = 3_600_000;
 
+/// A scan read whole: its data directories and table directories.
+struct Scan {
+    data_dirs: Vec<DataDirScan>,
+    tables: Vec<TableDir>,
+}
+
 /// The scan of hour `h`: table t's SSTable generation changes every 20 hours (offset by t),
 /// so 5 % of the tables are compacted each hour.
-fn scan_at(h: i64) -> (NodeScan, Holds) {
+fn scan_at(h: i64) -> (Scan, Holds) {
     let mut tables = Vec::with_capacity(KEYSPACES * TABLES_PER_KEYSPACE);
     let mut holds = Holds::default();
     for k in 0..KEYSPACES {
@@ -71,7 +77,7 @@ fn scan_at(h: i64) -> (NodeScan, Holds) {
             }
         }
     }
-    let scan = NodeScan {
+    let scan = Scan {
         data_dirs: vec![DataDirScan {
             path: PathBuf::from("/nonexistent/data"),
             fs: Some(FsStats {
@@ -84,7 +90,6 @@ fn scan_at(h: i64) -> (NodeScan, Holds) {
             error: None,
         }],
         tables,
-        ..NodeScan::default()
     };
     (scan, holds)
 }
@@ -144,7 +149,7 @@ fn main() {
             let at = first + h * HOUR_MS;
             let (scan, holds) = scan_at(h);
             let t = Instant::now();
-            record_scan(pool, "bench-node", at, &scan, &holds)
+            record_scan(pool, "bench-node", at, &scan.data_dirs, &scan.tables, &holds)
                 .await
                 .expect("record");
             record_ms.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -99,7 +99,7 @@ fn main() -> std::io::Result<()> {
     let scan = scan_data_dirs(std::slice::from_ref(&root));
     let holds = scan.holds();
     let scan_secs = t.elapsed().as_secs_f64();
-    let inodes: u64 = scan.tables.iter().map(|t| t.live.inodes()).sum();
+    let inodes: u64 = scan.tables.iter().map(|t| t.live.inodes).sum();
     let expected_inodes = (made as u64) - links;
 
     println!("du -s -b: {du_secs:.3} s ({du_bytes} bytes incl. directories)");

@@ -13,7 +13,7 @@ use http_body_util::{BodyExt as _, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use snapkeep::catalog::Catalog;
-use snapkeep::disk::scan::Holds;
+use snapkeep::disk::Holds;
 use snapkeep::disk::{FileEntry, FileSet, NodeScan, SnapshotDir, TableDir};
 use snapkeep::snapshots::record::{RecordOptions, Scope, record};
 
@@ -104,10 +104,10 @@ fn main() {
         for _ in 0..3 {
             let dir = tempfile::tempdir().expect("tempdir");
             let catalog = Catalog::open(&dir.path().join("c.db")).await.expect("catalog");
-            let scan = NodeScan {
-                tables: vec![table(0, vec![snapshot("big".into(), 100_000, 1)])],
-                ..NodeScan::default()
-            };
+            let scan = NodeScan::from_tables(
+                Vec::new(),
+                vec![table(0, vec![snapshot("big".into(), 100_000, 1)])],
+            );
             times.push(record_scan(catalog.pool(), &scan).await.as_secs_f64() * 1000.0);
         }
         times.sort_by(f64::total_cmp);
@@ -131,10 +131,7 @@ fn main() {
                 .collect();
             tables.push(table(t, snaps));
         }
-        let scan = NodeScan {
-            tables,
-            ..NodeScan::default()
-        };
+        let scan = NodeScan::from_tables(Vec::new(), tables);
         let took = record_scan(catalog.pool(), &scan).await;
         snapkeep::auth::store::add_user(
             catalog.pool(),

@@ -8,8 +8,8 @@ mod support;
 use std::path::PathBuf;
 
 use axum::http::StatusCode;
-use snapkeep::disk::scan::{DataDirScan, HoldFigures, Holds};
-use snapkeep::disk::{FileEntry, FileSet, FsStats, NodeScan, TableDir};
+use snapkeep::disk::{DataDirScan, HoldFigures, Holds};
+use snapkeep::disk::{FileEntry, FileSet, FsStats, TableDir};
 use snapkeep::reports::sample::{DAY_MS, compact, record_scan};
 use support::TestApp;
 use support::app::json_body as json;
@@ -37,9 +37,15 @@ fn table(ks: &str, name: &str, id: u32, live: Vec<FileEntry>, backups: Vec<FileE
     }
 }
 
+/// A scan read whole: its data directories and table directories.
+struct Scan {
+    data_dirs: Vec<DataDirScan>,
+    tables: Vec<TableDir>,
+}
+
 /// Sample `k` of a node: ks1.a is compacted every time (its one SSTable replaced by a bigger
 /// one), ks1.b never changes, ks2.c gains an SSTable and a backup file each time.
-fn node_scan(k: u64, ino_base: u64, avail: u64, free_inodes: u64) -> (NodeScan, Holds) {
+fn node_scan(k: u64, ino_base: u64, avail: u64, free_inodes: u64) -> (Scan, Holds) {
     let a = vec![file(
         format!("nb-{k}-big-Data.db"),
         ino_base + k,
@@ -52,7 +58,7 @@ fn node_scan(k: u64, ino_base: u64, avail: u64, free_inodes: u64) -> (NodeScan, 
     let c_backups: Vec<FileEntry> = (0..k)
         .map(|i| file(format!("nb-{i}-big-Data.db"), ino_base + 80 + i, 50))
         .collect();
-    let scan = NodeScan {
+    let scan = Scan {
         data_dirs: vec![DataDirScan {
             path: PathBuf::from("/data"),
             fs: Some(FsStats {
@@ -69,7 +75,6 @@ fn node_scan(k: u64, ino_base: u64, avail: u64, free_inodes: u64) -> (NodeScan, 
             table("ks1", "b", 2, b, vec![]),
             table("ks2", "c", 3, c, c_backups),
         ],
-        ..NodeScan::default()
     };
     let mut holds = Holds::default();
     holds.tables.insert(
@@ -200,11 +205,11 @@ async fn samples_feed_the_report_its_csv_its_charts_and_measured_churn() {
     for (k, at) in times.iter().enumerate() {
         let k = k as u64;
         let (scan, holds) = node_scan(k, 1000, 5_000_000 - 100_000 * k, 50_000 - 10 * k);
-        record_scan(pool, "n1", *at, &scan, &holds)
+        record_scan(pool, "n1", *at, &scan.data_dirs, &scan.tables, &holds)
             .await
             .expect("n1");
         let (scan, holds) = node_scan(k, 5000, 6_000_000, 60_000);
-        record_scan(pool, "n2", *at, &scan, &holds)
+        record_scan(pool, "n2", *at, &scan.data_dirs, &scan.tables, &holds)
             .await
             .expect("n2");
     }
@@ -391,7 +396,7 @@ async fn months_of_samples_compact_to_days_and_forecast_when_the_disk_fills() {
         let avail = 5_000_000.0 - 50_000.0 * day;
         let free_inodes = 50_000.0 - 40.0 * day;
         let (scan, holds) = node_scan(k as u64 % 3, 100, avail as u64, free_inodes as u64);
-        record_scan(pool, "n1", at, &scan, &holds)
+        record_scan(pool, "n1", at, &scan.data_dirs, &scan.tables, &holds)
             .await
             .expect("sample");
     }

@@ -6,13 +6,14 @@
 //! data directories is read. Entries that do not fit Cassandra's layout are listed as unknown,
 //! not crashed on. [`NodeScan::holds`] turns the inode map into snapshot holds.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::holds::{HoldTally, Holds};
 use super::statvfs::{FsStats, fs_stats};
 
 /// A data directory that could not be scanned at all.
@@ -80,7 +81,8 @@ pub struct SnapshotDir {
     pub files: FileSet,
 }
 
-/// One table directory.
+/// One table directory as read from disk, with every file: what the scan streams, one table at a
+/// time, to whoever records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableDir {
     pub keyspace: String,
@@ -92,6 +94,56 @@ pub struct TableDir {
     pub live: FileSet,
     pub snapshots: Vec<SnapshotDir>,
     pub backups: FileSet,
+}
+
+/// Figures of a set of files, each inode counted once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FileFigures {
+    pub bytes: u64,
+    pub files: u64,
+    pub inodes: u64,
+    /// Distinct `…-Data.db` components.
+    pub sstables: u64,
+}
+
+impl From<&FileSet> for FileFigures {
+    fn from(set: &FileSet) -> Self {
+        FileFigures {
+            bytes: set.bytes(),
+            files: set.files.len() as u64,
+            inodes: set.inodes(),
+            sstables: set.sstables(),
+        }
+    }
+}
+
+/// What a scan keeps of one table directory: the figures of its live SSTables and backups,
+/// and its snapshots with every file (snapshots are what Snapkeep records file by file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableSummary {
+    pub keyspace: String,
+    pub table: String,
+    pub id: String,
+    pub data_dir: PathBuf,
+    pub path: PathBuf,
+    pub live: FileFigures,
+    pub snapshots: Vec<SnapshotDir>,
+    pub backups: FileFigures,
+}
+
+impl From<&TableDir> for TableSummary {
+    fn from(t: &TableDir) -> Self {
+        TableSummary {
+            keyspace: t.keyspace.clone(),
+            table: t.table.clone(),
+            id: t.id.clone(),
+            data_dir: t.data_dir.clone(),
+            path: t.path.clone(),
+            live: FileFigures::from(&t.live),
+            snapshots: t.snapshots.clone(),
+            backups: FileFigures::from(&t.backups),
+        }
+    }
 }
 
 /// Something in a data directory that does not fit Cassandra's layout.
@@ -109,16 +161,83 @@ pub struct DataDirScan {
     pub error: Option<String>,
 }
 
-/// Everything a scan of one node's data directories found.
+/// What a scan noticed besides tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+struct Findings {
+    unknown: Vec<UnknownEntry>,
+    problems: Vec<String>,
+    files_seen: u64,
+}
+
+/// Everything a scan of one node's data directories found, without the live and backup file
+/// lists (they were streamed and tallied): its memory grows with the tables and the snapshot
+/// files, not with the live files.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct NodeScan {
     pub data_dirs: Vec<DataDirScan>,
-    pub tables: Vec<TableDir>,
+    /// Table directories in the order they were scanned; the directories of one table (on
+    /// several data directories) are next to each other.
+    pub tables: Vec<TableSummary>,
     pub unknown: Vec<UnknownEntry>,
     /// Files or directories that could not be read (the scan goes on without them).
     pub problems: Vec<String>,
     /// Files seen, all sets together.
     pub files_seen: u64,
+    #[serde(skip)]
+    tally: HoldTally,
+    holds: Holds,
+}
+
+impl NodeScan {
+    /// A scan made of table directories read elsewhere (tests, benchmarks, a remote node), in
+    /// the order given; the directories of one table id are grouped as a scan groups them.
+    pub fn from_tables(data_dirs: Vec<DataDirScan>, tables: Vec<TableDir>) -> NodeScan {
+        let mut scan = NodeScan {
+            data_dirs,
+            ..NodeScan::default()
+        };
+        let key = |t: &TableDir| (t.keyspace.clone(), t.table.clone(), t.id.clone());
+        for group in group_by_table(tables, key) {
+            scan.add_table(group);
+        }
+        scan.finish()
+    }
+
+    /// Tallies the directories of one table and keeps their summaries; returns the index of
+    /// the first in [`NodeScan::tables`].
+    fn add_table(&mut self, parts: Vec<TableDir>) -> (usize, Vec<TableDir>) {
+        let first = self.tables.len();
+        self.tally.add_table(first, &parts);
+        self.tables.extend(parts.iter().map(TableSummary::from));
+        (first, parts)
+    }
+
+    fn finish(mut self) -> NodeScan {
+        self.holds = std::mem::take(&mut self.tally).finish();
+        self
+    }
+
+    /// What the snapshots hold (see [`Holds`]).
+    pub fn holds(&self) -> Holds {
+        self.holds.clone()
+    }
+}
+
+/// Groups table directories by (keyspace, table, id), keeping the order of first appearance.
+fn group_by_table<T>(tables: Vec<T>, key: impl Fn(&T) -> (String, String, String)) -> Vec<Vec<T>> {
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    let mut index: HashMap<(String, String, String), usize> = HashMap::new();
+    for t in tables {
+        let key = key(&t);
+        match index.get(&key) {
+            Some(&i) => groups[i].push(t),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![t]);
+            }
+        }
+    }
+    groups
 }
 
 /// Parses `<table>-<32 hex>` into (table, id).
@@ -145,9 +264,27 @@ pub type TableFilter = dyn Fn(&str, &str, &str) -> bool + Sync;
 /// entered nor listed as unknown). Holds stay exact: every link of an SSTable inode is inside
 /// its own table directory, and links elsewhere show in the link count.
 pub fn scan_data_dirs_filtered(dirs: &[PathBuf], filter: &TableFilter) -> NodeScan {
+    scan_streaming(dirs, filter, &mut |_, _| {})
+}
+
+/// One table's directories, the index of the first in [`NodeScan::tables`], as streamed.
+pub type TableSink<'a> = dyn FnMut(usize, Vec<TableDir>) + 'a;
+
+/// Scans like [`scan_data_dirs_filtered`] and hands every table, with all its files, to
+/// `each` as soon as it is read (the directories of one table id on every data directory
+/// together). Table directories are read on as many threads as there are cores; `each` runs
+/// on the calling thread, and while it works the readers wait, so memory stays bounded by a
+/// few tables.
+pub fn scan_streaming(
+    dirs: &[PathBuf],
+    filter: &TableFilter,
+    each: &mut TableSink<'_>,
+) -> NodeScan {
     let mut scan = NodeScan::default();
+    let mut found = Findings::default();
+    let mut pending: Vec<Pending> = Vec::new();
     for dir in dirs {
-        let result = scan_one(dir, filter, &mut scan);
+        let result = list_tables(dir, filter, &mut pending, &mut found);
         let fs = fs_stats(dir).ok();
         scan.data_dirs.push(DataDirScan {
             path: dir.clone(),
@@ -155,10 +292,31 @@ pub fn scan_data_dirs_filtered(dirs: &[PathBuf], filter: &TableFilter) -> NodeSc
             error: result.err().map(|e| e.to_string()),
         });
     }
-    scan
+    let groups = group_by_table(pending, |p| {
+        (p.keyspace.clone(), p.table.clone(), p.id.clone())
+    });
+    read_tables(groups, &mut scan, &mut found, each);
+    scan.unknown = found.unknown;
+    scan.problems = found.problems;
+    scan.files_seen = found.files_seen;
+    scan.finish()
 }
 
-fn scan_one(data_dir: &Path, filter: &TableFilter, scan: &mut NodeScan) -> Result<(), ScanError> {
+/// A table directory found, to be read.
+struct Pending {
+    keyspace: String,
+    table: String,
+    id: String,
+    data_dir: PathBuf,
+    path: PathBuf,
+}
+
+fn list_tables(
+    data_dir: &Path,
+    filter: &TableFilter,
+    pending: &mut Vec<Pending>,
+    found: &mut Findings,
+) -> Result<(), ScanError> {
     let meta = fs::symlink_metadata(data_dir).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             ScanError::Missing {
@@ -183,24 +341,23 @@ fn scan_one(data_dir: &Path, filter: &TableFilter, scan: &mut NodeScan) -> Resul
     })?;
     let mut ks_entries: Vec<_> = keyspaces.filter_map(Result::ok).collect();
     ks_entries.sort_by_key(|e| e.file_name());
-    // Table directories found, scanned afterwards in parallel.
-    let mut pending: Vec<(String, String, String, PathBuf)> = Vec::new();
     for ks in ks_entries {
         let ks_path = ks.path();
         let Ok(ft) = ks.file_type() else {
-            scan.problems
+            found
+                .problems
                 .push(format!("cannot stat {}", ks_path.display()));
             continue;
         };
         if ft.is_symlink() {
-            scan.unknown.push(UnknownEntry {
+            found.unknown.push(UnknownEntry {
                 path: ks_path,
                 reason: "symbolic link (not followed)".into(),
             });
             continue;
         }
         if !ft.is_dir() {
-            scan.unknown.push(UnknownEntry {
+            found.unknown.push(UnknownEntry {
                 path: ks_path,
                 reason: "file where a keyspace directory was expected".into(),
             });
@@ -210,7 +367,8 @@ fn scan_one(data_dir: &Path, filter: &TableFilter, scan: &mut NodeScan) -> Resul
         let tables = match fs::read_dir(&ks_path) {
             Ok(t) => t,
             Err(e) => {
-                scan.problems
+                found
+                    .problems
                     .push(format!("cannot read {}: {e}", ks_path.display()));
                 continue;
             }
@@ -223,80 +381,86 @@ fn scan_one(data_dir: &Path, filter: &TableFilter, scan: &mut NodeScan) -> Resul
             let is_dir = t.file_type().map(|ft| ft.is_dir()).unwrap_or(false);
             match (is_dir, parse_table_dir_name(&name)) {
                 (true, Some((table, id))) => {
-                    if !filter(&keyspace, table, &id.to_ascii_lowercase()) {
+                    let id = id.to_ascii_lowercase();
+                    if !filter(&keyspace, table, &id) {
                         continue;
                     }
-                    pending.push((
-                        keyspace.clone(),
-                        table.to_string(),
-                        id.to_ascii_lowercase(),
-                        t_path,
-                    ));
+                    pending.push(Pending {
+                        keyspace: keyspace.clone(),
+                        table: table.to_string(),
+                        id,
+                        data_dir: data_dir.to_path_buf(),
+                        path: t_path,
+                    });
                 }
-                (true, None) => scan.unknown.push(UnknownEntry {
+                (true, None) => found.unknown.push(UnknownEntry {
                     path: t_path,
                     reason: "directory name is not <table>-<32 hex table id>".into(),
                 }),
-                (false, _) => scan.unknown.push(UnknownEntry {
+                (false, _) => found.unknown.push(UnknownEntry {
                     path: t_path,
                     reason: "not a table directory".into(),
                 }),
             }
         }
     }
-    scan_tables_parallel(data_dir, pending, scan);
     Ok(())
 }
 
-/// Scans table directories on as many threads as there are cores, keeping their order.
-fn scan_tables_parallel(
-    data_dir: &Path,
-    pending: Vec<(String, String, String, PathBuf)>,
+/// Reads the table groups on as many threads as there are cores and hands each group, in the
+/// order the readers finish, to the tally and to `each`.
+fn read_tables(
+    groups: Vec<Vec<Pending>>,
     scan: &mut NodeScan,
+    found: &mut Findings,
+    each: &mut TableSink<'_>,
 ) {
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(pending.len().max(1));
+        .min(groups.len().max(1));
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, TableDir, NodeScan)>> = Mutex::new(Vec::new());
+    // One finished table per reader may wait; the next one blocks its reader.
+    let (tx, rx) = mpsc::sync_channel::<(Vec<TableDir>, Findings)>(workers);
     std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| {
+            let tx = tx.clone();
+            let (groups, next) = (&groups, &next);
+            s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((ks, table, id, path)) = pending.get(i) else {
+                    let Some(group) = groups.get(i) else {
                         break;
                     };
-                    let mut local = NodeScan::default();
-                    let t = scan_table(data_dir, ks, table, id, path, &mut local);
-                    if let Ok(mut r) = results.lock() {
-                        r.push((i, t, local));
+                    let mut local = Findings::default();
+                    let parts = group.iter().map(|p| read_table(p, &mut local)).collect();
+                    if tx.send((parts, local)).is_err() {
+                        break;
                     }
                 }
             });
         }
+        drop(tx);
+        for (parts, local) in rx {
+            found.unknown.extend(local.unknown);
+            found.problems.extend(local.problems);
+            found.files_seen += local.files_seen;
+            let (first, parts) = scan.add_table(parts);
+            each(first, parts);
+        }
     });
-    let mut results = results.into_inner().unwrap_or_default();
-    results.sort_by_key(|(i, ..)| *i);
-    for (_, t, local) in results {
-        scan.tables.push(t);
-        scan.unknown.extend(local.unknown);
-        scan.problems.extend(local.problems);
-        scan.files_seen += local.files_seen;
-    }
 }
 
-fn scan_table(
-    data_dir: &Path,
-    keyspace: &str,
-    table: &str,
-    id: &str,
-    path: &Path,
-    scan: &mut NodeScan,
-) -> TableDir {
+fn read_table(p: &Pending, scan: &mut Findings) -> TableDir {
+    let Pending {
+        keyspace,
+        table,
+        id,
+        data_dir,
+        path,
+    } = p;
     let mut live = FileSet::default();
     let mut backups = FileSet::default();
     let mut snapshots = Vec::new();
@@ -359,7 +523,7 @@ fn scan_table(
     }
 }
 
-fn scan_snapshots(dir: &Path, scan: &mut NodeScan) -> Vec<SnapshotDir> {
+fn scan_snapshots(dir: &Path, scan: &mut Findings) -> Vec<SnapshotDir> {
     let mut out = Vec::new();
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
@@ -392,7 +556,7 @@ fn scan_snapshots(dir: &Path, scan: &mut NodeScan) -> Vec<SnapshotDir> {
 
 /// Adds every regular file below `dir` (recursively, no symlinks) to `set`, with paths
 /// relative to the set's base prefixed by `prefix`.
-fn walk_files(dir: &Path, prefix: &str, set: &mut FileSet, scan: &mut NodeScan) {
+fn walk_files(dir: &Path, prefix: &str, set: &mut FileSet, scan: &mut Findings) {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -423,7 +587,7 @@ fn walk_files(dir: &Path, prefix: &str, set: &mut FileSet, scan: &mut NodeScan) 
     }
 }
 
-fn push_file(entry: &fs::DirEntry, rel: &str, set: &mut FileSet, scan: &mut NodeScan) {
+fn push_file(entry: &fs::DirEntry, rel: &str, set: &mut FileSet, scan: &mut Findings) {
     match entry.metadata() {
         Ok(m) => {
             scan.files_seen += 1;
@@ -440,144 +604,6 @@ fn push_file(entry: &fs::DirEntry, rel: &str, set: &mut FileSet, scan: &mut Node
         Err(e) => scan
             .problems
             .push(format!("cannot stat {}: {e}", entry.path().display())),
-    }
-}
-
-/// What snapshots cost, computed from inodes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Holds {
-    /// Per snapshot tag (across the tables it covers).
-    pub snapshots: BTreeMap<String, SnapshotHold>,
-    /// Per table (index into [`NodeScan::tables`]): bytes and inodes kept alive only by
-    /// snapshots, each inode counted once.
-    pub tables: BTreeMap<usize, HoldFigures>,
-    /// Whole node: bytes and inodes kept alive only by snapshots, each inode counted once.
-    pub node: HoldFigures,
-}
-
-/// Bytes and inodes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct HoldFigures {
-    pub bytes: u64,
-    pub inodes: u64,
-}
-
-/// One snapshot's cost.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SnapshotHold {
-    /// Every byte it links (each inode once).
-    pub size_bytes: u64,
-    pub files: u64,
-    /// Bytes only this snapshot links: exactly what clearing it frees.
-    pub exclusive_bytes: u64,
-    pub exclusive_inodes: u64,
-    /// Bytes no live SSTable links, which this snapshot links together with others.
-    pub shared_bytes: u64,
-    /// Per table index: (size, exclusive, shared) bytes.
-    pub tables: BTreeMap<usize, (u64, u64, u64)>,
-}
-
-#[derive(Default)]
-struct InodeUse {
-    size: u64,
-    nlink: u64,
-    seen: u64,
-    live: u64,
-    backups: u64,
-    /// (tag id, table index) of each snapshot link.
-    snaps: Vec<(u32, u32)>,
-}
-
-impl NodeScan {
-    /// Computes the holds: for every inode a snapshot links, where all its links are. An inode
-    /// no live file links but a snapshot does is held by snapshots; it is exclusive to a
-    /// snapshot when all of its links (`st_nlink`) are inside that snapshot.
-    pub fn holds(&self) -> Holds {
-        // Pass 1: the inodes snapshots link (usually a small part of all files).
-        let mut tags: Vec<&str> = Vec::new();
-        let mut tag_ids: HashMap<&str, u32> = HashMap::new();
-        let mut inodes: HashMap<(u64, u64), InodeUse> = HashMap::new();
-        for (ti, t) in self.tables.iter().enumerate() {
-            for s in &t.snapshots {
-                let tag_id = *tag_ids.entry(s.tag.as_str()).or_insert_with(|| {
-                    tags.push(s.tag.as_str());
-                    (tags.len() - 1) as u32
-                });
-                for f in &s.files.files {
-                    let u = inodes.entry((f.dev, f.ino)).or_default();
-                    u.size = f.size;
-                    u.nlink = f.nlink;
-                    u.seen += 1;
-                    u.snaps.push((tag_id, ti as u32));
-                }
-            }
-        }
-        // Pass 2: live and backup links of those inodes.
-        for t in &self.tables {
-            for f in &t.live.files {
-                if let Some(u) = inodes.get_mut(&(f.dev, f.ino)) {
-                    u.seen += 1;
-                    u.live += 1;
-                }
-            }
-            for f in &t.backups.files {
-                if let Some(u) = inodes.get_mut(&(f.dev, f.ino)) {
-                    u.seen += 1;
-                    u.backups += 1;
-                }
-            }
-        }
-        let mut holds = Holds::default();
-        for u in inodes.values_mut() {
-            u.snaps.sort_unstable();
-            let mut inode_tags: Vec<u32> = u.snaps.iter().map(|(t, _)| *t).collect();
-            inode_tags.dedup();
-            let mut tables: Vec<u32> = u.snaps.iter().map(|(_, t)| *t).collect();
-            tables.sort_unstable();
-            tables.dedup();
-            let held = u.live == 0;
-            let exclusive = held && inode_tags.len() == 1 && u.backups == 0 && u.seen >= u.nlink;
-            if held {
-                holds.node.bytes += u.size;
-                holds.node.inodes += 1;
-                for t in &tables {
-                    let h = holds.tables.entry(*t as usize).or_default();
-                    h.bytes += u.size;
-                    h.inodes += 1;
-                }
-            }
-            for tag in &inode_tags {
-                let s = holds
-                    .snapshots
-                    .entry(tags[*tag as usize].to_string())
-                    .or_default();
-                s.size_bytes += u.size;
-                s.files += 1;
-                if exclusive {
-                    s.exclusive_bytes += u.size;
-                    s.exclusive_inodes += 1;
-                } else if held {
-                    s.shared_bytes += u.size;
-                }
-                let mut tag_tables: Vec<u32> = u
-                    .snaps
-                    .iter()
-                    .filter(|(t, _)| t == tag)
-                    .map(|(_, ti)| *ti)
-                    .collect();
-                tag_tables.dedup();
-                for ti in tag_tables {
-                    let e = s.tables.entry(ti as usize).or_default();
-                    e.0 += u.size;
-                    if exclusive {
-                        e.1 += u.size;
-                    } else if held {
-                        e.2 += u.size;
-                    }
-                }
-            }
-        }
-        holds
     }
 }
 
@@ -650,12 +676,12 @@ mod tests {
             (t.keyspace.as_str(), t.table.as_str(), t.id.as_str()),
             ("shop", "orders", ID)
         );
-        assert_eq!(t.live.bytes(), 1400);
-        assert_eq!(t.live.sstables(), 2);
+        assert_eq!(t.live.bytes, 1400);
+        assert_eq!(t.live.sstables, 2);
         assert_eq!(t.snapshots.len(), 1);
         assert_eq!(t.snapshots[0].tag, "nightly");
         assert_eq!(t.snapshots[0].files.bytes(), 1630);
-        assert_eq!(t.backups.bytes(), 900);
+        assert_eq!(t.backups.bytes, 900);
         assert!(scan.data_dirs[0].fs.is_some());
     }
 
@@ -706,6 +732,48 @@ mod tests {
         let holds = scan_data_dirs(&[data]).holds();
         assert_eq!(holds.snapshots["nightly"].exclusive_bytes, 130);
         assert_eq!(holds.snapshots["nightly"].shared_bytes, 1000);
+    }
+
+    #[test]
+    fn links_across_tables_are_settled_when_the_scan_ends() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = tree(dir.path());
+        // A second table whose snapshot links table a's held nb-1 Data (1000 bytes) and whose
+        // live directory links table a's snapshot-only manifest (10 bytes).
+        let b = dir
+            .path()
+            .join("shop")
+            .join(format!("items-{}", "f".repeat(32)));
+        let b_snap = b.join("snapshots").join("weekly");
+        fs::create_dir_all(&b_snap).expect("mkdir");
+        let a_snap = a.join("snapshots").join("nightly");
+        fs::hard_link(
+            a_snap.join("nb-1-big-Data.db"),
+            b_snap.join("nb-1-big-Data.db"),
+        )
+        .expect("link");
+        fs::hard_link(a_snap.join("manifest.json"), b.join("nb-9-big-Data.db")).expect("link");
+        let scan = scan_data_dirs(&[dir.path().to_path_buf()]);
+        assert_eq!(scan.tables.len(), 2);
+        let holds = scan.holds();
+        // Held: nb-1 Data and Index (1100) and schema.cql (20); the manifest is live in b now.
+        assert_eq!(holds.node.bytes, 1120);
+        let nightly = &holds.snapshots["nightly"];
+        assert_eq!(nightly.exclusive_bytes, 120, "Index and schema.cql only");
+        assert_eq!(nightly.shared_bytes, 1000, "nb-1 Data is in weekly too");
+        assert_eq!(holds.snapshots["weekly"].shared_bytes, 1000);
+        assert_eq!(holds.snapshots["weekly"].exclusive_bytes, 0);
+        // The same figures as a scan made of the table directories read whole.
+        let again = NodeScan::from_tables(scan.data_dirs.clone(), read_whole(dir.path()));
+        assert_eq!(again.holds(), holds);
+    }
+
+    /// The table directories below `root`, each read whole.
+    fn read_whole(root: &Path) -> Vec<TableDir> {
+        let mut pending = Vec::new();
+        let mut found = Findings::default();
+        list_tables(root, &|_, _, _| true, &mut pending, &mut found).expect("list");
+        pending.iter().map(|p| read_table(p, &mut found)).collect()
     }
 
     #[test]

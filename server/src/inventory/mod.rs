@@ -15,7 +15,8 @@ use sqlx::SqlitePool;
 use crate::cassandra::cql::Cql;
 use crate::clock::now_ms;
 use crate::jobs::{self, Job};
-use crate::node::{Node, NodeConfig};
+use crate::node::{FileSet, Node, NodeConfig, TableDir};
+use crate::reports::sample::Sampler;
 use crate::snapshots::record::{RecordOptions, Scope, record};
 
 /// The inventory service: the catalog and the configured nodes.
@@ -318,8 +319,48 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
     };
 
     let started = now_ms();
-    let scan = on_node.scan(None).await?;
+    // Storage samples for the reports, timed when the scan job began so that the nodes of one
+    // job share a sample time. They are written table by table as the scan streams; a failure
+    // there leaves the scan itself intact.
+    let taken_at: i64 =
+        sqlx::query_scalar("SELECT coalesce(started_at, created_at) FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .fetch_optional(pool)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(started);
+    let mut sampler = match Sampler::begin(pool, &node.name, taken_at).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(node = %node.name, error = %e, "cannot record storage samples");
+            None
+        }
+    };
+    let (tx, mut tables) = tokio::sync::mpsc::channel(2);
+    let scanning = on_node.scan_streamed(None, tx);
+    let sampling = async {
+        while let Some((first, parts)) = tables.recv().await {
+            let Some(s) = sampler.as_mut() else { continue };
+            let parts: Vec<(usize, &TableDir)> = parts
+                .iter()
+                .enumerate()
+                .map(|(k, t)| (first + k, t))
+                .collect();
+            if let Err(e) = s.table(&parts).await {
+                tracing::warn!(node = %node.name, error = %e, "cannot record storage samples");
+                sampler = None;
+            }
+        }
+    };
+    let (scan, ()) = tokio::join!(scanning, sampling);
+    let scan = scan?;
     let holds = scan.holds();
+    if let Some(s) = sampler
+        && let Err(e) = s.finish(&scan.data_dirs, &holds).await
+    {
+        tracing::warn!(node = %node.name, error = %e, "cannot record storage samples");
+    }
 
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
     let scan_id: i64 = sqlx::query_scalar(
@@ -354,7 +395,7 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
         .map_err(|e| e.to_string())?;
     }
     for (i, t) in scan.tables.iter().enumerate() {
-        let mut snap_files = crate::node::FileSet::default();
+        let mut snap_files = FileSet::default();
         for s in &t.snapshots {
             snap_files.files.extend(s.files.files.iter().cloned());
         }
@@ -371,17 +412,17 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
         .bind(&t.id)
         .bind(t.data_dir.display().to_string())
         .bind(in_schema as i64)
-        .bind(t.live.bytes() as i64)
-        .bind(t.live.files.len() as i64)
-        .bind(t.live.inodes() as i64)
-        .bind(t.live.sstables() as i64)
+        .bind(t.live.bytes as i64)
+        .bind(t.live.files as i64)
+        .bind(t.live.inodes as i64)
+        .bind(t.live.sstables as i64)
         .bind(t.snapshots.len() as i64)
         .bind(snap_files.bytes() as i64)
         .bind(snap_files.files.len() as i64)
         .bind(hold.bytes as i64)
         .bind(hold.inodes as i64)
-        .bind(t.backups.bytes() as i64)
-        .bind(t.backups.files.len() as i64)
+        .bind(t.backups.bytes as i64)
+        .bind(t.backups.files as i64)
         .execute(&mut *tx)
         .await
         .map_err(|e| e.to_string())?;
@@ -400,21 +441,6 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
             .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())?;
-    // Storage samples for the reports, timed when the scan job began so that the nodes of one
-    // job share a sample time. A failure here leaves the scan itself intact.
-    let taken_at: i64 =
-        sqlx::query_scalar("SELECT coalesce(started_at, created_at) FROM jobs WHERE id = ?")
-            .bind(job_id)
-            .fetch_optional(pool)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(started);
-    if let Err(e) =
-        crate::reports::sample::record_scan(pool, &node.name, taken_at, &scan, &holds).await
-    {
-        tracing::warn!(node = %node.name, error = %e, "cannot record storage samples");
-    }
     let opts = RecordOptions {
         scope: Scope::Node,
         intent: None,

@@ -27,8 +27,10 @@ use app::api::{Plan, PlanFile, TablePlan};
 
 pub use config::{JMX_PASSWORD_FILE_ENV, NodeConfig, split_host_port};
 
-pub use crate::disk::scan::{DataDirScan, HoldFigures, Holds};
-pub use crate::disk::{FileEntry, FileSet, FsStats, NodeScan, SnapshotDir, TableDir};
+pub use crate::disk::{
+    DataDirScan, FileEntry, FileFigures, FileSet, FsStats, HoldFigures, Holds, NodeScan,
+    SnapshotDir, TableDir, TableSummary,
+};
 
 use crate::cassandra::parse::{Info, SnapshotRow, TableStats};
 use crate::cassandra::{Nodetool, NodetoolError};
@@ -130,12 +132,33 @@ impl<'a> Node<'a> {
     /// tables whose directory id is listed), on a blocking thread. Directories that cannot be
     /// read are reported inside the scan.
     pub async fn scan(&self, only_ids: Option<Vec<String>>) -> Result<NodeScan, String> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        drop(rx);
+        self.scan_streamed(only_ids, tx).await
+    }
+
+    /// [`Node::scan`] that also sends every table, with all its files, down `tables` as soon
+    /// as it is read: `(index of its first directory in NodeScan::tables, its directories on
+    /// every data directory)`. The scan waits while the channel is full, so a slow receiver
+    /// bounds memory; a closed channel just stops the sending.
+    pub async fn scan_streamed(
+        &self,
+        only_ids: Option<Vec<String>>,
+        tables: tokio::sync::mpsc::Sender<(usize, Vec<TableDir>)>,
+    ) -> Result<NodeScan, String> {
         let dirs = self.config().data_dirs.clone();
-        tokio::task::spawn_blocking(move || match only_ids {
-            None => crate::disk::scan_data_dirs(&dirs),
-            Some(ids) => crate::disk::scan_data_dirs_filtered(&dirs, &move |_, _, id: &str| {
-                ids.iter().any(|x| x == id)
-            }),
+        tokio::task::spawn_blocking(move || {
+            let filter = move |_: &str, _: &str, id: &str| {
+                only_ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.iter().any(|x| x == id))
+            };
+            let mut open = !tables.is_closed();
+            crate::disk::scan_streaming(&dirs, &filter, &mut |first, parts| {
+                if open {
+                    open = tables.blocking_send((first, parts)).is_ok();
+                }
+            })
         })
         .await
         .map_err(|e| format!("the scan task failed: {e}"))

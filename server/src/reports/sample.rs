@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::SqlitePool;
 
-use crate::node::{Holds, NodeScan};
+use crate::node::{DataDirScan, Holds, TableDir};
 
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
@@ -112,16 +112,16 @@ fn gone_bytes(before: &[LiveFile], now: &[LiveFile]) -> u64 {
         .sum()
 }
 
-/// One table of the scan, summed over its data directories.
+/// One table of the scan, summed over its data directories: its series, the indices of its
+/// directories in the scan (for their holds) and what it measured.
 struct TableSample {
     keyspace: String,
-    table: String,
-    id: String,
+    series_id: i64,
+    indices: Vec<usize>,
     figures: Figures,
-    files: Vec<LiveFile>,
 }
 
-/// What [`record_scan`] wrote.
+/// What [`Sampler::finish`] wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Recorded {
     pub tables: usize,
@@ -129,86 +129,56 @@ pub struct Recorded {
     pub filesystems: usize,
 }
 
-fn tables_of(scan: &NodeScan, holds: &Holds) -> Vec<TableSample> {
-    let mut by_key: BTreeMap<(String, String, String), TableSample> = BTreeMap::new();
-    for (i, t) in scan.tables.iter().enumerate() {
-        let hold = holds.tables.get(&i).copied().unwrap_or_default();
-        let entry = by_key
-            .entry((t.keyspace.clone(), t.table.clone(), t.id.clone()))
-            .or_insert_with(|| TableSample {
-                keyspace: t.keyspace.clone(),
-                table: t.table.clone(),
-                id: t.id.clone(),
-                figures: Figures::default(),
-                files: Vec::new(),
-            });
-        entry.figures.add_levels(&Figures {
-            live_bytes: t.live.bytes() as i64,
-            live_files: t.live.files.len() as i64,
-            live_inodes: t.live.inodes() as i64,
-            hold_bytes: hold.bytes as i64,
-            hold_inodes: hold.inodes as i64,
-            backups_bytes: t.backups.bytes() as i64,
-            backups_files: t.backups.files.len() as i64,
-            ..Figures::default()
-        });
-        entry.files.extend(
-            t.live
-                .files
-                .iter()
-                .filter(|f| is_sstable_component(&f.rel))
-                .map(|f| LiveFile {
-                    dev: f.dev,
-                    ino: f.ino,
-                    size: f.size,
-                    name: f.rel.clone(),
-                }),
-        );
-    }
-    let mut out: Vec<TableSample> = by_key.into_values().collect();
-    for t in &mut out {
-        t.files.sort();
-        t.files.dedup();
-    }
-    out
-}
-
 /// Series key: (keyspace, table, table id), empty strings for rollups.
 type SeriesKey = (String, String, String);
 
-async fn series_ids(
-    tx: &mut sqlx::SqliteConnection,
-    node: &str,
-    wanted: &[(i64, SeriesKey)],
-) -> Result<HashMap<SeriesKey, i64>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT id, keyspace_name, table_name, table_id FROM sample_series WHERE node = ?",
-    )
-    .bind(node)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut ids: HashMap<SeriesKey, i64> = rows
-        .into_iter()
-        .map(|(id, k, t, i)| ((k, t, i), id))
-        .collect();
-    for (level, key) in wanted {
-        if ids.contains_key(key) {
-            continue;
+/// The series ids of one node, made when first needed.
+struct SeriesIds {
+    node: String,
+    ids: HashMap<SeriesKey, i64>,
+}
+
+impl SeriesIds {
+    async fn load(conn: &mut sqlx::SqliteConnection, node: &str) -> Result<Self, sqlx::Error> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, keyspace_name, table_name, table_id FROM sample_series WHERE node = ?",
+        )
+        .bind(node)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(SeriesIds {
+            node: node.to_string(),
+            ids: rows
+                .into_iter()
+                .map(|(id, k, t, i)| ((k, t, i), id))
+                .collect(),
+        })
+    }
+
+    async fn get(
+        &mut self,
+        conn: &mut sqlx::SqliteConnection,
+        level: i64,
+        key: SeriesKey,
+    ) -> Result<i64, sqlx::Error> {
+        if let Some(id) = self.ids.get(&key) {
+            return Ok(*id);
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sample_series (level, node, keyspace_name, table_name, table_id) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (node, keyspace_name, table_name, table_id) \
+             DO UPDATE SET level = excluded.level RETURNING id",
         )
         .bind(level)
-        .bind(node)
+        .bind(&self.node)
         .bind(&key.0)
         .bind(&key.1)
         .bind(&key.2)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
-        ids.insert(key.clone(), id);
+        self.ids.insert(key, id);
+        Ok(id)
     }
-    Ok(ids)
 }
 
 /// Running totals of one series (see `cum_compacted_bytes` in the migration).
@@ -313,90 +283,89 @@ impl Rollup {
     }
 }
 
-/// Records the samples of one node's scan taken at `taken_at` (Unix ms). Idempotent for the
-/// same `taken_at` (rows are replaced), but the churn baseline moves on.
-pub async fn record_scan(
-    pool: &SqlitePool,
-    node: &str,
+/// Records the samples of one node's scan taken at `taken_at` (Unix ms), table by table while
+/// the scan streams. Each table's live-SSTable list replaces the previous one as soon as its
+/// compacted bytes are measured, so memory holds one table's files at a time; the sample rows
+/// (which need the holds, known at the end) are written by [`Sampler::finish`] in one
+/// transaction. Idempotent for the same `taken_at` (rows are replaced), but the churn
+/// baseline moves on; a scan that fails half way leaves the tables it sampled with a new
+/// baseline and no sample row, so their next sample measures churn from here.
+pub struct Sampler<'p> {
+    pool: &'p SqlitePool,
     taken_at: i64,
-    scan: &NodeScan,
-    holds: &Holds,
-) -> Result<Recorded, sqlx::Error> {
-    let tables = tables_of(scan, holds);
-    let mut keyspaces: Vec<String> = tables.iter().map(|t| t.keyspace.clone()).collect();
-    keyspaces.dedup();
-    let mut wanted: Vec<(i64, SeriesKey)> = vec![(LEVEL_NODE, Default::default())];
-    wanted.extend(
-        keyspaces
-            .iter()
-            .map(|k| (LEVEL_KEYSPACE, (k.clone(), String::new(), String::new()))),
-    );
-    wanted.extend(tables.iter().map(|t| {
-        (
-            LEVEL_TABLE,
-            (t.keyspace.clone(), t.table.clone(), t.id.clone()),
-        )
-    }));
+    series: SeriesIds,
+    tables: Vec<TableSample>,
+}
 
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let ids = series_ids(&mut tx, node, &wanted).await?;
-
-    // The previous live-SSTable lists of this node's tables.
-    let previous: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-        "SELECT f.series_id, f.taken_at, f.live_bytes, f.files FROM sample_live_files f \
-         JOIN sample_series s ON s.id = f.series_id WHERE s.node = ?",
-    )
-    .bind(node)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut previous: HashMap<i64, (i64, i64, String)> = previous
-        .into_iter()
-        .map(|(id, at, live, files)| (id, (at, live, files)))
-        .collect();
-    let states: Vec<(i64, i64, i64, f64)> = sqlx::query_as(
-        "SELECT st.series_id, st.taken_at, st.cum_compacted_bytes, st.cum_live_byte_days \
-         FROM sample_series_state st JOIN sample_series s ON s.id = st.series_id WHERE s.node = ?",
-    )
-    .bind(node)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut running: HashMap<i64, Running> = states
-        .into_iter()
-        .map(|(id, taken_at, compacted, live_byte_days)| {
-            (
-                id,
-                Running {
-                    taken_at,
-                    compacted,
-                    live_byte_days,
-                },
-            )
+impl<'p> Sampler<'p> {
+    pub async fn begin(
+        pool: &'p SqlitePool,
+        node: &str,
+        taken_at: i64,
+    ) -> Result<Self, sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        let series = SeriesIds::load(&mut conn, node).await?;
+        Ok(Sampler {
+            pool,
+            taken_at,
+            series,
+            tables: Vec::new(),
         })
-        .collect();
+    }
 
-    let mut node_rollup = Rollup::default();
-    let mut ks_rollups: BTreeMap<&str, Rollup> = BTreeMap::new();
-    for t in &tables {
-        let key = (t.keyspace.clone(), t.table.clone(), t.id.clone());
-        let Some(&series_id) = ids.get(&key) else {
-            continue;
+    /// Samples one table: its directories on every data directory, each with its index in the
+    /// scan's tables.
+    pub async fn table(&mut self, parts: &[(usize, &TableDir)]) -> Result<(), sqlx::Error> {
+        let Some((_, head)) = parts.first() else {
+            return Ok(());
         };
-        let mut f = t.figures;
-        let encoded = encode_files(&t.files);
-        let unchanged = match previous.remove(&series_id) {
-            Some((at, live, files)) if at < taken_at => {
-                f.compacted_bytes = gone_bytes(&decode_files(&files), &t.files) as i64;
-                f.prev_live_bytes = live;
-                f.interval_ms = taken_at - at;
-                files == encoded
+        let mut figures = Figures::default();
+        let mut files: Vec<LiveFile> = Vec::new();
+        for (_, t) in parts {
+            figures.add_levels(&Figures {
+                live_bytes: t.live.bytes() as i64,
+                live_files: t.live.files.len() as i64,
+                live_inodes: t.live.inodes() as i64,
+                backups_bytes: t.backups.bytes() as i64,
+                backups_files: t.backups.files.len() as i64,
+                ..Figures::default()
+            });
+            files.extend(
+                t.live
+                    .files
+                    .iter()
+                    .filter(|f| is_sstable_component(&f.rel))
+                    .map(|f| LiveFile {
+                        dev: f.dev,
+                        ino: f.ino,
+                        size: f.size,
+                        name: f.rel.clone(),
+                    }),
+            );
+        }
+        files.sort();
+        files.dedup();
+        let mut conn = self.pool.acquire().await?;
+        let key = (head.keyspace.clone(), head.table.clone(), head.id.clone());
+        let series_id = self.series.get(&mut conn, LEVEL_TABLE, key).await?;
+        let previous: Option<(i64, i64, String)> = sqlx::query_as(
+            "SELECT taken_at, live_bytes, files FROM sample_live_files WHERE series_id = ?",
+        )
+        .bind(series_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let encoded = encode_files(&files);
+        let unchanged = match previous {
+            Some((at, live, before)) if at < self.taken_at => {
+                figures.compacted_bytes = gone_bytes(&decode_files(&before), &files) as i64;
+                figures.prev_live_bytes = live;
+                figures.interval_ms = self.taken_at - at;
+                before == encoded
             }
             // A sample older than the baseline (a clock step back): no interval to measure.
-            Some((_, _, files)) => files == encoded,
+            Some((_, _, before)) => before == encoded,
             None => false,
         };
-        insert_sample(&mut tx, LEVEL_TABLE, taken_at, series_id, &f, &mut running).await?;
-        node_rollup.add(&f);
-        ks_rollups.entry(t.keyspace.as_str()).or_default().add(&f);
         let query = if unchanged {
             "UPDATE sample_live_files SET taken_at = ?2, live_bytes = ?3 WHERE series_id = ?1"
         } else {
@@ -406,69 +375,167 @@ pub async fn record_scan(
         };
         sqlx::query(query)
             .bind(series_id)
-            .bind(taken_at)
-            .bind(f.live_bytes)
+            .bind(self.taken_at)
+            .bind(figures.live_bytes)
             .bind(&encoded)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
+        self.tables.push(TableSample {
+            keyspace: head.keyspace.clone(),
+            series_id,
+            indices: parts.iter().map(|(i, _)| *i).collect(),
+            figures,
+        });
+        Ok(())
     }
-    // Tables whose directories are gone: forget their lists.
-    for series_id in previous.keys() {
-        sqlx::query("DELETE FROM sample_live_files WHERE series_id = ?")
-            .bind(series_id)
-            .execute(&mut *tx)
+
+    /// Writes the sample rows of every table sampled, with their holds, the keyspace and node
+    /// rollups and the filesystems; forgets the live-file lists of tables no longer on disk.
+    pub async fn finish(
+        mut self,
+        data_dirs: &[DataDirScan],
+        holds: &Holds,
+    ) -> Result<Recorded, sqlx::Error> {
+        let taken_at = self.taken_at;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let states: Vec<(i64, i64, i64, f64)> = sqlx::query_as(
+            "SELECT st.series_id, st.taken_at, st.cum_compacted_bytes, st.cum_live_byte_days \
+             FROM sample_series_state st JOIN sample_series s ON s.id = st.series_id WHERE s.node = ?",
+        )
+        .bind(&self.series.node)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut running: HashMap<i64, Running> = states
+            .into_iter()
+            .map(|(id, taken_at, compacted, live_byte_days)| {
+                (
+                    id,
+                    Running {
+                        taken_at,
+                        compacted,
+                        live_byte_days,
+                    },
+                )
+            })
+            .collect();
+
+        let mut node_rollup = Rollup::default();
+        let mut ks_rollups: BTreeMap<String, Rollup> = BTreeMap::new();
+        for t in &self.tables {
+            let mut f = t.figures;
+            for i in &t.indices {
+                let hold = holds.tables.get(i).copied().unwrap_or_default();
+                f.hold_bytes += hold.bytes as i64;
+                f.hold_inodes += hold.inodes as i64;
+            }
+            insert_sample(
+                &mut tx,
+                LEVEL_TABLE,
+                taken_at,
+                t.series_id,
+                &f,
+                &mut running,
+            )
             .await?;
-    }
-    let keyspace_count = ks_rollups.len();
-    for (ks, rollup) in ks_rollups {
-        let key = (ks.to_string(), String::new(), String::new());
-        if let Some(&id) = ids.get(&key) {
+            node_rollup.add(&f);
+            ks_rollups.entry(t.keyspace.clone()).or_default().add(&f);
+        }
+        // Tables whose directories are gone: forget their lists.
+        let sampled: HashSet<i64> = self.tables.iter().map(|t| t.series_id).collect();
+        let listed: Vec<i64> = sqlx::query_scalar(
+            "SELECT f.series_id FROM sample_live_files f JOIN sample_series s ON s.id = f.series_id \
+             WHERE s.node = ?",
+        )
+        .bind(&self.series.node)
+        .fetch_all(&mut *tx)
+        .await?;
+        for series_id in listed.into_iter().filter(|id| !sampled.contains(id)) {
+            sqlx::query("DELETE FROM sample_live_files WHERE series_id = ?")
+                .bind(series_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let keyspace_count = ks_rollups.len();
+        for (ks, rollup) in ks_rollups {
+            let key = (ks, String::new(), String::new());
+            let id = self.series.get(&mut tx, LEVEL_KEYSPACE, key).await?;
             let f = rollup.finish();
             insert_sample(&mut tx, LEVEL_KEYSPACE, taken_at, id, &f, &mut running).await?;
         }
-    }
-    if let Some(&id) = ids.get(&SeriesKey::default()) {
+        let id = self
+            .series
+            .get(&mut tx, LEVEL_NODE, SeriesKey::default())
+            .await?;
         let f = node_rollup.finish();
         insert_sample(&mut tx, LEVEL_NODE, taken_at, id, &f, &mut running).await?;
-    }
 
-    let mut filesystems = 0;
-    let mut seen_dirs = HashSet::new();
-    for d in &scan.data_dirs {
-        let Some(fs) = &d.fs else { continue };
-        let dir = d.path.display().to_string();
-        if !seen_dirs.insert(dir.clone()) {
-            continue;
+        let mut filesystems = 0;
+        let mut seen_dirs = HashSet::new();
+        for d in data_dirs {
+            let Some(fs) = &d.fs else { continue };
+            let dir = d.path.display().to_string();
+            if !seen_dirs.insert(dir.clone()) {
+                continue;
+            }
+            let fs_id: i64 = sqlx::query_scalar(
+                "INSERT INTO sample_filesystems (node, data_dir) VALUES (?, ?) \
+                 ON CONFLICT (node, data_dir) DO UPDATE SET data_dir = excluded.data_dir RETURNING id",
+            )
+            .bind(&self.series.node)
+            .bind(&dir)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT OR REPLACE INTO filesystem_samples (resolution, taken_at, fs_id, samples, total_bytes, \
+                 avail_bytes, free_bytes, total_inodes, free_inodes) VALUES (0, ?, ?, 1, ?, ?, ?, ?, ?)",
+            )
+            .bind(taken_at)
+            .bind(fs_id)
+            .bind(fs.total_bytes as i64)
+            .bind(fs.avail_bytes as i64)
+            .bind(fs.free_bytes as i64)
+            .bind(fs.total_inodes as i64)
+            .bind(fs.free_inodes as i64)
+            .execute(&mut *tx)
+            .await?;
+            filesystems += 1;
         }
-        let fs_id: i64 = sqlx::query_scalar(
-            "INSERT INTO sample_filesystems (node, data_dir) VALUES (?, ?) \
-             ON CONFLICT (node, data_dir) DO UPDATE SET data_dir = excluded.data_dir RETURNING id",
-        )
-        .bind(node)
-        .bind(&dir)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT OR REPLACE INTO filesystem_samples (resolution, taken_at, fs_id, samples, total_bytes, \
-             avail_bytes, free_bytes, total_inodes, free_inodes) VALUES (0, ?, ?, 1, ?, ?, ?, ?, ?)",
-        )
-        .bind(taken_at)
-        .bind(fs_id)
-        .bind(fs.total_bytes as i64)
-        .bind(fs.avail_bytes as i64)
-        .bind(fs.free_bytes as i64)
-        .bind(fs.total_inodes as i64)
-        .bind(fs.free_inodes as i64)
-        .execute(&mut *tx)
-        .await?;
-        filesystems += 1;
+        tx.commit().await?;
+        Ok(Recorded {
+            tables: self.tables.len(),
+            keyspaces: keyspace_count,
+            filesystems,
+        })
     }
-    tx.commit().await?;
-    Ok(Recorded {
-        tables: tables.len(),
-        keyspaces: keyspace_count,
-        filesystems,
-    })
+}
+
+/// Records the samples of a scan read whole (tests, benchmarks): `tables` in the scan's order,
+/// so that `holds.tables` indexes them; directories of one table id are sampled together.
+pub async fn record_scan(
+    pool: &SqlitePool,
+    node: &str,
+    taken_at: i64,
+    data_dirs: &[DataDirScan],
+    tables: &[TableDir],
+    holds: &Holds,
+) -> Result<Recorded, sqlx::Error> {
+    let mut sampler = Sampler::begin(pool, node, taken_at).await?;
+    let mut groups: Vec<Vec<(usize, &TableDir)>> = Vec::new();
+    for (i, t) in tables.iter().enumerate() {
+        let same = |g: &&mut Vec<(usize, &TableDir)>| {
+            g.first().is_some_and(|(_, h)| {
+                (&h.keyspace, &h.table, &h.id) == (&t.keyspace, &t.table, &t.id)
+            })
+        };
+        match groups.iter_mut().find(same) {
+            Some(g) => g.push((i, t)),
+            None => groups.push(vec![(i, t)]),
+        }
+    }
+    for g in &groups {
+        sampler.table(g).await?;
+    }
+    sampler.finish(data_dirs, holds).await
 }
 
 /// What [`compact`] did.
@@ -605,8 +672,14 @@ mod tests {
         }
     }
 
-    fn scan(tables: Vec<TableDir>, avail: u64) -> NodeScan {
-        NodeScan {
+    /// A scan read whole: its data directories and table directories.
+    struct Scan {
+        data_dirs: Vec<DataDirScan>,
+        tables: Vec<TableDir>,
+    }
+
+    fn scan(tables: Vec<TableDir>, avail: u64) -> Scan {
+        Scan {
             data_dirs: vec![DataDirScan {
                 path: PathBuf::from("/d"),
                 fs: Some(FsStats {
@@ -619,7 +692,6 @@ mod tests {
                 error: None,
             }],
             tables,
-            ..NodeScan::default()
         }
     }
 
@@ -679,7 +751,7 @@ mod tests {
             500,
         );
         let holds = Holds::default();
-        let r = record_scan(pool, "n1", 1_000, &first, &holds)
+        let r = record_scan(pool, "n1", 1_000, &first.data_dirs, &first.tables, &holds)
             .await
             .expect("first");
         assert_eq!(
@@ -716,9 +788,16 @@ mod tests {
                 inodes: 2,
             },
         );
-        record_scan(pool, "n1", 3_600_000 + 1_000, &second, &holds)
-            .await
-            .expect("second");
+        record_scan(
+            pool,
+            "n1",
+            3_600_000 + 1_000,
+            &second.data_dirs,
+            &second.tables,
+            &holds,
+        )
+        .await
+        .expect("second");
         let tables = row(pool, LEVEL_TABLE, 3_601_000).await;
         assert_eq!(tables[0], (800, 1000, 1000, 1005, 3_600_000));
         assert_eq!(tables[1], (100, 0, 0, 100, 3_600_000));
@@ -743,26 +822,23 @@ mod tests {
         // the first), one on day 40.
         for (i, live) in [100u64, 200, 300, 400].iter().enumerate() {
             let files = vec![file(&format!("nb-{i}-big-Data.db"), i as u64 + 1, *live)];
+            let s = scan(vec![table("ks", "a", files)], 500);
             record_scan(
                 pool,
                 "n1",
                 day0 + i as i64 * 3_600_000,
-                &scan(vec![table("ks", "a", files)], 500),
+                &s.data_dirs,
+                &s.tables,
                 &Holds::default(),
             )
             .await
             .expect("sample");
         }
         let late = day0 + 40 * DAY_MS;
-        record_scan(
-            pool,
-            "n1",
-            late,
-            &scan(vec![table("ks", "a", vec![])], 500),
-            &Holds::default(),
-        )
-        .await
-        .expect("late sample");
+        let s = scan(vec![table("ks", "a", vec![])], 500);
+        record_scan(pool, "n1", late, &s.data_dirs, &s.tables, &Holds::default())
+            .await
+            .expect("late sample");
 
         let done = compact(pool, late, 30).await.expect("compact");
         assert_eq!(done.raw_rows, 4 * 3 + 4, "3 levels and the filesystem");

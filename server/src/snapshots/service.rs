@@ -418,7 +418,7 @@ impl SnapshotService {
         let intent = if clearing.is_none() {
             let mut live: HashMap<String, u64> = HashMap::new();
             for t in &scan.tables {
-                *live.entry(t.id.clone()).or_default() += t.live.bytes();
+                *live.entry(t.id.clone()).or_default() += t.live.bytes;
             }
             Some(Intent {
                 tag: tag.to_string(),
