@@ -9,7 +9,6 @@ pub mod calculator;
 pub mod cassandra;
 pub mod catalog;
 pub mod cli;
-pub mod client;
 pub mod clock;
 pub mod config;
 pub mod disk;

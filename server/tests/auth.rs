@@ -567,7 +567,7 @@ async fn approve(app: &TestApp, id: i64, token: &str) -> (StatusCode, String) {
 
 #[tokio::test]
 async fn approvals_count_only_from_credentials_their_holder_created() {
-    use snapkeep::auth::cli::{TokenCommand, UserCommand, run_token, run_user};
+    use snapkeep::cli::admin::{TokenCommand, UserCommand, run_token, run_user};
     let app = TestApp::empty().await;
     let id = awaiting_request(app.pool()).await;
 
@@ -862,7 +862,7 @@ async fn anonymous_noise_is_limited_and_counted_once_per_address_and_minute() {
 
 #[tokio::test]
 async fn the_audit_chain_is_verified_and_a_changed_row_is_named() {
-    use snapkeep::auth::cli::{AuditCommand, run_audit};
+    use snapkeep::cli::admin::{AuditCommand, run_audit};
     let app = TestApp::empty().await;
     // A few audited changes.
     for _ in 0..3 {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use snapkeep::client::{ApiClient, ClientError};
+use snapkeep::cli::client::{ApiClient, ClientError};
 use support::{TestApp, snapkeep};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;

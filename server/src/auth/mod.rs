@@ -14,7 +14,6 @@
 //!   `/api/v1/audit`.
 
 pub mod audit;
-pub mod cli;
 pub mod credential;
 pub mod middleware;
 pub mod noise;

@@ -7,7 +7,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use snapkeep::client::ApiClient;
+use snapkeep::cli::client::ApiClient;
 
 /// The `snapkeep` binary of this build, with none of the CLI's variables from the
 /// environment of the test run.

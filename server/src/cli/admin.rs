@@ -1,6 +1,7 @@
-//! `snapkeep user …` and `snapkeep token …`: user and token management straight on the
-//! catalog (the same `--config FILE` as `serve`), so the first admin can be made before the
-//! server runs. Every change is written to the audit log as done through the CLI.
+//! `snapkeep user …`, `snapkeep token …` and `snapkeep audit …`: user and token management
+//! straight on the catalog (the same `--config FILE` as `serve`), so the first admin can be
+//! made before the server runs. Every change is written to the audit log as done through the
+//! CLI.
 //!
 //! The command line has no signed-in identity: whoever runs it has the catalog's file.
 //! So what it makes is never taken as a user's own doing where that matters:
@@ -16,12 +17,15 @@
 //! where it breaks.
 
 use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use app::api::{Role, format_utc};
 use sqlx::SqlitePool;
 
-use super::audit::{self, Entry};
-use super::{AuthError, store};
+use crate::auth::audit::{self, Entry};
+use crate::auth::{AuthError, store};
+use crate::config::{Config, Overrides};
 
 /// `snapkeep user …`.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -94,7 +98,7 @@ fn read_password(stdin: bool) -> Result<(String, bool), AuthError> {
             .map_err(|e| AuthError::Hash(format!("cannot read standard input: {e}")))?;
         Ok((s.lines().next().unwrap_or("").to_string(), false))
     } else {
-        Ok((super::generate_password()?, true))
+        Ok((crate::auth::generate_password()?, true))
     }
 }
 
@@ -129,6 +133,35 @@ async fn log(pool: &SqlitePool, action: &str, target: &str, detail: String) {
         },
     )
     .await;
+}
+
+/// Opens the configured catalog and runs one user or token command on it.
+pub(super) fn catalog_command<F, Fut>(
+    config: Option<&Path>,
+    state_dir: Option<PathBuf>,
+    catalog: Option<PathBuf>,
+    f: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(SqlitePool) -> Fut,
+    Fut: Future<Output = Result<String, AuthError>>,
+{
+    let overrides = Overrides {
+        state_dir,
+        catalog,
+        ..Overrides::default()
+    };
+    let config = Config::load(config, &overrides)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let catalog = crate::catalog::Catalog::open(&config.catalog).await?;
+        let out = f(catalog.pool().clone()).await?;
+        println!("{out}");
+        Ok(())
+    })
 }
 
 /// Runs a `user` command; returns what to print.
@@ -255,7 +288,7 @@ pub async fn run_token(pool: &SqlitePool, cmd: TokenCommand) -> Result<String, A
             expires,
         } => {
             let ms = match expires.as_deref() {
-                Some(e) => Some(super::parse_duration_ms(e)?),
+                Some(e) => Some(crate::auth::parse_duration_ms(e)?),
                 None => None,
             };
             let (token, dto) =

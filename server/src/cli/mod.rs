@@ -1,0 +1,192 @@
+//! The command line: `snapkeep serve` and friends. Parsing and dispatch live here; each
+//! command group has its own file, and the work lives in the domain modules.
+//!
+//! - [`serve`]: `serve` and `demo`.
+//! - [`devnode`]: `dev-node` (the node itself is [`crate::cassandra::devnode`]).
+//! - [`admin`]: `user`, `token` and `audit`, straight on the catalog.
+//! - [`snapshot`], [`restore`]: `snapshot` and `restore`, through a running server's API.
+//! - [`client`]: the CLI's side of the REST API those two use.
+
+pub mod admin;
+pub mod client;
+pub mod devnode;
+pub mod restore;
+pub mod serve;
+pub mod snapshot;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::LogFormat;
+
+/// Snapkeep keeps Apache Cassandra snapshots and backups safe and shows what they cost.
+#[derive(Debug, Parser)]
+#[command(name = "snapkeep", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Environment variables SNAPKEEP_* override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dashboard, the REST API and the metrics.
+    Serve {
+        /// Address to listen on (IP:PORT); port 0 picks a free port.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Directory for Snapkeep's state (default ./snapkeep-data).
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// The SQLite catalog file (default STATE_DIR/catalog.db).
+        #[arg(long, value_name = "FILE")]
+        catalog: Option<PathBuf>,
+    },
+    /// Start (or reuse) a dev node under STATE_DIR/node1, load the `shop` demo data once, and
+    /// serve the console against it; Ctrl-C stops both.
+    Demo {
+        /// Address to listen on (IP:PORT); port 0 picks a free port.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Directory for Snapkeep's state and the dev node (default ./snapkeep-data).
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Manage users (straight on the catalog; works before the server runs).
+    User {
+        /// Directory for Snapkeep's state (default ./snapkeep-data).
+        #[arg(long, value_name = "DIR", global = true)]
+        state_dir: Option<PathBuf>,
+        /// The SQLite catalog file (default STATE_DIR/catalog.db).
+        #[arg(long, value_name = "FILE", global = true)]
+        catalog: Option<PathBuf>,
+        #[command(subcommand)]
+        action: admin::UserCommand,
+    },
+    /// Manage API tokens (straight on the catalog).
+    Token {
+        /// Directory for Snapkeep's state (default ./snapkeep-data).
+        #[arg(long, value_name = "DIR", global = true)]
+        state_dir: Option<PathBuf>,
+        /// The SQLite catalog file (default STATE_DIR/catalog.db).
+        #[arg(long, value_name = "FILE", global = true)]
+        catalog: Option<PathBuf>,
+        #[command(subcommand)]
+        action: admin::TokenCommand,
+    },
+    /// Check the audit log's hash chain (exit 1 naming the row where it breaks), or archive
+    /// old rows (straight on the catalog).
+    Audit {
+        /// Directory for Snapkeep's state (default ./snapkeep-data).
+        #[arg(long, value_name = "DIR", global = true)]
+        state_dir: Option<PathBuf>,
+        /// The SQLite catalog file (default STATE_DIR/catalog.db).
+        #[arg(long, value_name = "FILE", global = true)]
+        catalog: Option<PathBuf>,
+        #[command(subcommand)]
+        action: admin::AuditCommand,
+    },
+    /// Take, list, show and clear snapshots through a running server's API.
+    Snapshot {
+        /// The server, http:// or https:// (default $SNAPKEEP_SERVER or
+        /// http://127.0.0.1:3000). The API token is read from $SNAPKEEP_TOKEN.
+        #[arg(
+            long,
+            global = true,
+            env = "SNAPKEEP_SERVER",
+            default_value = "http://127.0.0.1:3000"
+        )]
+        server: String,
+        /// PEM file with the CA certificate(s) an https:// server's certificate must chain to
+        /// (a private CA); default the system's root certificates.
+        #[arg(long, global = true, env = "SNAPKEEP_CA_FILE", value_name = "PEM")]
+        ca_file: Option<PathBuf>,
+        /// Print JSON for scripts instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: snapshot::SnapshotCommand,
+    },
+    /// Plan, request, approve, reject, execute, resume, cancel, show and list restores through a
+    /// running server's API.
+    Restore {
+        /// The server, http:// or https:// (default $SNAPKEEP_SERVER or
+        /// http://127.0.0.1:3000); token from $SNAPKEEP_TOKEN.
+        #[arg(
+            long,
+            global = true,
+            env = "SNAPKEEP_SERVER",
+            default_value = "http://127.0.0.1:3000"
+        )]
+        server: String,
+        /// PEM file with the CA certificate(s) an https:// server's certificate must chain to
+        /// (a private CA); default the system's root certificates.
+        #[arg(long, global = true, env = "SNAPKEEP_CA_FILE", value_name = "PEM")]
+        ca_file: Option<PathBuf>,
+        /// Print JSON for scripts instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: restore::RestoreCommand,
+    },
+    /// A real Apache Cassandra 5.0 node for trying Snapkeep out (fetched with Maven).
+    DevNode {
+        #[command(subcommand)]
+        action: devnode::DevNodeAction,
+    },
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Serve {
+            listen,
+            state_dir,
+            catalog,
+        } => serve::run_serve(config, cli.log_format, listen, state_dir, catalog),
+        Command::Demo { listen, state_dir } => {
+            serve::run_demo(config, cli.log_format, listen, state_dir)
+        }
+        Command::User {
+            state_dir,
+            catalog,
+            action,
+        } => admin::catalog_command(config, state_dir, catalog, |pool| async move {
+            admin::run_user(&pool, action).await
+        }),
+        Command::Token {
+            state_dir,
+            catalog,
+            action,
+        } => admin::catalog_command(config, state_dir, catalog, |pool| async move {
+            admin::run_token(&pool, action).await
+        }),
+        Command::Audit {
+            state_dir,
+            catalog,
+            action,
+        } => admin::catalog_command(config, state_dir, catalog, |pool| async move {
+            admin::run_audit(&pool, action).await
+        }),
+        Command::Snapshot {
+            server,
+            ca_file,
+            json,
+            action,
+        } => snapshot::run(server, ca_file, json, action),
+        Command::Restore {
+            server,
+            ca_file,
+            json,
+            action,
+        } => restore::run(server, ca_file, json, action),
+        Command::DevNode { action } => devnode::run(cli.log_format, action),
+    }
+}
