@@ -15,8 +15,8 @@ use http_body_util::{BodyExt as _, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use snapkeep::catalog::Catalog;
-use snapkeep::disk::{DataDirScan, HoldFigures, Holds};
-use snapkeep::disk::{FileEntry, FileSet, FsStats, TableDir};
+use snapkeep::node::disk::{DataDirScan, HoldFigures, Holds};
+use snapkeep::node::disk::{FileEntry, FileSet, FsStats, TableDir};
 use snapkeep::reports::sample::{DAY_MS, compact, record_scan};
 
 const KEYSPACES: usize = 10;

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use snapkeep::disk::scan_data_dirs;
+use snapkeep::node::disk::scan_data_dirs;
 
 const COMPONENTS: [&str; 8] = [
     "Data.db",

@@ -13,8 +13,8 @@ use http_body_util::{BodyExt as _, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use snapkeep::catalog::Catalog;
-use snapkeep::disk::Holds;
-use snapkeep::disk::{FileEntry, FileSet, NodeScan, SnapshotDir, TableDir};
+use snapkeep::node::disk::Holds;
+use snapkeep::node::disk::{FileEntry, FileSet, NodeScan, SnapshotDir, TableDir};
 use snapkeep::snapshots::record::{RecordOptions, Scope, record};
 
 fn table(i: usize, snapshots: Vec<SnapshotDir>) -> TableDir {

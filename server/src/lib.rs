@@ -11,7 +11,6 @@ pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod disk;
 pub mod error;
 pub mod escape;
 pub mod http;

@@ -8,8 +8,8 @@ mod support;
 use std::path::PathBuf;
 
 use axum::http::StatusCode;
-use snapkeep::disk::{DataDirScan, HoldFigures, Holds};
-use snapkeep::disk::{FileEntry, FileSet, FsStats, TableDir};
+use snapkeep::node::disk::{DataDirScan, HoldFigures, Holds};
+use snapkeep::node::disk::{FileEntry, FileSet, FsStats, TableDir};
 use snapkeep::reports::sample::{DAY_MS, compact, record_scan};
 use support::TestApp;
 use support::app::json_body as json;

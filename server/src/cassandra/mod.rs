@@ -1,14 +1,8 @@
-//! Contact with real Cassandra nodes: nodetool (through the process runner), its output
-//! parsers, the CQL client, the dev-node launcher used by `make demo` and the tests, and which
-//! Cassandra processes hold a node's files open.
+//! Speaking CQL to Cassandra: the client (schema, queries, TRUNCATE) and one cache of sessions
+//! the services share. Everything else done on a Cassandra host (nodetool, its files, starting
+//! and stopping it) belongs to the node boundary, [`crate::node`].
 
 pub mod cql;
-pub mod demo;
-pub mod devnode;
-pub mod nodetool;
-pub mod parse;
-pub mod procs;
 pub mod sessions;
 
-pub use nodetool::{Nodetool, NodetoolError};
 pub use sessions::CqlSessions;

@@ -1,5 +1,5 @@
 //! `snapkeep dev-node start|stop|status|load-demo`: the command line of the Cassandra dev node
-//! (the node itself is [`crate::cassandra::devnode`]).
+//! (the node itself is [`crate::node::devnode`]).
 
 use std::path::PathBuf;
 
@@ -51,10 +51,10 @@ pub enum DevNodeAction {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
         /// Customers to write (each with three orders).
-        #[arg(long, default_value_t = crate::cassandra::demo::CUSTOMERS)]
+        #[arg(long, default_value_t = crate::node::demo::CUSTOMERS)]
         customers: usize,
         /// Products to write (each written three times).
-        #[arg(long, default_value_t = crate::cassandra::demo::PRODUCTS)]
+        #[arg(long, default_value_t = crate::node::demo::PRODUCTS)]
         products: usize,
     },
 }
@@ -70,7 +70,7 @@ pub(super) fn run(log_format: Option<LogFormat>, action: DevNodeAction) -> anyho
 }
 
 async fn dev_node(action: DevNodeAction) -> anyhow::Result<()> {
-    use crate::cassandra::devnode;
+    use crate::node::devnode;
     match action {
         DevNodeAction::Start {
             dir,
@@ -123,7 +123,8 @@ async fn dev_node(action: DevNodeAction) -> anyhow::Result<()> {
             customers,
             products,
         } => {
-            use crate::cassandra::{Nodetool, cql::Cql, demo};
+            use crate::cassandra::cql::Cql;
+            use crate::node::{Nodetool, demo};
             let node = devnode::load(&dir)?.node_config();
             let cql = Cql::connect(&node.cql, std::time::Duration::from_secs(30)).await?;
             if demo::is_loaded(&cql).await? {

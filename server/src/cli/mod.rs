@@ -2,7 +2,7 @@
 //! command group has its own file, and the work lives in the domain modules.
 //!
 //! - [`serve`]: `serve` and `demo`.
-//! - [`devnode`]: `dev-node` (the node itself is [`crate::cassandra::devnode`]).
+//! - [`devnode`]: `dev-node` (the node itself is [`crate::node::devnode`]).
 //! - [`admin`]: `user`, `token` and `audit`, straight on the catalog.
 //! - [`snapshot`], [`restore`]: `snapshot` and `restore`, through a running server's API.
 //! - [`client`]: the CLI's side of the REST API those two use.

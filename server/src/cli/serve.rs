@@ -82,7 +82,8 @@ async fn demo_users(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn demo(config: &mut Config) -> anyhow::Result<()> {
-    use crate::cassandra::{Nodetool, cql::Cql, demo, devnode};
+    use crate::cassandra::cql::Cql;
+    use crate::node::{Nodetool, demo, devnode};
     let dir = config.state_dir.join("node1");
     println!(
         "starting the Cassandra {} dev node in {} …",

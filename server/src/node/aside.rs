@@ -12,8 +12,8 @@ use app::api::{Plan, TablePlan};
 
 use super::NodeConfig;
 use super::control::require_down;
+use super::disk::{TableRef, real_dirs_below};
 use super::staging::{check_snapshot_unchanged, link_files};
-use crate::disk::real_dirs_below;
 
 /// Directory (in each table directory and in the commit log directory) where a full-node
 /// restore moves the files it replaces, one subdirectory per restore (its safety tag).
@@ -23,14 +23,13 @@ pub const ASIDE_DIR: &str = ".snapkeep-aside";
 /// catalog names and checked: under a configured data directory, no `..`, no symbolic link.
 pub fn checked_table_dir(t: &TablePlan, node: &NodeConfig) -> Result<(PathBuf, PathBuf), String> {
     let data_dir = PathBuf::from(&t.data_dir);
-    let dir = crate::disk::table_dir(
-        &node.data_dirs,
-        &data_dir,
-        &t.keyspace,
-        &t.table,
-        &t.source_table_id,
-    )
-    .map_err(|e| e.to_string())?;
+    let table = TableRef {
+        data_dir: data_dir.clone(),
+        keyspace: t.keyspace.clone(),
+        table: t.table.clone(),
+        table_id: t.source_table_id.clone(),
+    };
+    let dir = super::disk::table_dir(&node.data_dirs, &table).map_err(|e| e.to_string())?;
     if dir != Path::new(&t.staging_dir) {
         return Err(format!(
             "the plan names {} for {}.{}, not {}",
@@ -54,7 +53,8 @@ pub fn aside_dir(root: &Path, planned: Option<&str>, plan: &Plan) -> Result<Path
         .safety_tag
         .as_deref()
         .ok_or("a full-node plan without a safety tag")?;
-    let tag = crate::disk::remove::component("restore tag", tag).map_err(|e| e.to_string())?;
+    let tag =
+        crate::node::disk::remove::component("restore tag", tag).map_err(|e| e.to_string())?;
     let dir = root.join(ASIDE_DIR).join(tag);
     if planned != Some(&*dir.to_string_lossy()) {
         return Err(format!(
@@ -192,7 +192,7 @@ pub fn checked_aside(
         .ok_or("a full-node plan without a safety tag")?;
     let dir = root
         .join(ASIDE_DIR)
-        .join(crate::disk::remove::component("restore tag", tag).map_err(|e| e.to_string())?);
+        .join(crate::node::disk::remove::component("restore tag", tag).map_err(|e| e.to_string())?);
     if Path::new(planned) != dir {
         return Err(format!(
             "the plan names {planned} as the aside directory, not {}",

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::NodeConfig;
+use super::{Nodetool, devnode};
 use crate::cassandra::cql::Cql;
-use crate::cassandra::{Nodetool, devnode};
 use crate::process::Command;
 
 /// How a full-node restore stops and starts the node.
@@ -34,7 +34,7 @@ impl NodeControl {
                     start: start.clone(),
                 })
             }
-            (_, _, Some(dir)) => match crate::cassandra::devnode::load(dir) {
+            (_, _, Some(dir)) => match crate::node::devnode::load(dir) {
                 Ok(_) => Ok(NodeControl::DevNode(dir.clone())),
                 Err(e) => Err(format!(
                     "Node {} cannot be restarted by the dev-node launcher: {e}",
@@ -159,10 +159,10 @@ pub async fn node_state(node: &NodeConfig) -> NodeState {
     let mut dirs = node.data_dirs.clone();
     dirs.extend(node.commitlog_dir.clone());
     let scan = tokio::task::spawn_blocking(move || {
-        crate::cassandra::procs::cassandra_processes_using(Path::new("/proc"), &dirs)
+        crate::node::procs::cassandra_processes_using(Path::new("/proc"), &dirs)
     })
     .await
-    .unwrap_or_else(|e| crate::cassandra::procs::ProcessUse {
+    .unwrap_or_else(|e| crate::node::procs::ProcessUse {
         using: Vec::new(),
         unreadable: vec![(0, format!("the process scan failed: {e}"))],
     });

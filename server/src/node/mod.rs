@@ -12,13 +12,22 @@
 //!
 //! The parts: [`config`] (one node's settings), [`files`] (a snapshot's own files),
 //! [`staging`] (restore staging and import), [`control`] (drain, stop, start, what is down),
-//! [`aside`] (files a full-node restore moves aside and puts back), and the low-level
-//! `disk` scanner and nodetool runner they use.
+//! [`aside`] (files a full-node restore moves aside and puts back), and the low-level parts
+//! they use: [`disk`] (the inode-aware scanner, filesystem statistics, checked paths and
+//! removal), [`nodetool`] with its output parsers ([`parse`]), [`procs`] (which Cassandra
+//! processes hold a node's files open), [`devnode`] (a Cassandra dev node on this machine, for
+//! `make demo` and the tests) and [`demo`] (its demo data).
 
 pub mod aside;
 pub mod config;
 pub mod control;
+pub mod demo;
+pub mod devnode;
+pub mod disk;
 pub mod files;
+pub mod nodetool;
+pub mod parse;
+pub mod procs;
 pub mod staging;
 
 use std::path::{Path, PathBuf};
@@ -27,13 +36,13 @@ use app::api::{Plan, PlanFile, TablePlan};
 
 pub use config::{JMX_PASSWORD_FILE_ENV, NodeConfig, split_host_port};
 
-pub use crate::disk::{
+pub use disk::{
     DataDirScan, FileEntry, FileFigures, FileSet, FsStats, HoldFigures, Holds, NodeScan,
-    SnapshotDir, TableDir, TableSummary,
+    SnapshotDir, TableDir, TableRef, TableSummary,
 };
 
-use crate::cassandra::parse::{Info, SnapshotRow, TableStats};
-use crate::cassandra::{Nodetool, NodetoolError};
+pub use nodetool::{Nodetool, NodetoolError};
+use parse::{Info, SnapshotRow, TableStats};
 
 /// One Cassandra host as the services reach it.
 #[derive(Debug, Clone, Copy)]
@@ -88,16 +97,8 @@ impl<'a> Node<'a> {
         &self,
         table: &TableRef,
         tag: &str,
-    ) -> Result<bool, crate::disk::RemoveError> {
-        let t = table;
-        crate::disk::remove_snapshot_dir(
-            &self.config().data_dirs,
-            &t.data_dir,
-            &t.keyspace,
-            &t.table,
-            &t.table_id,
-            tag,
-        )
+    ) -> Result<bool, disk::RemoveError> {
+        disk::remove_snapshot_dir(&self.config().data_dirs, table, tag)
     }
 
     /// `nodetool listsnapshots`.
@@ -154,7 +155,7 @@ impl<'a> Node<'a> {
                     .is_none_or(|ids| ids.iter().any(|x| x == id))
             };
             let mut open = !tables.is_closed();
-            crate::disk::scan_streaming(&dirs, &filter, &mut |first, parts| {
+            disk::scan_streaming(&dirs, &filter, &mut |first, parts| {
                 if open {
                     open = tables.blocking_send((first, parts)).is_ok();
                 }
@@ -166,7 +167,7 @@ impl<'a> Node<'a> {
 
     /// Size and free space (bytes and inodes) of the filesystem holding `dir`.
     pub fn fs_stats(&self, dir: &Path) -> std::io::Result<FsStats> {
-        crate::disk::fs_stats(dir)
+        disk::fs_stats(dir)
     }
 
     /// Whether two paths are on the same filesystem (so hard links work between them).
@@ -179,32 +180,13 @@ impl<'a> Node<'a> {
     }
 
     /// The directory of snapshot `tag` of a table, checked to be inside a data directory.
-    pub fn snapshot_dir(
-        &self,
-        table: &TableRef,
-        tag: &str,
-    ) -> Result<PathBuf, crate::disk::RemoveError> {
-        let t = table;
-        crate::disk::snapshot_dir(
-            &self.config().data_dirs,
-            &t.data_dir,
-            &t.keyspace,
-            &t.table,
-            &t.table_id,
-            tag,
-        )
+    pub fn snapshot_dir(&self, table: &TableRef, tag: &str) -> Result<PathBuf, disk::RemoveError> {
+        disk::snapshot_dir(&self.config().data_dirs, table, tag)
     }
 
     /// The live directory of a table, checked to be inside a data directory.
-    pub fn table_dir(&self, table: &TableRef) -> Result<PathBuf, crate::disk::RemoveError> {
-        let t = table;
-        crate::disk::table_dir(
-            &self.config().data_dirs,
-            &t.data_dir,
-            &t.keyspace,
-            &t.table,
-            &t.table_id,
-        )
+    pub fn table_dir(&self, table: &TableRef) -> Result<PathBuf, disk::RemoveError> {
+        disk::table_dir(&self.config().data_dirs, table)
     }
 
     /// The files of a snapshot directory now (regular files but its manifest and schema).
@@ -331,16 +313,6 @@ pub struct SnapshotRequest {
     pub skip_flush: bool,
     pub keyspaces: Vec<String>,
     pub tables: Vec<String>,
-}
-
-/// One table's directory on the node as the catalog names it: the data directory holding
-/// it, the keyspace, the table and its id (the directory is `<keyspace>/<table>-<id>`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TableRef {
-    pub data_dir: PathBuf,
-    pub keyspace: String,
-    pub table: String,
-    pub table_id: String,
 }
 
 /// What [`Node::restored_files`] found for one restored table.

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use app::api::{Plan, PlanFile, TablePlan, Target};
 
 use super::NodeConfig;
-use crate::cassandra::Nodetool;
-use crate::disk::OpenDir;
+use crate::node::Nodetool;
+use crate::node::disk::OpenDir;
 
 /// Directory under a data directory where restores stage hard links before `nodetool import`.
 pub const STAGING_DIR: &str = ".snapkeep-staging";
@@ -49,9 +49,9 @@ fn staging_dir(t: &TablePlan, node: &NodeConfig) -> Result<PathBuf, String> {
     if std::fs::symlink_metadata(&data_dir).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(not_real(&data_dir));
     }
-    match crate::disk::real_dirs_below(&data_dir, &staging) {
+    match crate::node::disk::real_dirs_below(&data_dir, &staging) {
         Ok(_) => Ok(staging),
-        Err(crate::disk::remove::RemoveError::NotADirectory { path }) => Err(not_real(&path)),
+        Err(crate::node::disk::remove::RemoveError::NotADirectory { path }) => Err(not_real(&path)),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use snapkeep::cassandra::Nodetool;
 use snapkeep::cassandra::cql::Cql;
-use snapkeep::cassandra::devnode;
+use snapkeep::node::Nodetool;
+use snapkeep::node::devnode;
 
 use crate::support::app::{APPROVER, OPERATOR};
 use crate::support::node::{

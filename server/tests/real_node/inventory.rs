@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use snapkeep::cassandra::{Nodetool, NodetoolError};
 use snapkeep::inventory::Inventory;
+use snapkeep::node::{Nodetool, NodetoolError};
 
 use crate::support::TestApp;
 use crate::support::node::{config, cql, keyspace, shared, table, table_dir, write_rows};

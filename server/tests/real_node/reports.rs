@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use snapkeep::cassandra::Nodetool;
+use snapkeep::node::Nodetool;
 
 use crate::support::TestApp;
 use crate::support::node::{config, cql, keyspace, shared, table, table_dir, write_rows};

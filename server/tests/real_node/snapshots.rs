@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use snapkeep::cassandra::Nodetool;
+use snapkeep::node::Nodetool;
 
 use crate::snapshot_bytes_by_hand;
 use crate::support::node::{config, cql, keyspace, shared, table, table_dir, write_rows};

@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use snapkeep::cassandra::cql::Cql;
-use snapkeep::cassandra::devnode::{self, DevNode, StartOptions};
 use snapkeep::node::NodeConfig;
+use snapkeep::node::devnode::{self, DevNode, StartOptions};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 static NODE: OnceLock<DevNode> = OnceLock::new();

@@ -10,7 +10,9 @@ pub mod statvfs;
 
 pub use holds::{HoldFigures, Holds, SnapshotHold};
 pub use linkat::OpenDir;
-pub use remove::{RemoveError, real_dirs_below, remove_snapshot_dir, snapshot_dir, table_dir};
+pub use remove::{
+    RemoveError, TableRef, real_dirs_below, remove_snapshot_dir, snapshot_dir, table_dir,
+};
 pub use scan::{
     DataDirScan, FileEntry, FileFigures, FileSet, NodeScan, ScanError, SnapshotDir, TableDir,
     TableFilter, TableSink, TableSummary, scan_data_dirs, scan_data_dirs_filtered, scan_streaming,

@@ -296,12 +296,12 @@ mod tests {
             Ok(vec![])
         );
         assert!(version(&fixture("down-error.txt")).is_err());
-        assert!(crate::cassandra::nodetool::is_connection_failure(&fixture(
+        assert!(crate::node::nodetool::is_connection_failure(&fixture(
             "down-error.txt"
         )));
-        assert!(!crate::cassandra::nodetool::is_connection_failure(
-            &fixture("unknown-keyspace-error.txt")
-        ));
+        assert!(!crate::node::nodetool::is_connection_failure(&fixture(
+            "unknown-keyspace-error.txt"
+        )));
     }
 
     #[test]

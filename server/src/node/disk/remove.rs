@@ -41,38 +41,37 @@ pub fn component<'a>(what: &'static str, name: &'a str) -> Result<&'a str, Remov
     }
 }
 
+/// One table's directory on a node as the catalog names it: the data directory holding it, the
+/// keyspace, the table and its id (the directory is `<keyspace>/<table>-<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TableRef {
+    pub data_dir: PathBuf,
+    pub keyspace: String,
+    pub table: String,
+    pub table_id: String,
+}
+
 /// `<data_dir>/<keyspace>/<table>-<id>`, after checking that `data_dir` is one of `allowed`
 /// and every name is one plain path component.
-pub fn table_dir(
-    allowed: &[PathBuf],
-    data_dir: &Path,
-    keyspace: &str,
-    table: &str,
-    table_id: &str,
-) -> Result<PathBuf, RemoveError> {
-    if !allowed.iter().any(|d| d == data_dir) {
+pub fn table_dir(allowed: &[PathBuf], t: &TableRef) -> Result<PathBuf, RemoveError> {
+    if !allowed.iter().any(|d| d == &t.data_dir) {
         return Err(RemoveError::OutsideDataDirs {
-            path: data_dir.to_path_buf(),
+            path: t.data_dir.clone(),
         });
     }
     let dir = format!(
         "{}-{}",
-        component("table", table)?,
-        component("table id", table_id)?
+        component("table", &t.table)?,
+        component("table id", &t.table_id)?
     );
-    Ok(data_dir.join(component("keyspace", keyspace)?).join(dir))
+    Ok(t.data_dir
+        .join(component("keyspace", &t.keyspace)?)
+        .join(dir))
 }
 
 /// `<data_dir>/<keyspace>/<table>-<id>/snapshots/<tag>`, checked as [`table_dir`].
-pub fn snapshot_dir(
-    allowed: &[PathBuf],
-    data_dir: &Path,
-    keyspace: &str,
-    table: &str,
-    table_id: &str,
-    tag: &str,
-) -> Result<PathBuf, RemoveError> {
-    Ok(table_dir(allowed, data_dir, keyspace, table, table_id)?
+pub fn snapshot_dir(allowed: &[PathBuf], t: &TableRef, tag: &str) -> Result<PathBuf, RemoveError> {
+    Ok(table_dir(allowed, t)?
         .join("snapshots")
         .join(component("snapshot tag", tag)?))
 }
@@ -109,15 +108,12 @@ pub fn real_dirs_below(root: &Path, path: &Path) -> Result<bool, RemoveError> {
 /// not an error.
 pub fn remove_snapshot_dir(
     allowed: &[PathBuf],
-    data_dir: &Path,
-    keyspace: &str,
-    table: &str,
-    table_id: &str,
+    t: &TableRef,
     tag: &str,
 ) -> Result<bool, RemoveError> {
-    let path = snapshot_dir(allowed, data_dir, keyspace, table, table_id, tag)?;
+    let path = snapshot_dir(allowed, t, tag)?;
     // No symbolic link anywhere on the way below the data directory.
-    if !real_dirs_below(data_dir, &path)? {
+    if !real_dirs_below(&t.data_dir, &path)? {
         return Ok(false);
     }
     std::fs::remove_dir_all(&path).map_err(|source| RemoveError::Io { path, source })?;
@@ -129,6 +125,15 @@ mod tests {
     use super::*;
 
     const ID: &str = "0123456789abcdef0123456789abcdef";
+
+    fn orders(data: &Path, keyspace: &str) -> TableRef {
+        TableRef {
+            data_dir: data.to_path_buf(),
+            keyspace: keyspace.into(),
+            table: "orders".into(),
+            table_id: ID.into(),
+        }
+    }
 
     #[test]
     fn removes_only_inside_a_configured_data_dir() {
@@ -146,10 +151,7 @@ mod tests {
         assert!(matches!(
             remove_snapshot_dir(
                 std::slice::from_ref(&other),
-                &data,
-                "shop",
-                "orders",
-                ID,
+                &orders(&data, "shop"),
                 "nightly"
             ),
             Err(RemoveError::OutsideDataDirs { .. })
@@ -162,18 +164,16 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    remove_snapshot_dir(&allowed, &data, ks, "orders", ID, tag),
+                    remove_snapshot_dir(&allowed, &orders(&data, ks), tag),
                     Err(RemoveError::BadName { .. })
                 ),
                 "{ks} {tag}"
             );
         }
         assert!(snap.exists(), "nothing removed by refused calls");
-        assert!(remove_snapshot_dir(&allowed, &data, "shop", "orders", ID, "nightly").expect("rm"));
+        assert!(remove_snapshot_dir(&allowed, &orders(&data, "shop"), "nightly").expect("rm"));
         assert!(!snap.exists());
-        assert!(
-            !remove_snapshot_dir(&allowed, &data, "shop", "orders", ID, "nightly").expect("gone")
-        );
+        assert!(!remove_snapshot_dir(&allowed, &orders(&data, "shop"), "nightly").expect("gone"));
     }
 
     #[test]
@@ -190,10 +190,7 @@ mod tests {
         .expect("symlink");
         let err = remove_snapshot_dir(
             std::slice::from_ref(&data),
-            &data,
-            "shop",
-            "orders",
-            ID,
+            &orders(&data, "shop"),
             "nightly",
         )
         .expect_err("refused");

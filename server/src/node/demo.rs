@@ -11,8 +11,8 @@ use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 use uuid::Uuid;
 
-use super::cql::{Cql, CqlError};
 use super::nodetool::{Nodetool, NodetoolError};
+use crate::cassandra::cql::{Cql, CqlError};
 
 /// Why loading the demo data failed.
 #[derive(Debug, thiserror::Error)]
