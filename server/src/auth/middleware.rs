@@ -217,23 +217,18 @@ async fn authorize(state: &AuthState, req: Request, next: Next) -> Response {
     };
     let via = identity.via.as_str();
     let credential = identity.via.credential();
-    if !identity.user.role.allows(role) {
-        let why = format!(
+    let refusal = if !identity.user.role.allows(role) {
+        Some(format!(
             "your role `{}` may not do this; it needs `{}` or higher",
             identity.user.role, role
-        );
-        refuse(
-            identity.user.name.clone(),
-            via,
-            credential.clone(),
-            StatusCode::FORBIDDEN,
-            why.clone(),
-        )
-        .await;
-        return ApiError::Forbidden(why).into_response();
-    }
-    if changes && matches!(identity.via, Via::Session { .. }) && !same_origin(req.headers()) {
-        let why = "cross-site request refused: a change sent with the session cookie must come from this site (Origin header)".to_string();
+        ))
+    } else if changes && matches!(identity.via, Via::Session { .. }) && !same_origin(req.headers())
+    {
+        Some("cross-site request refused: a change sent with the session cookie must come from this site (Origin header)".to_string())
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
         refuse(
             identity.user.name.clone(),
             via,

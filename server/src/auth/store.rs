@@ -563,6 +563,14 @@ mod tests {
         PasswordChecks::new(2)
     }
 
+    /// Whether `name` signs in with `password`.
+    async fn logs_in(pool: &SqlitePool, name: &str, password: &str) -> bool {
+        check_login(pool, &checks(), name, password)
+            .await
+            .expect("login query")
+            .is_some()
+    }
+
     async fn pool() -> (SqlitePool, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = Catalog::open(&dir.path().join("c.db"))
@@ -593,25 +601,10 @@ mod tests {
             .await
             .expect("login");
         assert_eq!(ok.map(|u| u.1.role), Some(Role::Operator));
-        assert!(
-            check_login(&pool, &checks(), "ann", "wrong password!")
-                .await
-                .expect("login")
-                .is_none()
-        );
-        assert!(
-            check_login(&pool, &checks(), "nobody", "a long password")
-                .await
-                .expect("login")
-                .is_none()
-        );
+        assert!(!logs_in(&pool, "ann", "wrong password!").await);
+        assert!(!logs_in(&pool, "nobody", "a long password").await);
         set_disabled(&pool, "ann", true).await.expect("disable");
-        assert!(
-            check_login(&pool, &checks(), "ann", "a long password")
-                .await
-                .expect("login")
-                .is_none()
-        );
+        assert!(!logs_in(&pool, "ann", "a long password").await);
     }
 
     #[tokio::test]
@@ -659,12 +652,7 @@ mod tests {
         .await
         .expect("change");
         assert!(!must(pool.clone()).await, "changed by its owner");
-        assert!(
-            check_login(&pool, &checks(), "bob", "bob's new password")
-                .await
-                .expect("q")
-                .is_some()
-        );
+        assert!(logs_in(&pool, "bob", "bob's new password").await);
     }
 
     #[tokio::test]

@@ -385,6 +385,29 @@ pub(super) fn api_client(server: &str, ca_file: Option<&Path>) -> Result<ApiClie
     Ok(client)
 }
 
+/// Runs one command against `server` on a runtime of its own, with the client [`api_client`]
+/// makes.
+pub(super) fn run_with_client<F, Fut>(
+    server: &str,
+    ca_file: Option<&Path>,
+    command: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(ApiClient) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ClientError>>,
+{
+    use anyhow::Context as _;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let client = api_client(server, ca_file)?;
+        command(client).await?;
+        Ok(())
+    })
+}
+
 /// Prints an answer as pretty JSON, for `--json`.
 pub(super) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ClientError> {
     let text = serde_json::to_string_pretty(v).map_err(|e| ClientError::BadAnswer {

@@ -5,11 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use app::api::{format_bytes, format_utc};
 use axum::http::Method;
 
-use super::client::{ApiClient, ClientError, api_client, print_json};
+use super::client::{ApiClient, ClientError, print_json, run_with_client};
 
 /// `snapkeep restore …` as the CLI parsed it.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -250,14 +249,8 @@ pub(super) fn run(
     json: bool,
     action: RestoreCommand,
 ) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let client = api_client(&server, ca_file.as_deref())?;
-        run_restore(&client, action, json).await?;
-        Ok(())
+    run_with_client(&server, ca_file.as_deref(), |client| async move {
+        run_restore(&client, action, json).await
     })
 }
 

@@ -3,11 +3,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use app::api::{SnapshotDetailDto, SnapshotJobDto, SnapshotPage, format_bytes, format_utc};
 use axum::http::Method;
 
-use super::client::{ApiClient, ClientError, api_client, print_json, query_string};
+use super::client::{ApiClient, ClientError, print_json, query_string, run_with_client};
 use crate::escape::url_component;
 
 /// `snapkeep snapshot …` as the CLI parsed it.
@@ -98,14 +97,8 @@ pub(super) fn run(
     json: bool,
     action: SnapshotCommand,
 ) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let client = api_client(&server, ca_file.as_deref())?;
-        run_snapshot(&client, action, json).await?;
-        Ok(())
+    run_with_client(&server, ca_file.as_deref(), |client| async move {
+        run_snapshot(&client, action, json).await
     })
 }
 
@@ -133,27 +126,19 @@ pub async fn run_snapshot(
                 "ttl": ttl,
                 "skip_flush": skip_flush,
             });
-            let mut started: SnapshotJobDto = client
+            let started: SnapshotJobDto = client
                 .call(Method::POST, "/api/v1/snapshots", Some(body))
                 .await?;
-            if !no_wait {
-                started.job = client.wait(started.job.clone(), json).await?;
-            }
-            if json {
-                return print_json(&started);
-            }
-            if no_wait {
-                println!(
+            follow(client, started, no_wait, json, |s| {
+                format!(
                     "snapshot {} started as job {} ({} table(s) on {})",
-                    started.tag,
-                    started.job.id,
-                    started.tables.len(),
-                    started.nodes.join(", ")
-                );
-            } else {
-                println!("{}", started.job.message);
-            }
-            Ok(())
+                    s.tag,
+                    s.job.id,
+                    s.tables.len(),
+                    s.nodes.join(", ")
+                )
+            })
+            .await
         }
         SnapshotCommand::List {
             node,
@@ -269,30 +254,45 @@ pub async fn run_snapshot(
             no_wait,
         } => {
             let qs = query_string(&[("node", node), ("keyspace", keyspace), ("table", table)]);
-            let mut started: SnapshotJobDto = client
+            let started: SnapshotJobDto = client
                 .call(
                     Method::DELETE,
                     &format!("/api/v1/snapshots/{}{qs}", url_component(&tag)),
                     None,
                 )
                 .await?;
-            if !no_wait {
-                started.job = client.wait(started.job.clone(), json).await?;
-            }
-            if json {
-                return print_json(&started);
-            }
-            if no_wait {
-                println!(
+            follow(client, started, no_wait, json, |s| {
+                format!(
                     "clearing {} as job {} (frees {})",
-                    started.tag,
-                    started.job.id,
-                    format_bytes(started.frees_bytes.unwrap_or(0))
-                );
-            } else {
-                println!("{}", started.job.message);
-            }
-            Ok(())
+                    s.tag,
+                    s.job.id,
+                    format_bytes(s.frees_bytes.unwrap_or(0))
+                )
+            })
+            .await
         }
     }
+}
+
+/// Waits for a snapshot job unless `no_wait`, then prints it: as JSON with `json`, else the
+/// line `started` makes of it (`no_wait`) or the job's final message.
+async fn follow(
+    client: &ApiClient,
+    mut job: SnapshotJobDto,
+    no_wait: bool,
+    json: bool,
+    started: impl FnOnce(&SnapshotJobDto) -> String,
+) -> Result<(), ClientError> {
+    if !no_wait {
+        job.job = client.wait(job.job.clone(), json).await?;
+    }
+    if json {
+        return print_json(&job);
+    }
+    if no_wait {
+        println!("{}", started(&job));
+    } else {
+        println!("{}", job.job.message);
+    }
+    Ok(())
 }

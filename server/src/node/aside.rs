@@ -393,8 +393,7 @@ mod tests {
 
     #[test]
     fn a_failed_start_puts_every_file_back_as_it_was() {
-        use crate::restore::schema::{SchemaCheck, Verdict};
-        use app::api::{PlanFile, Target};
+        use app::api::{PlanFile, Target, Verdict};
         let tmp = tempfile::tempdir().expect("tempdir");
         let data = tmp.path().join("data");
         let commitlog = tmp.path().join("commitlog");
@@ -432,32 +431,21 @@ mod tests {
             truncate: false,
             safety_tag: Some(tag.into()),
             tables: vec![TablePlan {
-                keyspace: "shop".into(),
-                table: "orders".into(),
                 source_table_id: id.into(),
                 data_dir: data.display().to_string(),
-                source_dir: snap.display().to_string(),
-                target_keyspace: "shop".into(),
-                target_table: "orders".into(),
                 target_table_id: Some(id.into()),
                 staging_dir: table.display().to_string(),
                 aside_dir: Some(aside.display().to_string()),
-                files: vec![PlanFile {
-                    name: "nb-1-big-Data.db".into(),
-                    size: 4,
-                    inode,
-                }],
                 bytes: 4,
                 sstables: 1,
-                hard_link: true,
-                bytes_to_copy: 0,
-                expected_rows: None,
-                expected_rows_method: None,
-                schema_check: SchemaCheck {
-                    verdict: Verdict::Compatible,
-                    differences: Vec::new(),
-                },
-                schema_cql: String::new(),
+                ..crate::node::orders_plan(
+                    &snap,
+                    vec![PlanFile {
+                        name: "nb-1-big-Data.db".into(),
+                        size: 4,
+                        inode,
+                    }],
+                )
             }],
             headroom: Vec::new(),
             min_free_pct: 0,

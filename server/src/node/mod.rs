@@ -338,3 +338,33 @@ async fn blocking<T: Send + 'static>(
         .await
         .unwrap_or_else(|e| Err(format!("the file task failed: {e}")))
 }
+
+/// Table `shop.orders` restored in place from the snapshot directory `source` with `files`:
+/// the plan the node's unit tests start from and change what they test.
+#[cfg(test)]
+pub(crate) fn orders_plan(source: &Path, files: Vec<PlanFile>) -> TablePlan {
+    TablePlan {
+        keyspace: "shop".into(),
+        table: "orders".into(),
+        source_table_id: "0123456789abcdef0123456789abcdef".into(),
+        data_dir: String::new(),
+        source_dir: source.display().to_string(),
+        target_keyspace: "shop".into(),
+        target_table: "orders".into(),
+        target_table_id: None,
+        staging_dir: String::new(),
+        aside_dir: None,
+        files,
+        bytes: 0,
+        sstables: 0,
+        hard_link: true,
+        bytes_to_copy: 0,
+        expected_rows: None,
+        expected_rows_method: None,
+        schema_check: app::api::SchemaCheck {
+            verdict: app::api::Verdict::Compatible,
+            differences: Vec::new(),
+        },
+        schema_cql: String::new(),
+    }
+}

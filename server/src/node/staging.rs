@@ -449,33 +449,10 @@ pub fn clean_all(plan: &Plan, node: &NodeConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::restore::schema::{SchemaCheck, Verdict};
 
     fn table(source: &Path) -> TablePlan {
-        TablePlan {
-            keyspace: "shop".into(),
-            table: "orders".into(),
-            source_table_id: "0123456789abcdef0123456789abcdef".into(),
-            data_dir: String::new(),
-            source_dir: source.display().to_string(),
-            target_keyspace: "shop".into(),
-            target_table: "orders".into(),
-            target_table_id: None,
-            staging_dir: String::new(),
-            aside_dir: None,
-            files: crate::node::files::snapshot_files(source).expect("files"),
-            bytes: 0,
-            sstables: 0,
-            hard_link: true,
-            bytes_to_copy: 0,
-            expected_rows: None,
-            expected_rows_method: None,
-            schema_check: SchemaCheck {
-                verdict: Verdict::Compatible,
-                differences: Vec::new(),
-            },
-            schema_cql: String::new(),
-        }
+        let files = crate::node::files::snapshot_files(source).expect("files");
+        crate::node::orders_plan(source, files)
     }
 
     #[test]

@@ -464,24 +464,11 @@ fn read_table(p: &Pending, scan: &mut Findings) -> TableDir {
     let mut live = FileSet::default();
     let mut backups = FileSet::default();
     let mut snapshots = Vec::new();
-    let entries = match fs::read_dir(path) {
-        Ok(e) => e,
-        Err(e) => {
-            scan.problems
-                .push(format!("cannot read {}: {e}", path.display()));
-            return TableDir {
-                keyspace: keyspace.into(),
-                table: table.into(),
-                id: id.into(),
-                data_dir: data_dir.into(),
-                path: path.into(),
-                live,
-                snapshots,
-                backups,
-            };
-        }
-    };
-    for entry in entries.filter_map(Result::ok) {
+    let entries = fs::read_dir(path).map_err(|e| {
+        scan.problems
+            .push(format!("cannot read {}: {e}", path.display()));
+    });
+    for entry in entries.into_iter().flatten().filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Ok(ft) = entry.file_type() else {
             scan.problems
