@@ -7,13 +7,11 @@
 //! compacted into a new one and every table grows a little; the filesystem fills slowly.
 //! `SNAPKEEP_BENCH_REPORT_DAYS` shortens the simulated history (default 365).
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use http_body_util::{BodyExt as _, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use snapkeep::catalog::Catalog;
 use snapkeep::node::disk::{DataDirScan, HoldFigures, Holds};
 use snapkeep::node::disk::{FileEntry, FileSet, FsStats, TableDir};
@@ -94,36 +92,6 @@ fn scan_at(h: i64) -> (Scan, Holds) {
     (scan, holds)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-async fn latencies(url: &str, token: &str, n: usize) -> (f64, f64, usize) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let mut lat = Vec::with_capacity(n);
-    let mut size = 0;
-    for _ in 0..n {
-        let req = axum::http::Request::get(url)
-            .header("authorization", format!("Bearer {token}"))
-            .body(Empty::new())
-            .expect("request");
-        let t = Instant::now();
-        let res = client.request(req).await.expect("request");
-        assert!(res.status().is_success(), "{url}: {}", res.status());
-        size = res
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .len();
-        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    lat.sort_by(f64::total_cmp);
-    (percentile(&lat, 0.5), percentile(&lat, 0.99), size)
-}
-
 fn main() {
     let days: i64 = std::env::var("SNAPKEEP_BENCH_REPORT_DAYS")
         .ok()
@@ -168,8 +136,8 @@ fn main() {
             "record {hours} hourly samples of {} tables: {:.0} s in all; per sample p50 {:.1} ms, p99 {:.1} ms; compaction {:.1} s in all",
             KEYSPACES * TABLES_PER_KEYSPACE,
             started.elapsed().as_secs_f64(),
-            percentile(&record_ms, 0.5),
-            percentile(&record_ms, 0.99),
+            common::percentile(&record_ms, 0.5),
+            common::percentile(&record_ms, 0.99),
             compact_total.as_secs_f64()
         );
         let rows: (i64, i64) = sqlx::query_as(
@@ -239,7 +207,7 @@ fn main() {
                 format!("/api/v1/reports/storage.csv?{year}&group=table"),
             ),
         ] {
-            let (p50, p99, size) = latencies(&format!("{base}{path}"), &token, 30).await;
+            let (p50, p99, size) = common::latencies(&format!("{base}{path}"), &token, 30).await;
             // The goal is the page's; the year-long CSV by table is a download of megabytes.
             let goal = if what.starts_with("GET /reports") {
                 " (goal ≤ 200 ms)"

@@ -5,13 +5,11 @@
 //! The scans are synthetic (built in memory) so the figures measure the catalog and the HTTP
 //! path alone; the real-node tests in `tests/real_node/snapshots.rs` check the figures are right.
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use http_body_util::{BodyExt as _, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use snapkeep::catalog::Catalog;
 use snapkeep::node::disk::Holds;
 use snapkeep::node::disk::{FileEntry, FileSet, NodeScan, SnapshotDir, TableDir};
@@ -48,11 +46,6 @@ fn snapshot(tag: String, files: usize, first_inode: u64) -> SnapshotDir {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 async fn record_scan(pool: &sqlx::SqlitePool, scan: &NodeScan) -> Duration {
     let holds: Holds = scan.holds();
     let opts = RecordOptions {
@@ -66,31 +59,6 @@ async fn record_scan(pool: &sqlx::SqlitePool, scan: &NodeScan) -> Duration {
         .await
         .expect("record");
     t.elapsed()
-}
-
-async fn latencies(url: &str, token: &str, n: usize) -> (f64, f64, usize) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let mut lat = Vec::with_capacity(n);
-    let mut size = 0;
-    for _ in 0..n {
-        let req = axum::http::Request::get(url)
-            .header("authorization", format!("Bearer {token}"))
-            .body(Empty::new())
-            .expect("request");
-        let t = Instant::now();
-        let res = client.request(req).await.expect("request");
-        assert!(res.status().is_success(), "{url}: {}", res.status());
-        size = res
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .len();
-        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    lat.sort_by(f64::total_cmp);
-    (percentile(&lat, 0.5), percentile(&lat, 0.99), size)
 }
 
 fn main() {
@@ -171,7 +139,7 @@ fn main() {
             ),
             ("GET /snapshots (history page, SSR)", "/snapshots"),
         ] {
-            let (p50, p99, size) = latencies(&format!("{base}{path}"), &token, 300).await;
+            let (p50, p99, size) = common::latencies(&format!("{base}{path}"), &token, 300).await;
             println!(
                 "{what} with 10,000 snapshots: p50 {p50:.1} ms, p99 {p99:.1} ms, {size} bytes (goal p99 ≤ 50 ms)"
             );
