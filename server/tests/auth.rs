@@ -304,56 +304,24 @@ async fn a_session_change_without_this_sites_origin_is_refused() {
         .await;
     let cookie = session_cookie(&headers).expect("cookie");
     let body = r#"{"tag":"bad tag!"}"#;
+    const JSON: &str = "application/json";
     // No Origin: refused before the handler runs.
-    let (status, _, text) = app
-        .request(Method::POST, "/api/v1/snapshots")
-        .headers(&[
-            ("host", "snapkeep.test"),
-            ("cookie", &cookie),
-            ("content-type", "application/json"),
-        ])
-        .body(body)
-        .send_parts()
-        .await;
+    let (status, text) =
+        post_from(&app, "/api/v1/snapshots", None, Some(&cookie), JSON, body).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
     assert!(text.contains("cross-site"), "{text}");
     // Another site's Origin: refused.
-    let (status, _, _) = app
-        .request(Method::POST, "/api/v1/snapshots")
-        .headers(&[
-            ("host", "snapkeep.test"),
-            ("origin", "https://evil.example"),
-            ("cookie", &cookie),
-            ("content-type", "application/json"),
-        ])
-        .body(body)
-        .send_parts()
-        .await;
+    let evil = Some("https://evil.example");
+    let (status, _) = post_from(&app, "/api/v1/snapshots", evil, Some(&cookie), JSON, body).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // This site's Origin: reaches the handler (which checks the tag).
-    let (status, _, _) = app
-        .request(Method::POST, "/api/v1/snapshots")
-        .headers(&[
-            ("host", "snapkeep.test"),
-            ("origin", "http://snapkeep.test"),
-            ("cookie", &cookie),
-            ("content-type", "application/json"),
-        ])
-        .body(body)
-        .send_parts()
-        .await;
+    let here = Some("http://snapkeep.test");
+    let (status, _) = post_from(&app, "/api/v1/snapshots", here, Some(&cookie), JSON, body).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // Sign-in forms from another site are refused too.
-    let (status, _, _) = app
-        .request(Method::POST, "/login")
-        .headers(&[
-            ("host", "snapkeep.test"),
-            ("origin", "https://evil.example"),
-            ("content-type", "application/x-www-form-urlencoded"),
-        ])
-        .body("name=vic&password=a+long+enough+password")
-        .send_parts()
-        .await;
+    let form = "application/x-www-form-urlencoded";
+    let login = "name=vic&password=a+long+enough+password";
+    let (status, _) = post_from(&app, "/login", evil, None, form, login).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Sign-out ends the session.
     let (status, _, _) = app
@@ -521,6 +489,28 @@ async fn users_create_their_own_tokens_and_admins_none_for_others() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// A POST as a browser sends it to `snapkeep.test`: from `origin` (no Origin header when
+/// `None`), with the session `cookie` if given: the status and the answer's text.
+async fn post_from(
+    app: &TestApp,
+    path: &str,
+    origin: Option<&str>,
+    cookie: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> (StatusCode, String) {
+    let mut headers = vec![("host", "snapkeep.test"), ("content-type", content_type)];
+    headers.extend(origin.map(|o| ("origin", o)));
+    headers.extend(cookie.map(|c| ("cookie", c)));
+    let (status, _, text) = app
+        .request(Method::POST, path)
+        .headers(&headers)
+        .body(body)
+        .send_parts()
+        .await;
+    (status, text)
+}
+
 const FORM: [(&str, &str); 3] = [
     ("host", "snapkeep.test"),
     ("origin", "http://snapkeep.test"),
@@ -603,17 +593,17 @@ async fn approvals_count_only_from_credentials_their_holder_created() {
     // bob signs in and makes his own token: his approval passes the credential check (and
     // stops only because the request's node is not configured here).
     let cookie = sign_in(&app, APPROVER, PASSWORD).await;
-    let (status, _, body) = app
-        .request(Method::POST, "/api/v1/tokens")
-        .headers(&[
-            ("host", "snapkeep.test"),
-            ("origin", "http://snapkeep.test"),
-            ("cookie", &cookie),
-            ("content-type", "application/json"),
-        ])
-        .body(r#"{"name":"mine"}"#)
-        .send_parts()
-        .await;
+    let here = Some("http://snapkeep.test");
+    let json = "application/json";
+    let (status, body) = post_from(
+        &app,
+        "/api/v1/tokens",
+        here,
+        Some(&cookie),
+        json,
+        r#"{"name":"mine"}"#,
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     let own = v["token"].as_str().expect("token").to_string();
