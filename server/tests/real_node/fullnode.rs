@@ -145,16 +145,8 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         StatusCode::FORBIDDEN,
         "the requester cannot approve: {v}"
     );
-    let (status, v) = app
-        .approver()
-        .post(&restore_uri(id, "approve"), json!({"comment": "go"}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    let (status, v) = app
-        .operator()
-        .call(Method::POST, &restore_uri(id, "execute"), None)
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    app.approve(id, "go").await;
+    app.execute(id).await;
     // Every table of the node is locked while it runs, even one the restore does not touch.
     let (status, v) = app
         .operator()
@@ -520,16 +512,8 @@ async fn a_full_node_restore_stops_the_node_puts_every_table_back_and_starts_it(
         .await;
     assert_eq!(status, StatusCode::CREATED, "{req}");
     let id = &req["id"];
-    let (status, v) = broken
-        .approver()
-        .post(&restore_uri(id, "approve"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    let (status, v) = broken
-        .operator()
-        .call(Method::POST, &restore_uri(id, "execute"), None)
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    broken.approve(id, "").await;
+    broken.execute(id).await;
     let failed = broken
         .wait_restore_within(id, Duration::from_secs(300))
         .await;

@@ -109,11 +109,7 @@ async fn the_war_story_truncate_at_3am_restored_in_place_with_approval() {
     let (status, _) = app.operator().post("/api/v1/restores", request).await;
     assert_eq!(status, StatusCode::CONFLICT, "one open restore per table");
 
-    let (status, v) = app
-        .operator()
-        .call(Method::POST, &restore_uri(id, "execute"), None)
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    app.execute(id).await;
     let done = app.wait_restore(id).await;
     assert_eq!(done["state"], "done", "{done}");
     assert_eq!(done["verification"]["passed"], true, "{done}");
@@ -209,16 +205,8 @@ async fn schema_drift_warns_blocks_and_a_side_restore_works() {
         .as_str()
         .expect("side name")
         .to_string();
-    let (status, v) = app
-        .approver()
-        .post(&restore_uri(id, "approve"), json!({"comment": "ok"}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    let (status, v) = app
-        .operator()
-        .call(Method::POST, &restore_uri(id, "execute"), None)
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    app.approve(id, "ok").await;
+    app.execute(id).await;
     let done = app.wait_restore(id).await;
     assert_eq!(done["state"], "done", "{done}");
     let rows = rows_of(&cql, &format!("it_drift.{side_table}")).await;
@@ -449,11 +437,7 @@ async fn a_disk_full_mid_copy_fails_the_restore_cleans_staging_and_keeps_the_liv
     assert_eq!(status, StatusCode::CREATED, "{req}");
     assert_eq!(req["plan"]["tables"][0]["hard_link"], true, "{req}");
     let id = &req["id"];
-    let (status, v) = app
-        .approver()
-        .post(&restore_uri(id, "approve"), json!({"comment": "ok"}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
+    app.approve(id, "ok").await;
 
     // After approval, this restore's staging directory becomes a separate, nearly full
     // filesystem: hard links there fail (EXDEV), so the files are copied, and the copy runs
@@ -677,11 +661,7 @@ async fn an_expired_approval_frees_the_table_and_a_cancelled_request_its_snapsho
     let (status, req) = app.operator().post("/api/v1/restores", body.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{req}");
     let id = &req["id"];
-    let (status, v) = app
-        .approver()
-        .post(&restore_uri(id, "approve"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
+    app.approve(id, "").await;
     let (status, _) = app.operator().post("/api/v1/restores", body.clone()).await;
     assert_eq!(
         status,

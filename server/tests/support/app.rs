@@ -285,17 +285,21 @@ impl TestApp {
         assert_eq!(job["state"], "done", "{job}");
     }
 
-    /// Requests a restore (operator), approves it (approver), executes it (operator) and
-    /// waits: the finished request.
-    pub async fn request_approve_execute(&self, body: Value) -> Value {
-        let (status, req) = self.operator().post("/api/v1/restores", body).await;
-        assert_eq!(status, StatusCode::CREATED, "{req}");
-        let id = &req["id"];
+    /// Approves restore request `id` as the approver with `comment`: the request (asserts 200).
+    pub async fn approve(&self, id: &Value, comment: &str) -> Value {
         let (status, v) = self
             .approver()
-            .post(&format!("/api/v1/restores/{id}/approve"), json!({}))
+            .post(
+                &format!("/api/v1/restores/{id}/approve"),
+                json!({ "comment": comment }),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{v}");
+        v
+    }
+
+    /// Executes approved restore request `id` as the operator: the request (asserts 202).
+    pub async fn execute(&self, id: &Value) -> Value {
         let (status, v) = self
             .operator()
             .call(
@@ -305,6 +309,17 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+        v
+    }
+
+    /// Requests a restore (operator), approves it (approver), executes it (operator) and
+    /// waits: the finished request.
+    pub async fn request_approve_execute(&self, body: Value) -> Value {
+        let (status, req) = self.operator().post("/api/v1/restores", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{req}");
+        let id = &req["id"];
+        self.approve(id, "").await;
+        self.execute(id).await;
         self.wait_restore(id).await
     }
 
