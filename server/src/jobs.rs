@@ -83,6 +83,31 @@ pub async fn progress(
         .map(drop)
 }
 
+/// A job that works through `total` parts (nodes, steps): reports "part `i` of them is
+/// under way" as its progress. A failure to record progress is logged, never fatal.
+pub struct Steps<'a> {
+    pool: &'a SqlitePool,
+    id: i64,
+    total: f64,
+}
+
+impl<'a> Steps<'a> {
+    pub fn new(pool: &'a SqlitePool, id: i64, total: usize) -> Self {
+        Steps {
+            pool,
+            id,
+            total: total.max(1) as f64,
+        }
+    }
+
+    /// Part `i` (0-based, fractions allowed: 1.5 is half-way through the second) has begun.
+    pub async fn at(&self, i: f64, message: &str) {
+        if let Err(e) = progress(self.pool, self.id, i / self.total, message).await {
+            tracing::warn!(job = self.id, error = %e, "cannot record the job's progress");
+        }
+    }
+}
+
 /// Marks a job done.
 pub async fn finish(pool: &SqlitePool, id: i64, message: &str) -> Result<(), sqlx::Error> {
     sqlx::query(

@@ -341,14 +341,12 @@ pub async fn session_identity(
             .execute(pool)
             .await?;
     }
-    Ok(Some(Identity {
-        user_id: id,
-        user: CurrentUser {
-            name,
-            role: Role::parse(&role).unwrap_or(Role::Viewer),
-        },
-        via: Via::Session { token_hash: hash },
-    }))
+    Ok(Some(identity(
+        id,
+        name,
+        &role,
+        Via::Session { token_hash: hash },
+    )))
 }
 
 /// Ends a session.
@@ -480,14 +478,7 @@ pub async fn token_identity(pool: &SqlitePool, token: &str) -> Result<Option<Ide
             .execute(pool)
             .await?;
     }
-    Ok(Some(Identity {
-        user_id: uid,
-        user: CurrentUser {
-            name,
-            role: Role::parse(&role).unwrap_or(Role::Viewer),
-        },
-        via: Via::Token { id: tid },
-    }))
+    Ok(Some(identity(uid, name, &role, Via::Token { id: tid })))
 }
 
 /// Tokens, all or of one user.
@@ -552,6 +543,19 @@ pub async fn revoke_token(
         return Err(AuthError::NoToken(id));
     }
     Ok(())
+}
+
+/// The identity of user `user_id` signed in `via` a session or token. A role the catalog does
+/// not know (written by a newer version) counts as the least: viewer.
+fn identity(user_id: i64, name: String, role: &str, via: Via) -> Identity {
+    Identity {
+        user_id,
+        user: CurrentUser {
+            name,
+            role: Role::parse(role).unwrap_or(Role::Viewer),
+        },
+        via,
+    }
 }
 
 #[cfg(test)]

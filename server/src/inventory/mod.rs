@@ -98,16 +98,10 @@ impl Inventory {
             tracing::error!(job = id, error = %e, "cannot start scan job");
             return;
         }
-        let total = self.nodes.len().max(1) as f64;
+        let steps = jobs::Steps::new(pool, id, self.nodes.len());
         let mut failures = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {
-            let _ = jobs::progress(
-                pool,
-                id,
-                i as f64 / total,
-                &format!("scanning {}", node.name),
-            )
-            .await;
+            steps.at(i as f64, &format!("scanning {}", node.name)).await;
             if let Err(e) = scan_node(pool, node, id).await {
                 tracing::warn!(node = %node.name, error = %e, "scan failed");
                 failures.push(format!("{}: {e}", node.name));

@@ -333,22 +333,17 @@ impl SnapshotService {
     ) {
         let pool = &self.pool;
         let _ = jobs::start(pool, id).await;
-        let total = plans.len().max(1) as f64;
+        let steps = jobs::Steps::new(pool, id, plans.len());
         let mut failures = Vec::new();
         let mut done = Vec::new();
         for (i, plan) in plans.iter().enumerate() {
             let node = &plan.node;
-            let _ = jobs::progress(
-                pool,
-                id,
-                i as f64 / total,
-                &format!(
-                    "taking snapshot {tag} of {} table(s) on {}",
-                    plan.targets.len(),
-                    node.name
-                ),
-            )
-            .await;
+            let taking = format!(
+                "taking snapshot {tag} of {} table(s) on {}",
+                plan.targets.len(),
+                node.name
+            );
+            steps.at(i as f64, &taking).await;
             if let Err(e) = Node::local(node)
                 .snapshot(&SnapshotRequest {
                     tag: tag.clone(),
@@ -362,13 +357,8 @@ impl SnapshotService {
                 failures.push(format!("node {}: {e}", node.name));
                 continue;
             }
-            let _ = jobs::progress(
-                pool,
-                id,
-                (i as f64 + 0.5) / total,
-                &format!("measuring snapshot {tag} on {}", node.name),
-            )
-            .await;
+            let measuring = format!("measuring snapshot {tag} on {}", node.name);
+            steps.at(i as f64 + 0.5, &measuring).await;
             match self
                 .measure_and_record(id, node, &plan.targets, &tag, user.clone(), None)
                 .await
@@ -662,16 +652,11 @@ impl SnapshotService {
         let pool = &self.pool;
         let _ = jobs::start(pool, id).await;
         let mut failures = Vec::new();
-        let total = plans.len().max(1) as f64;
+        let steps = jobs::Steps::new(pool, id, plans.len());
         for (i, plan) in plans.iter().enumerate() {
             let node = &plan.node;
-            let _ = jobs::progress(
-                pool,
-                id,
-                i as f64 / total,
-                &format!("clearing snapshot {tag} on {}", node.name),
-            )
-            .await;
+            let clearing = format!("clearing snapshot {tag} on {}", node.name);
+            steps.at(i as f64, &clearing).await;
             let result = if by_table {
                 // nodetool clearsnapshot cannot narrow to one table: remove that table's
                 // snapshot directory, checked to be inside a configured data directory.
