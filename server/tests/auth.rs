@@ -208,12 +208,12 @@ async fn sign_in_gives_a_strict_http_only_session_and_one_answer_for_bad_logins(
         ("origin", "http://snapkeep.test"),
         ("content-type", "application/x-www-form-urlencoded"),
     ];
-    let (status, headers, _) = app
-        .request(Method::POST, "/login")
-        .headers(&origin)
-        .body("name=vic&password=a+long+enough+password&next=%2Fsnapshots")
-        .send_parts()
-        .await;
+    let (status, headers, _) = post_login(
+        &app,
+        &origin,
+        "name=vic&password=a+long+enough+password&next=%2Fsnapshots",
+    )
+    .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(
         headers.get(header::LOCATION).map(|v| v.as_bytes()),
@@ -231,18 +231,8 @@ async fn sign_in_gives_a_strict_http_only_session_and_one_answer_for_bad_logins(
     let cookie = session_cookie(&headers).expect("cookie");
 
     // Wrong password and unknown user: the same redirect.
-    let (_, h1, _) = app
-        .request(Method::POST, "/login")
-        .headers(&origin)
-        .body("name=vic&password=wrong+password+x")
-        .send_parts()
-        .await;
-    let (_, h2, _) = app
-        .request(Method::POST, "/login")
-        .headers(&origin)
-        .body("name=nobody&password=wrong+password+x")
-        .send_parts()
-        .await;
+    let (_, h1, _) = post_login(&app, &origin, "name=vic&password=wrong+password+x").await;
+    let (_, h2, _) = post_login(&app, &origin, "name=nobody&password=wrong+password+x").await;
     assert_eq!(h1.get(header::LOCATION), h2.get(header::LOCATION));
     assert!(h1.get(header::SET_COOKIE).is_none());
 
@@ -296,12 +286,7 @@ async fn a_session_change_without_this_sites_origin_is_refused() {
     store::set_role(app.pool(), "vic", Role::Operator)
         .await
         .expect("role");
-    let (_, headers, _) = app
-        .request(Method::POST, "/login")
-        .headers(&form)
-        .body("name=vic&password=a+long+enough+password")
-        .send_parts()
-        .await;
+    let (_, headers, _) = post_login(&app, &form, "name=vic&password=a+long+enough+password").await;
     let cookie = session_cookie(&headers).expect("cookie");
     let body = r#"{"tag":"bad tag!"}"#;
     const JSON: &str = "application/json";
@@ -351,18 +336,10 @@ async fn failed_sign_ins_are_rate_limited_and_audited() {
         ("content-type", "application/x-www-form-urlencoded"),
     ];
     for _ in 0..5 {
-        app.request(Method::POST, "/login")
-            .headers(&form)
-            .body("name=ada&password=not+the+password")
-            .send_parts()
-            .await;
+        post_login(&app, &form, "name=ada&password=not+the+password").await;
     }
-    let (status, headers, page) = app
-        .request(Method::POST, "/login")
-        .headers(&form)
-        .body("name=ada&password=a+long+enough+password")
-        .send_parts()
-        .await;
+    let (status, headers, page) =
+        post_login(&app, &form, "name=ada&password=a+long+enough+password").await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -489,6 +466,19 @@ async fn users_create_their_own_tokens_and_admins_none_for_others() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// POSTs the sign-in form `body` with `headers`: the status, headers and text of the answer.
+async fn post_login(
+    app: &TestApp,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, HeaderMap, String) {
+    app.request(Method::POST, "/login")
+        .headers(headers)
+        .body(body)
+        .send_parts()
+        .await
+}
+
 /// A POST as a browser sends it to `snapkeep.test`: from `origin` (no Origin header when
 /// `None`), with the session `cookie` if given: the status and the answer's text.
 async fn post_from(
@@ -520,12 +510,7 @@ const FORM: [(&str, &str); 3] = [
 /// Signs in; returns the session cookie (`name=value`).
 async fn sign_in(app: &TestApp, name: &str, password: &str) -> String {
     let body = format!("name={name}&password={}", password.replace(' ', "+"));
-    let (status, headers, _) = app
-        .request(Method::POST, "/login")
-        .headers(&FORM)
-        .body(&body)
-        .send_parts()
-        .await;
+    let (status, headers, _) = post_login(app, &FORM, &body).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     session_cookie(&headers).expect("signed in")
 }
@@ -766,12 +751,7 @@ async fn sign_in_redirects_only_to_same_site_paths() {
         "%2F%250d%250aLocation%3A+x",
     ] {
         let body = format!("name=vic&password=a+long+enough+password&next={next}");
-        let (status, headers, _) = app
-            .request(Method::POST, "/login")
-            .headers(&FORM)
-            .body(&body)
-            .send_parts()
-            .await;
+        let (status, headers, _) = post_login(&app, &FORM, &body).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert_eq!(
             headers.get(header::LOCATION).map(|v| v.as_bytes()),
