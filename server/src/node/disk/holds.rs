@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::scan::{FileEntry, TableDir};
+use super::tree::{FileEntry, TableDir};
 
 /// What snapshots cost, computed from inodes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

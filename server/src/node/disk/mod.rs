@@ -1,12 +1,14 @@
-//! The disk: an inode-aware scanner of Cassandra data directories and filesystem statistics
-//! (statvfs). Later, the one module that links, copies and removes files, and only inside the
-//! configured roots.
+//! The disk of a node: what a table directory holds ([`tree`]), the streaming inode-aware
+//! scanner of the data directories ([`scan`]) and the snapshot holds it tallies ([`holds`]),
+//! filesystem statistics ([`statvfs`]), directories opened once for linking ([`linkat`]), and
+//! paths checked to stay inside the configured data directories, with removal ([`remove`]).
 
 pub mod holds;
 pub mod linkat;
 pub mod remove;
 pub mod scan;
 pub mod statvfs;
+pub mod tree;
 
 pub use holds::{HoldFigures, Holds, SnapshotHold};
 pub use linkat::OpenDir;
@@ -14,7 +16,8 @@ pub use remove::{
     RemoveError, TableRef, real_dirs_below, remove_snapshot_dir, snapshot_dir, table_dir,
 };
 pub use scan::{
-    DataDirScan, FileEntry, FileFigures, FileSet, NodeScan, ScanError, SnapshotDir, TableDir,
-    TableFilter, TableSink, TableSummary, scan_data_dirs, scan_data_dirs_filtered, scan_streaming,
+    DataDirScan, NodeScan, ScanError, TableFilter, TableSink, TableSummary, scan_data_dirs,
+    scan_data_dirs_filtered, scan_streaming,
 };
 pub use statvfs::{FsStats, fs_stats};
+pub use tree::{FileEntry, FileFigures, FileSet, SnapshotDir, TableDir};
