@@ -284,18 +284,26 @@ impl Rollup {
 }
 
 /// Records the samples of one node's scan taken at `taken_at` (Unix ms), table by table while
-/// the scan streams. Each table's live-SSTable list replaces the previous one as soon as its
-/// compacted bytes are measured, so memory holds one table's files at a time; the sample rows
+/// the scan streams. Each table's churn is measured against its previous live-SSTable list as
+/// it arrives; the new lists are written a few megabytes at a time (one transaction for many
+/// tables), so memory holds a batch of lists, never the whole node's files. The sample rows
 /// (which need the holds, known at the end) are written by [`Sampler::finish`] in one
-/// transaction. Idempotent for the same `taken_at` (rows are replaced), but the churn
-/// baseline moves on; a scan that fails half way leaves the tables it sampled with a new
-/// baseline and no sample row, so their next sample measures churn from here.
+/// transaction with the last lists. Idempotent for the same `taken_at` (rows are replaced),
+/// but the churn baseline moves on; a scan that fails half way can leave tables with a new
+/// baseline and no sample row, so their next sample measures churn from there.
 pub struct Sampler<'p> {
     pool: &'p SqlitePool,
     taken_at: i64,
     series: SeriesIds,
     tables: Vec<TableSample>,
+    /// New live-file lists not written yet: (series, unchanged, encoded list).
+    lists: Vec<(i64, bool, String)>,
+    lists_bytes: usize,
 }
+
+/// Live-file lists are written together once this many bytes of them wait (one transaction
+/// for many tables, and memory for a few hundred tables' lists at most).
+const LIST_BATCH_BYTES: usize = 4 << 20;
 
 impl<'p> Sampler<'p> {
     pub async fn begin(
@@ -310,6 +318,8 @@ impl<'p> Sampler<'p> {
             taken_at,
             series,
             tables: Vec::new(),
+            lists: Vec::new(),
+            lists_bytes: 0,
         })
     }
 
@@ -366,26 +376,49 @@ impl<'p> Sampler<'p> {
             Some((_, _, before)) => before == encoded,
             None => false,
         };
-        let query = if unchanged {
-            "UPDATE sample_live_files SET taken_at = ?2, live_bytes = ?3 WHERE series_id = ?1"
-        } else {
-            "INSERT INTO sample_live_files (series_id, taken_at, live_bytes, files) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (series_id) DO UPDATE SET taken_at = excluded.taken_at, \
-             live_bytes = excluded.live_bytes, files = excluded.files"
-        };
-        sqlx::query(query)
-            .bind(series_id)
-            .bind(self.taken_at)
-            .bind(figures.live_bytes)
-            .bind(&encoded)
-            .execute(&mut *conn)
-            .await?;
+        drop(conn);
         self.tables.push(TableSample {
             keyspace: head.keyspace.clone(),
             series_id,
             indices: parts.iter().map(|(i, _)| *i).collect(),
             figures,
         });
+        // An unchanged list only moves its time; its text is not kept.
+        let encoded = if unchanged { String::new() } else { encoded };
+        self.lists_bytes += encoded.len();
+        self.lists.push((series_id, unchanged, encoded));
+        if self.lists_bytes >= LIST_BATCH_BYTES {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            self.write_lists(&mut tx).await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the live-file lists waiting, each replacing its table's previous one.
+    async fn write_lists(&mut self, tx: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+        let live: HashMap<i64, i64> = self
+            .tables
+            .iter()
+            .map(|t| (t.series_id, t.figures.live_bytes))
+            .collect();
+        for (series_id, unchanged, encoded) in std::mem::take(&mut self.lists) {
+            let query = if unchanged {
+                "UPDATE sample_live_files SET taken_at = ?2, live_bytes = ?3 WHERE series_id = ?1"
+            } else {
+                "INSERT INTO sample_live_files (series_id, taken_at, live_bytes, files) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (series_id) DO UPDATE SET taken_at = excluded.taken_at, \
+                 live_bytes = excluded.live_bytes, files = excluded.files"
+            };
+            sqlx::query(query)
+                .bind(series_id)
+                .bind(self.taken_at)
+                .bind(live.get(&series_id).copied().unwrap_or(0))
+                .bind(&encoded)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.lists_bytes = 0;
         Ok(())
     }
 
@@ -398,6 +431,7 @@ impl<'p> Sampler<'p> {
     ) -> Result<Recorded, sqlx::Error> {
         let taken_at = self.taken_at;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.write_lists(&mut tx).await?;
         let states: Vec<(i64, i64, i64, f64)> = sqlx::query_as(
             "SELECT st.series_id, st.taken_at, st.cum_compacted_bytes, st.cum_live_byte_days \
              FROM sample_series_state st JOIN sample_series s ON s.id = st.series_id WHERE s.node = ?",
