@@ -1,7 +1,7 @@
 # Snapkeep: `make demo` runs it, `make test` checks everything. Both install what is missing.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
-export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(shell go env GOPATH 2>/dev/null || echo $(HOME)/go)/bin:$(PATH)
 export LEPTOS_SITE_ROOT := $(CURDIR)/target/site
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 

@@ -3,12 +3,14 @@
 # only what is missing. Usage: ensure-tools.sh build|test|cassandra
 #   build      wasm32 target, cargo-leptos (no_downloads), wasm-bindgen-cli (= Cargo.lock's
 #              wasm-bindgen), npm packages of end2end/ (binaryen's wasm-opt, Playwright)
-#   test       build + Debian's Chromium
+#   test       build + Debian's Chromium + versitygw (the S3 server the backup tests use,
+#              built from the Go module proxy)
 #   cassandra  checks Java 17+ and Maven (the dev node's Cassandra comes from Maven Central)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 CARGO_LEPTOS_VERSION=0.3.10
+VERSITYGW_VERSION=v1.8.0
 say() { printf '==> %s\n' "$*" >&2; }
 
 need_system_pkg() { # need_system_pkg COMMAND DEBIAN_PACKAGE...
@@ -56,6 +58,20 @@ ensure_browser() {
   need_system_pkg /usr/bin/chromium chromium
 }
 
+ensure_versitygw() {
+  # A real S3-compatible server (Apache-2.0) for the off-node backup tests, on loopback.
+  local bin
+  bin="$(go env GOPATH 2>/dev/null)/bin/versitygw"
+  command -v go >/dev/null || need_system_pkg go golang-go
+  # `go install` of a module version prints no version of its own: a stamp file records it.
+  local stamp="$bin.$VERSITYGW_VERSION"
+  if [ ! -x "$bin" ] || [ ! -f "$stamp" ]; then
+    say "building versitygw $VERSITYGW_VERSION from the Go module proxy (about 4 minutes, once)"
+    (cd /tmp && GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION")
+    touch "$stamp"
+  fi
+}
+
 ensure_cassandra() {
   need_system_pkg java openjdk-17-jre-headless
   need_system_pkg mvn maven
@@ -63,7 +79,7 @@ ensure_cassandra() {
 
 case "${1:-build}" in
   build) ensure_build ;;
-  test) ensure_build; ensure_browser; ensure_cassandra ;;
+  test) ensure_build; ensure_browser; ensure_cassandra; ensure_versitygw ;;
   cassandra) ensure_cassandra ;;
   *) echo "usage: $0 build|test|cassandra" >&2; exit 2 ;;
 esac

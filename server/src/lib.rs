@@ -5,6 +5,7 @@
 //! [`cli::run`] is what `main` calls.
 
 pub mod auth;
+pub mod backups;
 pub mod calculator;
 pub mod cassandra;
 pub mod catalog;

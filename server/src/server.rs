@@ -93,6 +93,8 @@ impl Server {
             state.reports.spawn_sampler(state.inventory.clone());
             // Every hour: what full-node restores set aside past its keeping time goes.
             state.restores.spawn_aside_sweeper();
+            // Every [backups] ship_interval_secs: nodes with ship_backups = true ship.
+            state.backups.spawn_shipper();
         }
         let router = app(state, &config.http);
         Ok(Self {

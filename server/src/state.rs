@@ -26,6 +26,8 @@ pub struct AppState {
     pub restores: crate::restore::RestoreService,
     /// Storage reports and the sampler's schedule.
     pub reports: crate::reports::ReportService,
+    /// Off-node backups: stores, uploads, shipping.
+    pub backups: crate::backups::BackupService,
 }
 
 /// What the services are built from: the nodes and each domain's section of the
@@ -37,6 +39,8 @@ pub struct ServiceConfig {
     pub auth: AuthConfig,
     pub restore: crate::restore::RestoreConfig,
     pub sampling: crate::reports::SamplingConfig,
+    pub stores: Vec<crate::backups::StoreConfig>,
+    pub backups: crate::backups::BackupsConfig,
 }
 
 impl ServiceConfig {
@@ -48,6 +52,8 @@ impl ServiceConfig {
             auth: config.auth.clone(),
             restore: config.restore.clone(),
             sampling: config.sampling.clone(),
+            stores: config.stores.clone(),
+            backups: config.backups.clone(),
         }
     }
 }
@@ -109,6 +115,12 @@ impl AppState {
             });
         }));
         let auth = AuthState::new(pool.clone(), config.auth);
+        let backups = crate::backups::BackupService::new(
+            pool.clone(),
+            nodes.clone(),
+            config.stores,
+            config.backups,
+        );
         let restores = crate::restore::RestoreService::new(
             pool,
             nodes,
@@ -125,6 +137,7 @@ impl AppState {
             auth,
             restores,
             reports,
+            backups,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! the pages and the server name it by that path.
 //!
 //! - [`inventory`]: nodes, filesystems and tables from the last scan; jobs.
-//! - [`snapshots`], [`restores`], [`reports`]: one domain each.
+//! - [`snapshots`], [`backups`], [`restores`], [`reports`]: one domain each.
 //! - [`auth`]: who is signed in, roles, users, tokens and the audit log.
 //! - [`backend`]: how the server functions reach the server, and what its errors say.
 //! - [`format`]: bytes, durations and query values as text.
@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod backend;
+pub mod backups;
 pub mod format;
 pub mod inventory;
 pub mod reports;
@@ -21,6 +22,7 @@ pub mod time;
 
 pub use auth::*;
 pub use backend::*;
+pub use backups::*;
 pub use format::*;
 pub use inventory::*;
 pub use reports::*;

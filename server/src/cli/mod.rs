@@ -4,10 +4,12 @@
 //! - [`serve`]: `serve` and `demo`.
 //! - [`devnode`]: `dev-node` (the node itself is [`crate::node::devnode`]).
 //! - [`admin`]: `user`, `token` and `audit`, straight on the catalog.
-//! - [`snapshot`], [`restore`]: `snapshot` and `restore`, through a running server's API.
+//! - [`snapshot`], [`restore`], [`backups`]: `snapshot`, `restore`, `store` and `backups`,
+//!   through a running server's API.
 //! - [`client`]: the CLI's side of the REST API those two use.
 
 pub mod admin;
+pub mod backups;
 pub mod client;
 pub mod devnode;
 pub mod restore;
@@ -92,54 +94,72 @@ pub enum Command {
         #[command(subcommand)]
         action: admin::AuditCommand,
     },
-    /// Take, list, show and clear snapshots through a running server's API.
+    /// Take, list, show, clear and upload snapshots through a running server's API.
     Snapshot {
-        /// The server, http:// or https:// (default $SNAPKEEP_SERVER or
-        /// http://127.0.0.1:3000). The API token is read from $SNAPKEEP_TOKEN.
-        #[arg(
-            long,
-            global = true,
-            env = "SNAPKEEP_SERVER",
-            default_value = "http://127.0.0.1:3000"
-        )]
-        server: String,
-        /// PEM file with the CA certificate(s) an https:// server's certificate must chain to
-        /// (a private CA); default the system's root certificates.
-        #[arg(long, global = true, env = "SNAPKEEP_CA_FILE", value_name = "PEM")]
-        ca_file: Option<PathBuf>,
-        /// Print JSON for scripts instead of text.
-        #[arg(long, global = true)]
-        json: bool,
+        #[command(flatten)]
+        server: ServerArgs,
         #[command(subcommand)]
         action: snapshot::SnapshotCommand,
     },
     /// Plan, request, approve, reject, execute, resume, cancel, show and list restores through a
     /// running server's API.
     Restore {
-        /// The server, http:// or https:// (default $SNAPKEEP_SERVER or
-        /// http://127.0.0.1:3000); token from $SNAPKEEP_TOKEN.
-        #[arg(
-            long,
-            global = true,
-            env = "SNAPKEEP_SERVER",
-            default_value = "http://127.0.0.1:3000"
-        )]
-        server: String,
-        /// PEM file with the CA certificate(s) an https:// server's certificate must chain to
-        /// (a private CA); default the system's root certificates.
-        #[arg(long, global = true, env = "SNAPKEEP_CA_FILE", value_name = "PEM")]
-        ca_file: Option<PathBuf>,
-        /// Print JSON for scripts instead of text.
-        #[arg(long, global = true)]
-        json: bool,
+        #[command(flatten)]
+        server: ServerArgs,
         #[command(subcommand)]
         action: restore::RestoreCommand,
+    },
+    /// List, test, verify and reindex the backup stores through a running server's API.
+    Store {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        action: backups::StoreCommand,
+    },
+    /// Ship incremental backups off the nodes, and show what waits, through a running
+    /// server's API.
+    Backups {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        action: backups::BackupsCommand,
     },
     /// A real Apache Cassandra 5.0 node for trying Snapkeep out (fetched with Maven).
     DevNode {
         #[command(subcommand)]
         action: devnode::DevNodeAction,
     },
+}
+
+/// How the API commands reach a running server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// The server, http:// or https:// (default $SNAPKEEP_SERVER or
+    /// http://127.0.0.1:3000). The API token is read from $SNAPKEEP_TOKEN.
+    #[arg(
+        long,
+        global = true,
+        env = "SNAPKEEP_SERVER",
+        default_value = "http://127.0.0.1:3000"
+    )]
+    pub server: String,
+    /// PEM file with the CA certificate(s) an https:// server's certificate must chain to
+    /// (a private CA); default the system's root certificates.
+    #[arg(long, global = true, env = "SNAPKEEP_CA_FILE", value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Print JSON for scripts instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Runs one API command against the server `args` name, on a runtime of its own.
+fn api_command<F, Fut>(args: ServerArgs, command: F) -> anyhow::Result<()>
+where
+    F: FnOnce(client::ApiClient, bool) -> Fut,
+    Fut: std::future::Future<Output = Result<(), client::ClientError>>,
+{
+    let json = args.json;
+    client::run_with_client(&args.server, args.ca_file.as_deref(), |c| command(c, json))
 }
 
 /// Runs the parsed command line.
@@ -175,18 +195,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => admin::catalog_command(config, state_dir, catalog, |pool| async move {
             admin::run_audit(&pool, action).await
         }),
-        Command::Snapshot {
-            server,
-            ca_file,
-            json,
-            action,
-        } => snapshot::run(server, ca_file, json, action),
-        Command::Restore {
-            server,
-            ca_file,
-            json,
-            action,
-        } => restore::run(server, ca_file, json, action),
+        Command::Snapshot { server, action } => api_command(server, |c, json| async move {
+            snapshot::run_snapshot(&c, action, json).await
+        }),
+        Command::Restore { server, action } => api_command(server, |c, json| async move {
+            restore::run_restore(&c, action, json).await
+        }),
+        Command::Store { server, action } => api_command(server, |c, json| async move {
+            backups::run_store(&c, action, json).await
+        }),
+        Command::Backups { server, action } => api_command(server, |c, json| async move {
+            backups::run_backups(&c, action, json).await
+        }),
         Command::DevNode { action } => devnode::run(cli.log_format, action),
     }
 }

@@ -2,13 +2,12 @@
 //! restores through a running server's API (see [`super::client`] for the server, the token
 //! and `--json`), printing plans, steps and verification for people.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use app::api::{format_bytes, format_utc};
 use axum::http::Method;
 
-use super::client::{ApiClient, ClientError, print_json, run_with_client};
+use super::client::{ApiClient, ClientError, print_json};
 
 /// `snapkeep restore …` as the CLI parsed it.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -240,18 +239,6 @@ async fn wait_restore(
             r.error.clone().unwrap_or_default()
         )))
     }
-}
-
-/// Runs `snapkeep restore …` against `server` (the token from $SNAPKEEP_TOKEN).
-pub(super) fn run(
-    server: String,
-    ca_file: Option<PathBuf>,
-    json: bool,
-    action: RestoreCommand,
-) -> anyhow::Result<()> {
-    run_with_client(&server, ca_file.as_deref(), |client| async move {
-        run_restore(&client, action, json).await
-    })
 }
 
 /// Runs one `snapkeep restore …` command.

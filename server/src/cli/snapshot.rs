@@ -1,12 +1,11 @@
-//! `snapkeep snapshot create|list|show|clear`: take, list, show and clear snapshots through a
-//! running server's API (see [`super::client`] for the server, the token and `--json`).
+//! `snapkeep snapshot create|list|show|upload|clear`: take, list, show, copy to a store and
+//! clear snapshots through a running server's API (see [`super::client`] for the server, the token and `--json`).
 
-use std::path::PathBuf;
 
 use app::api::{SnapshotDetailDto, SnapshotJobDto, SnapshotPage, format_bytes, format_utc};
 use axum::http::Method;
 
-use super::client::{ApiClient, ClientError, print_json, query_string, run_with_client};
+use super::client::{ApiClient, ClientError, print_json, query_string};
 use crate::escape::url_component;
 
 /// `snapkeep snapshot …` as the CLI parsed it.
@@ -74,6 +73,20 @@ pub enum SnapshotCommand {
         #[arg(long)]
         node: Option<String>,
     },
+    /// Copy a snapshot to a backup store (content the store holds already is not sent) and
+    /// wait for it.
+    Upload {
+        tag: String,
+        /// The store (default: each node's store).
+        #[arg(long)]
+        store: Option<String>,
+        /// Only this node (default: every node holding the snapshot).
+        #[arg(long)]
+        node: Option<String>,
+        /// Answer with the job at once instead of waiting for it.
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Clear a snapshot (or one keyspace or table of it) and wait for it.
     Clear {
         tag: String,
@@ -88,18 +101,6 @@ pub enum SnapshotCommand {
         #[arg(long)]
         no_wait: bool,
     },
-}
-
-/// Runs `snapkeep snapshot …` against `server` (the token from $SNAPKEEP_TOKEN).
-pub(super) fn run(
-    server: String,
-    ca_file: Option<PathBuf>,
-    json: bool,
-    action: SnapshotCommand,
-) -> anyhow::Result<()> {
-    run_with_client(&server, ca_file.as_deref(), |client| async move {
-        run_snapshot(&client, action, json).await
-    })
 }
 
 /// Runs one `snapkeep snapshot …` command.
@@ -245,6 +246,21 @@ pub async fn run_snapshot(
                 );
             }
             Ok(())
+        }
+        SnapshotCommand::Upload {
+            tag,
+            store,
+            node,
+            no_wait,
+        } => {
+            let job: app::api::JobDto = client
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/snapshots/{}/upload", url_component(&tag)),
+                    Some(serde_json::json!({ "store": store, "node": node })),
+                )
+                .await?;
+            super::backups::follow_job(client, job, no_wait, json).await
         }
         SnapshotCommand::Clear {
             tag,

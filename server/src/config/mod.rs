@@ -88,6 +88,10 @@ pub struct Config {
     pub restore: crate::restore::RestoreConfig,
     /// `[sampling]`: how often storage is sampled, how long samples stay hourly.
     pub sampling: crate::reports::SamplingConfig,
+    /// `[[stores]]`: where off-node copies go (default: one local store, `<state_dir>/store`).
+    pub stores: Vec<crate::backups::StoreConfig>,
+    /// `[backups]`: how often incremental backups are shipped, when the backlog warns.
+    pub backups: crate::backups::BackupsConfig,
 }
 
 /// The file form: every field optional, unknown keys refused.
@@ -110,6 +114,10 @@ struct FileConfig {
     restore: crate::restore::RestoreConfig,
     #[serde(default)]
     sampling: crate::reports::SamplingConfig,
+    #[serde(default)]
+    stores: Vec<crate::backups::StoreConfig>,
+    #[serde(default)]
+    backups: crate::backups::BackupsConfig,
 }
 
 /// Overrides given on the command line (highest precedence).
@@ -263,6 +271,16 @@ impl Config {
             }
         }
         validate_nodes(&nodes, file_name.as_deref().unwrap_or("configuration"))?;
+        let mut stores = parsed.stores;
+        for store in &mut stores {
+            store.path = store.path.take().map(&from_file);
+            store.encryption_key_file = store.encryption_key_file.take().map(&from_file);
+            store.secret_access_key_file = store.secret_access_key_file.take().map(&from_file);
+        }
+        if stores.is_empty() {
+            stores.push(crate::backups::store::default_local(&state_dir));
+        }
+        validate_stores(&stores, &nodes, file_name.as_deref().unwrap_or("configuration"))?;
         parsed
             .sampling
             .validate()
@@ -282,6 +300,8 @@ impl Config {
             auth: parsed.auth,
             restore: parsed.restore,
             sampling: parsed.sampling,
+            stores,
+            backups: parsed.backups,
         })
     }
 
@@ -300,6 +320,36 @@ fn validate_nodes(nodes: &[NodeConfig], source: &str) -> Result<(), ConfigError>
         n.check(i).map_err(invalid)?;
         if nodes[..i].iter().any(|m| m.name == n.name) {
             return Err(invalid(format!("node name `{}` is used twice", n.name)));
+        }
+    }
+    Ok(())
+}
+
+fn validate_stores(
+    stores: &[crate::backups::StoreConfig],
+    nodes: &[NodeConfig],
+    source: &str,
+) -> Result<(), ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        source_name: source.to_string(),
+        message,
+    };
+    for (i, s) in stores.iter().enumerate() {
+        s.check().map_err(|m| invalid(format!("stores[{i}]: {m}")))?;
+        if stores[..i].iter().any(|t| t.name == s.name) {
+            return Err(invalid(format!("store name `{}` is used twice", s.name)));
+        }
+    }
+    for n in nodes {
+        if let Some(want) = &n.store
+            && !stores.iter().any(|s| &s.name == want)
+        {
+            let known: Vec<&str> = stores.iter().map(|s| s.name.as_str()).collect();
+            return Err(invalid(format!(
+                "node `{}` names store `{want}`, which is not configured; stores: {}",
+                n.name,
+                known.join(", ")
+            )));
         }
     }
     Ok(())

@@ -164,6 +164,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::calculator::calculator))
         .merge(crate::inventory::routes::router())
         .merge(crate::snapshots::routes::router())
+        .merge(crate::backups::routes::router())
         .merge(crate::auth::routes::router())
         .merge(crate::restore::routes::router())
         .merge(crate::reports::routes::router())

@@ -58,6 +58,13 @@ pub struct NodeConfig {
     /// Seconds the start command and the wait for CQL may take.
     #[serde(default = "default_start_timeout")]
     pub start_timeout_secs: u64,
+    /// The `[[stores]]` entry this node's uploads go to (default: the first store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// Ship the node's incremental backups (`backups/`) to its store continuously, removing
+    /// each local link once its upload is verified.
+    #[serde(default)]
+    pub ship_backups: bool,
 }
 
 fn default_cql() -> String {
@@ -98,6 +105,8 @@ impl NodeConfig {
             start_command: None,
             stop_timeout_secs: default_stop_timeout(),
             start_timeout_secs: default_start_timeout(),
+            store: None,
+            ship_backups: false,
         }
     }
 

@@ -19,6 +19,7 @@
 //! `make demo` and the tests) and [`demo`] (its demo data).
 
 pub mod aside;
+pub mod backups;
 pub mod config;
 pub mod control;
 pub mod demo;
@@ -163,6 +164,66 @@ impl<'a> Node<'a> {
         })
         .await
         .map_err(|e| format!("the scan task failed: {e}"))
+    }
+
+    /// `nodetool enablebackup` (`true`) or `disablebackup` (`false`): whether flushed SSTables
+    /// are also hard-linked into each table's `backups/` directory, until the node restarts
+    /// (the lasting setting is `incremental_backups` in `cassandra.yaml`).
+    pub async fn set_incremental_backups(&self, on: bool) -> Result<(), NodetoolError> {
+        let arg = if on { "enablebackup" } else { "disablebackup" };
+        self.nodetool().run(&[arg]).await.map(drop)
+    }
+
+    /// `nodetool statusbackup`: whether incremental backups are on.
+    pub async fn incremental_backups(&self) -> Result<bool, NodetoolError> {
+        self.nodetool().statusbackup().await
+    }
+
+    /// Every table's `backups/` files, on a blocking thread.
+    pub async fn list_backups(&self) -> Result<Vec<backups::BackupTable>, String> {
+        let dirs = self.config().data_dirs.clone();
+        blocking(move || backups::list(&dirs)).await
+    }
+
+    /// The SSTable sets of one table's `backups/` files (each set's `TOC.txt` read to tell
+    /// whether it is complete).
+    pub fn backup_sets(&self, t: &backups::BackupTable) -> Vec<backups::SstableSet> {
+        let data_dirs = &self.config().data_dirs;
+        let dir = backups::backups_dir(data_dirs, &t.table);
+        backups::sets(&t.files, |toc| {
+            let dir = dir.as_ref().ok()?;
+            let mut text = String::new();
+            let f = backups::open_in(&t.table.data_dir, dir, toc).ok()?;
+            std::io::Read::read_to_string(&mut std::io::Read::take(f, 64 * 1024), &mut text)
+                .ok()?;
+            Some(text)
+        })
+    }
+
+    /// Opens a file of a table's `backups/` directory (`tag` `None`) or of its snapshot `tag`
+    /// for reading, never through a link.
+    pub fn open_table_file(
+        &self,
+        table: &TableRef,
+        tag: Option<&str>,
+        name: &str,
+    ) -> Result<std::fs::File, disk::RemoveError> {
+        let data_dirs = &self.config().data_dirs;
+        let dir = match tag {
+            Some(tag) => disk::snapshot_dir(data_dirs, table, tag)?,
+            None => backups::backups_dir(data_dirs, table)?,
+        };
+        backups::open_in(&table.data_dir, &dir, name)
+    }
+
+    /// Removes a shipped file from a table's `backups/` if it is still inode `ino`.
+    pub fn remove_backup(
+        &self,
+        table: &TableRef,
+        name: &str,
+        ino: u64,
+    ) -> Result<bool, disk::RemoveError> {
+        backups::remove_backup(&self.config().data_dirs, table, name, ino)
     }
 
     /// Size and free space (bytes and inodes) of the filesystem holding `dir`.

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod backups;
 mod fullnode;
 mod inventory;
 mod reports;

@@ -45,6 +45,7 @@ static ROUTES: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 /// What a [`TestApp`] is made of.
 pub struct TestAppBuilder {
     nodes: Vec<NodeConfig>,
+    stores: Vec<snapkeep::backups::StoreConfig>,
     addr: SocketAddr,
 }
 
@@ -52,6 +53,12 @@ impl TestAppBuilder {
     /// Watches `node` (the default is no node at all).
     pub fn with_node(mut self, node: NodeConfig) -> Self {
         self.nodes.push(node);
+        self
+    }
+
+    /// Uploads go to `store` (the default is one local store in the test's directory).
+    pub fn with_store(mut self, store: snapkeep::backups::StoreConfig) -> Self {
+        self.stores.push(store);
         self
     }
 
@@ -71,11 +78,17 @@ impl TestAppBuilder {
         for (name, role) in USERS {
             tokens.push((name, add_user(catalog.pool(), name, role).await));
         }
+        let stores = if self.stores.is_empty() {
+            vec![snapkeep::backups::store::default_local(dir.path())]
+        } else {
+            self.stores
+        };
         let state = Arc::new(State {
             dir,
             catalog,
             addr: self.addr,
             tokens,
+            stores,
         });
         TestApp::over(state, self.nodes).await
     }
@@ -98,6 +111,7 @@ struct State {
     catalog: Catalog,
     addr: SocketAddr,
     tokens: Vec<(&'static str, String)>,
+    stores: Vec<snapkeep::backups::StoreConfig>,
 }
 
 /// The application under test; clones share everything.
@@ -113,6 +127,7 @@ impl TestApp {
     pub fn init() -> TestAppBuilder {
         TestAppBuilder {
             nodes: Vec::new(),
+            stores: Vec::new(),
             addr: "127.0.0.1:0".parse().expect("addr"),
         }
     }
@@ -123,12 +138,12 @@ impl TestApp {
     }
 
     async fn over(state: Arc<State>, nodes: Vec<NodeConfig>) -> Self {
-        let app_state = AppState::new(
-            state.catalog.clone(),
-            nodes.clone(),
-            state.dir.path(),
-            state.addr,
-        );
+        let config = snapkeep::http::ServiceConfig {
+            nodes: nodes.clone(),
+            stores: state.stores.clone(),
+            ..Default::default()
+        };
+        let app_state = AppState::build(state.catalog.clone(), config, state.dir.path(), state.addr);
         let router = {
             let _building = ROUTES.write().await;
             snapkeep::http::app(app_state.clone(), &HttpConfig::default())
@@ -331,12 +346,14 @@ impl TestApp {
             listen: &'a str,
             state_dir: &'a Path,
             nodes: &'a [NodeConfig],
+            stores: &'a [snapkeep::backups::StoreConfig],
         }
         let path = self.dir().join("snapkeep.toml");
         let text = toml::to_string(&ConfigFile {
             listen: "127.0.0.1:0",
             state_dir: self.dir(),
             nodes: &self.nodes,
+            stores: &self.state.stores,
         })
         .expect("toml");
         std::fs::write(&path, text).expect("write the configuration");
@@ -352,6 +369,7 @@ impl TestApp {
         };
         let mut cfg = snapkeep::config::Config::load_from(None, &[], &overrides).expect("config");
         cfg.nodes = self.nodes.clone();
+        cfg.stores = self.state.stores.clone();
         let server = snapkeep::server::Server::bind(&cfg).await.expect("bind");
         let url = format!("http://{}", server.local_addr());
         tokio::spawn(server.run());

@@ -13,7 +13,7 @@ pub mod tree;
 pub use holds::{HoldFigures, Holds, SnapshotHold};
 pub use linkat::OpenDir;
 pub use remove::{
-    RemoveError, TableRef, real_dirs_below, remove_snapshot_dir, snapshot_dir, table_dir,
+    RemoveError, TableRef, component, real_dirs_below, remove_snapshot_dir, snapshot_dir, table_dir,
 };
 pub use scan::{
     DataDirScan, NodeScan, ScanError, TableFilter, TableSink, TableSummary, scan_data_dirs,
