@@ -116,6 +116,10 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
         "the local SSTable holds the rows as written"
     );
 
+    // What the store will hold once they are shipped (they are gone locally after).
+    let canary_sha = sha(data);
+    let mut held: HashSet<[u8; 32]> = shipped_files.iter().map(|f| sha(f)).collect();
+
     // The backlog shows them.
     let (status, b) = app.get("/api/v1/backups").await;
     assert_eq!(status, StatusCode::OK, "{b}");
@@ -168,7 +172,6 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
     assert!(shipped_names >= shipped_files.len(), "{files}");
 
     // Nothing in the bucket holds the rows, the table name or the content hashes.
-    let canary_sha = sha(data);
     for f in s3.files() {
         let bytes = std::fs::read(&f).expect("read");
         assert!(!contains(&bytes, b"plaintext-canary"), "{} holds rows", f.display());
@@ -178,7 +181,6 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
 
     // Every content shipped so far is in the store: a snapshot of the same SSTables sends only
     // its manifest.json and schema.cql.
-    let mut held: HashSet<[u8; 32]> = shipped_files.iter().map(|f| sha(f)).collect();
     app.take_snapshot(json!({"tables": ["it_bak.t"], "tag": "it-bak-1"}))
         .await;
     let snap1 = table_dir("it_bak", "t").join("snapshots/it-bak-1");
