@@ -58,6 +58,7 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/snapshots", Role::Operator),
     ("DELETE", "/api/v1/snapshots/{tag}", Role::Operator),
     ("POST", "/api/v1/snapshots/{tag}/upload", Role::Operator),
+    ("POST", "/api/v1/snapshots/{tag}/fetch", Role::Operator),
     ("POST", "/api/v1/backups/ship", Role::Operator),
     ("POST", "/api/v1/stores/{name}/test", Role::Operator),
     ("POST", "/api/v1/stores/{name}/verify", Role::Operator),

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(verify))
         .routes(routes!(reindex))
         .routes(routes!(upload))
+        .routes(routes!(fetch))
         .routes(routes!(uploads))
         .routes(routes!(backlog))
         .routes(routes!(ship))
@@ -127,6 +128,30 @@ pub async fn upload(
     let job = state
         .backups
         .upload_snapshot(&tag, req.store.as_deref(), req.node.as_deref())
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Fetches a snapshot back from a store into the node's `snapshots/<tag>/` directories (every
+/// file checked against its hash), to restore it like a local one; 202 with the job.
+#[utoipa::path(post, path = "/api/v1/snapshots/{tag}/fetch", tag = "backups",
+    params(("tag" = String, Path, description = "Snapshot tag")),
+    request_body(content = UploadRequest, description = "Optional: `store`, `node`"),
+    responses(
+        (status = 202, description = "The fetch job", body = JobDto),
+        (status = 400, description = "Bad tag, or the node must be named", body = ErrorBody),
+        (status = 404, description = "No such snapshot in the store, node or store", body = ErrorBody),
+        (status = 409, description = "Not enough free space, wrong key, or a job of the node runs", body = ErrorBody),
+        (status = 503, description = "The store cannot be used", body = ErrorBody)))]
+pub async fn fetch(
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    body: Option<Json<UploadRequest>>,
+) -> Result<(StatusCode, Json<JobDto>), ApiError> {
+    let req = body.map(|Json(b)| b).unwrap_or_default();
+    let job = state
+        .backups
+        .fetch_snapshot(&tag, req.store.as_deref(), req.node.as_deref())
         .await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }

@@ -576,6 +576,145 @@ impl BackupService {
         Ok(id)
     }
 
+    /// Starts a job fetching snapshot `tag` of a node back from a store into each table's
+    /// `snapshots/<tag>/` on the node, every file checked against its hash, so the restore
+    /// wizard can restore it like any local snapshot.
+    pub async fn fetch_snapshot(
+        &self,
+        tag: &str,
+        store: Option<&str>,
+        node: Option<&str>,
+    ) -> Result<JobDto, ServiceError> {
+        crate::snapshots::validate::tag(tag).map_err(|e| ServiceError::bad("tag", e.to_string()))?;
+        let nc = match node.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => self.node(n)?.clone(),
+            None if self.nodes.len() == 1 => self.nodes[0].clone(),
+            None => {
+                return Err(ServiceError::bad(
+                    "node",
+                    "several nodes are configured: name the node the snapshot was taken on",
+                ));
+            }
+        };
+        let s = self.store(store, Some(&nc))?;
+        let key = Store::manifest_key(&nc.name, "snapshot", tag);
+        let present = s
+            .has_manifest(&key)
+            .await
+            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        if !present {
+            return Err(ServiceError::NotFound(format!(
+                "store `{}` holds no snapshot `{tag}` of node {}",
+                s.name(),
+                nc.name
+            )));
+        }
+        let manifest = s.get_manifest(&key).await.map_err(|e| match e {
+            super::store::StoreError::WrongKey { .. } => ServiceError::Conflict(e.to_string()),
+            other => ServiceError::Unavailable(other.to_string()),
+        })?;
+        // Headroom: the download must fit, with room to spare, on each data directory.
+        let n = Node::local(&nc);
+        let (_, bytes) = manifest.totals();
+        for dir in &nc.data_dirs {
+            if let Ok(fs) = n.fs_stats(dir)
+                && fs.free_bytes < bytes.saturating_mul(11) / 10
+            {
+                return Err(ServiceError::Conflict(format!(
+                    "fetching snapshot {tag} needs {} on {}, which has {} free",
+                    format_bytes(bytes as i64),
+                    dir.display(),
+                    format_bytes(fs.free_bytes as i64)
+                )));
+            }
+        }
+        let guard = self.claim(&nc.name)?;
+        jobs::room(&self.pool).await?.map_err(ServiceError::Busy)?;
+        let id = jobs::create(&self.pool, "fetch", Some(&nc.name)).await?;
+        let this = self.clone();
+        let tag = tag.to_string();
+        tokio::spawn(async move {
+            let _guard = guard;
+            let _ = jobs::start(&this.pool, id).await;
+            let outcome = this.fetch_one(id, &nc, &s, &tag, &manifest).await;
+            let _ = match outcome {
+                Ok(msg) => jobs::finish(&this.pool, id, &msg).await,
+                Err(e) => jobs::fail(&this.pool, id, &e).await,
+            };
+        });
+        Ok(job_dto(id, "fetch", "fetching the snapshot from the store".into()))
+    }
+
+    async fn fetch_one(
+        &self,
+        job: i64,
+        nc: &NodeConfig,
+        store: &Store,
+        tag: &str,
+        m: &Manifest,
+    ) -> Result<String, String> {
+        let n = Node::local(nc);
+        let mut dirs = Vec::new();
+        let written = async {
+            let (total, total_bytes) = m.totals();
+            let mut done = 0u64;
+            for t in &m.tables {
+                let table = n
+                    .table_home(&t.keyspace, &t.table, &t.table_id)
+                    .ok_or("the node has no data directory")?;
+                let d = n
+                    .prepare_fetch(&table, tag)
+                    .map_err(|e| format!("{}.{}: {e}", t.keyspace, t.table))?;
+                dirs.push(d.clone());
+                for f in &t.files {
+                    let sha = f
+                        .sha()
+                        .ok_or_else(|| format!("the manifest's hash of {} is not a SHA-256", f.name))?;
+                    let dest = crate::node::backups::fetch_path(&d, &f.name)
+                        .map_err(|e| e.to_string())?;
+                    store
+                        .download(&f.address, f.size, &sha, &dest)
+                        .await
+                        .map_err(|e| format!("{}.{} {}: {e}", t.keyspace, t.table, f.name))?;
+                    done += 1;
+                    if done % 8 == 0 {
+                        let _ = jobs::progress(
+                            &self.pool,
+                            job,
+                            done as f64 / total.max(1) as f64,
+                            &format!("{done} of {total} files fetched and checked"),
+                        )
+                        .await;
+                    }
+                }
+            }
+            for d in &dirs {
+                crate::node::backups::finish_fetch(d).map_err(|e| e.to_string())?;
+            }
+            Ok::<(u64, u64), String>((total, total_bytes))
+        }
+        .await;
+        let (files, bytes) = match written {
+            Ok(x) => x,
+            Err(e) => {
+                for d in &dirs {
+                    crate::node::backups::discard_fetch(d);
+                }
+                return Err(format!("{e}; nothing was kept of the fetch and nothing live was touched"));
+            }
+        };
+        // Recorded like any snapshot found on the node, so the restore wizard offers it.
+        crate::inventory::scan_node(&self.pool, nc, job)
+            .await
+            .map_err(|e| format!("fetched, but the scan that records it failed: {e}"))?;
+        Ok(format!(
+            "{}: snapshot {tag} fetched from store {}: {files} files, {}, every hash checked; restore it from Restores",
+            nc.name,
+            store.name(),
+            format_bytes(bytes as i64)
+        ))
+    }
+
     /// Starts a job shipping the incremental backups of every node (or of `node`).
     pub async fn ship(&self, node: Option<&str>) -> Result<JobDto, ServiceError> {
         let mut targets = Vec::new();

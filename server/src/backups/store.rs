@@ -557,14 +557,14 @@ impl Store {
     }
 
     /// Reads an object back, opens it when encrypted, and checks its content: `size` bytes
-    /// hashing to `sha`. Each piece of content goes to `sink` as it is checked chunk by chunk
-    /// (the whole-content hash can only be checked at the end).
+    /// hashing to `sha`. Each piece of content is written to `sink` (when given) as it is
+    /// checked chunk by chunk (the whole-content hash can only be checked at the end).
     async fn read_object(
         &self,
         address: &str,
         size: u64,
         sha: &[u8; 32],
-        mut sink: impl AsyncFnMut(&[u8]) -> Result<(), StoreError>,
+        mut sink: Option<(&mut tokio::fs::File, &Path)>,
     ) -> Result<(), StoreError> {
         let corrupt = |detail: String| StoreError::Corrupt {
             store: self.config.name.clone(),
@@ -612,7 +612,13 @@ impl Store {
                     None => part,
                 };
                 hasher.update(&plain);
-                sink(&plain).await?;
+                if let Some((out, path)) = sink.as_mut() {
+                    out.write_all(&plain).await.map_err(|source| StoreError::Io {
+                        store: self.config.name.clone(),
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                }
                 index += 1;
             }
             if done {
@@ -632,7 +638,7 @@ impl Store {
 
     /// Re-reads an object and checks that it holds the content that was uploaded.
     pub async fn verify(&self, address: &str, size: u64, sha: &[u8; 32]) -> Result<(), StoreError> {
-        self.read_object(address, size, sha, async |_| Ok(())).await
+        self.read_object(address, size, sha, None).await
     }
 
     /// Downloads an object's content into `dest` (created new; removed again on any error),
@@ -656,10 +662,8 @@ impl Store {
             .await
             .map_err(io)?;
         let written = async {
-            self.read_object(address, size, sha, async |plain: &[u8]| {
-                out.write_all(plain).await.map_err(io)
-            })
-            .await?;
+            self.read_object(address, size, sha, Some((&mut out, dest)))
+                .await?;
             out.sync_all().await.map_err(io)
         }
         .await;
@@ -782,6 +786,15 @@ impl Store {
             bytes.to_vec()
         };
         serde_json::from_slice(&json).map_err(|e| bad(format!("not a Snapkeep manifest: {e}")))
+    }
+
+    /// Whether a manifest is in the store.
+    pub async fn has_manifest(&self, key: &str) -> Result<bool, StoreError> {
+        match self.inner.head(&ObjectPath::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.err(format!("cannot look up manifest {key}"))(e)),
+        }
     }
 
     /// Every manifest key in the store.

@@ -1,5 +1,5 @@
-//! `snapkeep snapshot create|list|show|upload|clear`: take, list, show, copy to a store and
-//! clear snapshots through a running server's API (see [`super::client`] for the server, the token and `--json`).
+//! `snapkeep snapshot create|list|show|upload|fetch|clear`: take, list, show, copy to a store,
+//! fetch back from a store and clear snapshots through a running server's API (see [`super::client`] for the server, the token and `--json`).
 
 
 use app::api::{SnapshotDetailDto, SnapshotJobDto, SnapshotPage, format_bytes, format_utc};
@@ -81,6 +81,20 @@ pub enum SnapshotCommand {
         #[arg(long)]
         store: Option<String>,
         /// Only this node (default: every node holding the snapshot).
+        #[arg(long)]
+        node: Option<String>,
+        /// Answer with the job at once instead of waiting for it.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Fetch a snapshot back from a backup store onto its node (every file checked against its
+    /// hash), to restore it like a local one, and wait for it.
+    Fetch {
+        tag: String,
+        /// The store (default: the node's store).
+        #[arg(long)]
+        store: Option<String>,
+        /// The node it was taken on (default: the only node).
         #[arg(long)]
         node: Option<String>,
         /// Answer with the job at once instead of waiting for it.
@@ -257,6 +271,21 @@ pub async fn run_snapshot(
                 .call(
                     Method::POST,
                     &format!("/api/v1/snapshots/{}/upload", url_component(&tag)),
+                    Some(serde_json::json!({ "store": store, "node": node })),
+                )
+                .await?;
+            super::backups::follow_job(client, job, no_wait, json).await
+        }
+        SnapshotCommand::Fetch {
+            tag,
+            store,
+            node,
+            no_wait,
+        } => {
+            let job: app::api::JobDto = client
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/snapshots/{}/fetch", url_component(&tag)),
                     Some(serde_json::json!({ "store": store, "node": node })),
                 )
                 .await?;

@@ -303,3 +303,90 @@ mod tests {
         assert!(open_in(dir.path(), &d, "../secret").is_err());
     }
 }
+
+/// Where a snapshot fetched back from a store is written: the directory it ends in
+/// (`<table dir>/snapshots/<tag>`) and the one it is written to first (`snapshots/.fetch-<tag>`),
+/// renamed to the first only when every file is in and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchDirs {
+    pub partial: PathBuf,
+    pub done: PathBuf,
+}
+
+/// The table's data directory: the configured one already holding `<keyspace>/<table>-<id>`,
+/// else the first.
+pub fn home_data_dir(data_dirs: &[PathBuf], keyspace: &str, dir_name: &str) -> Option<PathBuf> {
+    data_dirs
+        .iter()
+        .find(|d| d.join(keyspace).join(dir_name).is_dir())
+        .or(data_dirs.first())
+        .cloned()
+}
+
+/// Makes the partial directory of a fetch (an old partial one is removed first). Refuses when
+/// the snapshot is on the node already.
+pub fn prepare_fetch(
+    data_dirs: &[PathBuf],
+    table: &TableRef,
+    tag: &str,
+) -> Result<FetchDirs, RemoveError> {
+    let done = disk::snapshot_dir(data_dirs, table, tag)?;
+    let snapshots = done
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| done.clone());
+    let partial = snapshots.join(format!(".fetch-{}", component("snapshot tag", tag)?));
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RemoveError::Io { path, source }
+    };
+    std::fs::create_dir_all(&snapshots).map_err(io(&snapshots))?;
+    // Created below the data directory: nothing on the way may be a link.
+    real_dirs_below(&table.data_dir, &snapshots)?;
+    if done.exists() {
+        return Err(RemoveError::Io {
+            path: done,
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "the snapshot is on the node already; clear it first to fetch it again",
+            ),
+        });
+    }
+    if real_dirs_below(&table.data_dir, &partial)? {
+        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+    }
+    std::fs::create_dir(&partial).map_err(io(&partial))?;
+    Ok(FetchDirs { partial, done })
+}
+
+/// The path of file `rel` (a name, or `dir/name` for index files) inside a fetch's partial
+/// directory, its parent directories made; every part checked.
+pub fn fetch_path(dirs: &FetchDirs, rel: &str) -> Result<PathBuf, RemoveError> {
+    let mut path = dirs.partial.clone();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        path.push(component("file", part)?);
+        if i + 1 < parts.len() && !path.is_dir() {
+            std::fs::create_dir(&path).map_err(|source| RemoveError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        }
+    }
+    Ok(path)
+}
+
+/// Renames a complete fetch into place.
+pub fn finish_fetch(dirs: &FetchDirs) -> Result<(), RemoveError> {
+    std::fs::rename(&dirs.partial, &dirs.done).map_err(|source| RemoveError::Io {
+        path: dirs.done.clone(),
+        source,
+    })
+}
+
+/// Removes what a failed fetch wrote.
+pub fn discard_fetch(dirs: &FetchDirs) {
+    if dirs.partial.is_dir() {
+        let _ = std::fs::remove_dir_all(&dirs.partial);
+    }
+}

@@ -226,6 +226,28 @@ impl<'a> Node<'a> {
         backups::remove_backup(&self.config().data_dirs, table, name, ino)
     }
 
+    /// Where table `keyspace`.`table` (`id`) lives, or would: the data directory holding it,
+    /// else the first.
+    pub fn table_home(&self, keyspace: &str, table: &str, id: &str) -> Option<TableRef> {
+        let dir = format!("{table}-{id}");
+        backups::home_data_dir(&self.config().data_dirs, keyspace, &dir).map(|data_dir| TableRef {
+            data_dir,
+            keyspace: keyspace.into(),
+            table: table.into(),
+            table_id: id.into(),
+        })
+    }
+
+    /// Makes the directory a snapshot fetched from a store is written to (see
+    /// [`backups::prepare_fetch`]).
+    pub fn prepare_fetch(
+        &self,
+        table: &TableRef,
+        tag: &str,
+    ) -> Result<backups::FetchDirs, disk::RemoveError> {
+        backups::prepare_fetch(&self.config().data_dirs, table, tag)
+    }
+
     /// Size and free space (bytes and inodes) of the filesystem holding `dir`.
     pub fn fs_stats(&self, dir: &Path) -> std::io::Result<FsStats> {
         disk::fs_stats(dir)
