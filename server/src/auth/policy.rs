@@ -63,7 +63,11 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/stores/{name}/test", Role::Operator),
     ("POST", "/api/v1/stores/{name}/verify", Role::Operator),
     ("POST", "/api/v1/stores/{name}/reindex", Role::Admin),
-    ("PUT", "/api/v1/nodes/{name}/incremental-backups", Role::Admin),
+    (
+        "PUT",
+        "/api/v1/nodes/{name}/incremental-backups",
+        Role::Admin,
+    ),
     // Anyone signed in creates tokens for themselves only (the handler refuses others).
     ("POST", "/api/v1/tokens", Role::Viewer),
     ("DELETE", "/api/v1/tokens/{id}", Role::Admin),

@@ -187,7 +187,11 @@ mod tests {
         let (a, b) = (keys(1), keys(2));
         assert_eq!(a.address(&sha), keys(1).address(&sha));
         assert_ne!(a.address(&sha), b.address(&sha));
-        assert_ne!(a.address(&sha), hex::encode(sha), "the address hides the hash");
+        assert_ne!(
+            a.address(&sha),
+            hex::encode(sha),
+            "the address hides the hash"
+        );
         let sealed = a.object(&sha).seal(0, true, b"row data");
         assert_eq!(sealed, keys(1).object(&sha).seal(0, true, b"row data"));
         assert_eq!(sealed.len(), 8 + TAG);
@@ -204,7 +208,10 @@ mod tests {
         assert_eq!(c.open(4, false, &sealed).expect("opens"), b"chunk four");
         assert!(c.open(5, false, &sealed).is_err(), "moved chunk");
         assert!(c.open(4, true, &sealed).is_err(), "cut short here");
-        assert!(keys(2).object(&sha).open(4, false, &sealed).is_err(), "wrong key");
+        assert!(
+            keys(2).object(&sha).open(4, false, &sealed).is_err(),
+            "wrong key"
+        );
         let mut flipped = sealed.clone();
         flipped[0] ^= 1;
         assert!(c.open(4, false, &flipped).is_err(), "changed byte");

@@ -3,8 +3,8 @@
 //! off the node, and incremental backups on or off per node.
 
 use app::api::{
-    BacklogDto, IncrementalBackupsRequest, JobDto, ShipRequest, StoreDto, UploadDto,
-    UploadRequest, VerifyRequest,
+    BacklogDto, IncrementalBackupsRequest, JobDto, ShipRequest, StoreDto, UploadDto, UploadRequest,
+    VerifyRequest,
 };
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -77,7 +77,10 @@ pub async fn verify(
     body: Option<Json<VerifyRequest>>,
 ) -> Result<(StatusCode, Json<JobDto>), ApiError> {
     let sample = body.and_then(|Json(b)| b.sample);
-    Ok((StatusCode::ACCEPTED, Json(state.backups.verify(&name, sample).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.backups.verify(&name, sample).await?),
+    ))
 }
 
 /// What a reindex found.

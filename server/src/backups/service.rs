@@ -11,9 +11,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use app::api::{
-    BacklogDto, BacklogNode, BacklogTable, JobDto, StoreDto, UploadDto, format_bytes,
-};
+use app::api::{BacklogDto, BacklogNode, BacklogTable, JobDto, StoreDto, UploadDto, format_bytes};
 use futures::StreamExt as _;
 use serde::Deserialize;
 use sqlx::SqlitePool;
@@ -157,13 +155,18 @@ impl BackupService {
             .filter(|n| !n.is_empty())
             .or(node.and_then(|n| n.store.as_deref()));
         let slot = match wanted {
-            Some(w) => self.stores.iter().find(|s| s.config.name == w).ok_or_else(|| {
-                let known: Vec<&str> = self.stores.iter().map(|s| s.config.name.as_str()).collect();
-                ServiceError::NotFound(format!(
-                    "no store `{w}`; configured stores: {}",
-                    known.join(", ")
-                ))
-            })?,
+            Some(w) => self
+                .stores
+                .iter()
+                .find(|s| s.config.name == w)
+                .ok_or_else(|| {
+                    let known: Vec<&str> =
+                        self.stores.iter().map(|s| s.config.name.as_str()).collect();
+                    ServiceError::NotFound(format!(
+                        "no store `{w}`; configured stores: {}",
+                        known.join(", ")
+                    ))
+                })?,
             None => self
                 .stores
                 .first()
@@ -252,7 +255,8 @@ impl BackupService {
         store: Option<&str>,
         node: Option<&str>,
     ) -> Result<JobDto, ServiceError> {
-        crate::snapshots::validate::tag(tag).map_err(|e| ServiceError::bad("tag", e.to_string()))?;
+        crate::snapshots::validate::tag(tag)
+            .map_err(|e| ServiceError::bad("tag", e.to_string()))?;
         let mut targets = Vec::new();
         for n in self.select_nodes(node)? {
             let present: i64 = sqlx::query_scalar(
@@ -289,7 +293,10 @@ impl BackupService {
             let mut summary = Vec::new();
             for (i, (node, store)) in targets.iter().enumerate() {
                 steps
-                    .at(i as f64, &format!("{}: copying snapshot {tag} to {}", node.name, store.name()))
+                    .at(
+                        i as f64,
+                        &format!("{}: copying snapshot {tag} to {}", node.name, store.name()),
+                    )
                     .await;
                 match this.upload_one(id, node, store, &tag).await {
                     Ok(s) => summary.push(s),
@@ -338,8 +345,12 @@ impl BackupService {
             return Err(format!("snapshot {tag} is no longer on the node"));
         }
         let sent = self.send(job, &n, store, files).await?;
-        let (manifest, bytes_sent, files_sent) = self.manifest(&n, store, "snapshot", tag, &sent).await;
-        let key = store.put_manifest(&manifest).await.map_err(|e| e.to_string())?;
+        let (manifest, bytes_sent, files_sent) =
+            self.manifest(&n, store, "snapshot", tag, &sent).await;
+        let key = store
+            .put_manifest(&manifest)
+            .await
+            .map_err(|e| e.to_string())?;
         self.record_upload(store, &manifest, &key, bytes_sent, files_sent, Some(job))
             .await
             .map_err(|e| format!("cannot record the upload: {e}"))?;
@@ -364,8 +375,9 @@ impl BackupService {
         let total = files.len();
         let total_bytes: u64 = files.iter().map(|f| f.size).sum();
         let mut done_bytes = 0u64;
-        let mut results = futures::stream::iter(files.into_iter().map(|f| self.send_one(node, store, f)))
-            .buffer_unordered(store.config.parallel_uploads.max(1));
+        let mut results =
+            futures::stream::iter(files.into_iter().map(|f| self.send_one(node, store, f)))
+                .buffer_unordered(store.config.parallel_uploads.max(1));
         let mut out = Vec::with_capacity(total);
         let mut sent_bytes = 0u64;
         while let Some(r) = results.next().await {
@@ -373,7 +385,7 @@ impl BackupService {
             done_bytes += s.file.size;
             sent_bytes += s.bytes_sent;
             out.push(s);
-            if out.len() % 16 == 0 || out.len() == total {
+            if out.len().is_multiple_of(16) || out.len() == total {
                 let frac = if total_bytes == 0 {
                     out.len() as f64 / total as f64
                 } else {
@@ -403,7 +415,10 @@ impl BackupService {
                 "{}.{} {}{}",
                 f.table.keyspace,
                 f.table.table,
-                f.tag.as_deref().map(|t| format!("snapshot {t}/")).unwrap_or_else(|| "backups/".into()),
+                f.tag
+                    .as_deref()
+                    .map(|t| format!("snapshot {t}/"))
+                    .unwrap_or_else(|| "backups/".into()),
                 f.name
             )
         };
@@ -585,7 +600,8 @@ impl BackupService {
         store: Option<&str>,
         node: Option<&str>,
     ) -> Result<JobDto, ServiceError> {
-        crate::snapshots::validate::tag(tag).map_err(|e| ServiceError::bad("tag", e.to_string()))?;
+        crate::snapshots::validate::tag(tag)
+            .map_err(|e| ServiceError::bad("tag", e.to_string()))?;
         let nc = match node.map(str::trim).filter(|n| !n.is_empty()) {
             Some(n) => self.node(n)?.clone(),
             None if self.nodes.len() == 1 => self.nodes[0].clone(),
@@ -642,7 +658,11 @@ impl BackupService {
                 Err(e) => jobs::fail(&this.pool, id, &e).await,
             };
         });
-        Ok(job_dto(id, "fetch", "fetching the snapshot from the store".into()))
+        Ok(job_dto(
+            id,
+            "fetch",
+            "fetching the snapshot from the store".into(),
+        ))
     }
 
     async fn fetch_one(
@@ -667,17 +687,17 @@ impl BackupService {
                     .map_err(|e| format!("{}.{}: {e}", t.keyspace, t.table))?;
                 dirs.push(d.clone());
                 for f in &t.files {
-                    let sha = f
-                        .sha()
-                        .ok_or_else(|| format!("the manifest's hash of {} is not a SHA-256", f.name))?;
-                    let dest = crate::node::backups::fetch_path(&d, &f.name)
-                        .map_err(|e| e.to_string())?;
+                    let sha = f.sha().ok_or_else(|| {
+                        format!("the manifest's hash of {} is not a SHA-256", f.name)
+                    })?;
+                    let dest =
+                        crate::node::backups::fetch_path(&d, &f.name).map_err(|e| e.to_string())?;
                     store
                         .download(&f.address, f.size, &sha, &dest)
                         .await
                         .map_err(|e| format!("{}.{} {}: {e}", t.keyspace, t.table, f.name))?;
                     done += 1;
-                    if done % 8 == 0 {
+                    if done.is_multiple_of(8) {
                         let _ = jobs::progress(
                             &self.pool,
                             job,
@@ -700,7 +720,9 @@ impl BackupService {
                 for d in &dirs {
                     crate::node::backups::discard_fetch(d);
                 }
-                return Err(format!("{e}; nothing was kept of the fetch and nothing live was touched"));
+                return Err(format!(
+                    "{e}; nothing was kept of the fetch and nothing live was touched"
+                ));
             }
         };
         // Recorded like any snapshot found on the node, so the restore wizard offers it.
@@ -736,7 +758,10 @@ impl BackupService {
             let mut summary = Vec::new();
             for (i, (node, store)) in targets.iter().enumerate() {
                 steps
-                    .at(i as f64, &format!("{}: shipping backups/ to {}", node.name, store.name()))
+                    .at(
+                        i as f64,
+                        &format!("{}: shipping backups/ to {}", node.name, store.name()),
+                    )
                     .await;
                 match this.ship_one(id, node, store).await {
                     Ok(s) => summary.push(s),
@@ -783,8 +808,12 @@ impl BackupService {
         }
         let sent = self.send(job, &n, store, files).await?;
         let batch = format!("{:013}-{job}", now_ms());
-        let (manifest, bytes_sent, files_sent) = self.manifest(&n, store, "backup", &batch, &sent).await;
-        let key = store.put_manifest(&manifest).await.map_err(|e| e.to_string())?;
+        let (manifest, bytes_sent, files_sent) =
+            self.manifest(&n, store, "backup", &batch, &sent).await;
+        let key = store
+            .put_manifest(&manifest)
+            .await
+            .map_err(|e| e.to_string())?;
         self.record_upload(store, &manifest, &key, bytes_sent, files_sent, Some(job))
             .await
             .map_err(|e| format!("cannot record the shipped batch: {e}"))?;
@@ -908,7 +937,7 @@ impl BackupService {
             .execute(&self.pool)
             .await
             .map_err(|e| format!("catalog: {e}"))?;
-            if i % 16 == 0 {
+            if i.is_multiple_of(16) {
                 let _ = jobs::progress(
                     &self.pool,
                     job,
@@ -919,7 +948,10 @@ impl BackupService {
             }
         }
         if problems.is_empty() {
-            Ok(format!("{total} objects of store {} verified: all intact", store.name()))
+            Ok(format!(
+                "{total} objects of store {} verified: all intact",
+                store.name()
+            ))
         } else {
             Err(format!(
                 "{} of {total} objects of store {} failed verification: {}",
@@ -1063,10 +1095,7 @@ impl BackupService {
                     oldest_age_secs: ((now - oldest).max(0) / 1000) as u64,
                 });
             }
-            let status = n
-                .incremental_backups()
-                .await
-                .ok();
+            let status = n.incremental_backups().await.ok();
             let (shipped_bytes, shipped_files, last): (i64, i64, Option<i64>) = sqlx::query_as(
                 "SELECT COALESCE(SUM(CASE WHEN created_at >= ? THEN bytes END), 0), \
                  COALESCE(SUM(CASE WHEN created_at >= ? THEN files END), 0), MAX(created_at) \
@@ -1078,7 +1107,11 @@ impl BackupService {
             .fetch_one(&self.pool)
             .await?;
             let files: u64 = out_tables.iter().map(|t| t.files).sum();
-            let oldest = out_tables.iter().map(|t| t.oldest_age_secs).max().unwrap_or(0);
+            let oldest = out_tables
+                .iter()
+                .map(|t| t.oldest_age_secs)
+                .max()
+                .unwrap_or(0);
             if warning.is_none() && files > 0 {
                 if !nc.ship_backups {
                     warning = Some(format!(
@@ -1094,7 +1127,10 @@ impl BackupService {
             }
             nodes.push(BacklogNode {
                 node: nc.name.clone(),
-                store: self.store(None, Some(nc)).ok().map(|s| s.name().to_string()),
+                store: self
+                    .store(None, Some(nc))
+                    .ok()
+                    .map(|s| s.name().to_string()),
                 ship_backups: nc.ship_backups,
                 incremental_backups: status,
                 files,

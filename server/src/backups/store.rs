@@ -135,7 +135,9 @@ impl StoreConfig {
                 return Err(format!("store `{n}`: a local store needs `path`"));
             }
             StoreKind::S3 if self.endpoint.is_none() || self.bucket.is_none() => {
-                return Err(format!("store `{n}`: an s3 store needs `endpoint` and `bucket`"));
+                return Err(format!(
+                    "store `{n}`: an s3 store needs `endpoint` and `bucket`"
+                ));
             }
             _ => {}
         }
@@ -261,10 +263,12 @@ impl Store {
         };
         config.check().map_err(&invalid)?;
         let keys = match (&config.encryption_key_file, config.encrypted()) {
-            (Some(path), true) => Some(Keys::from_file(path).map_err(|source| StoreError::Key {
-                store: config.name.clone(),
-                source,
-            })?),
+            (Some(path), true) => {
+                Some(Keys::from_file(path).map_err(|source| StoreError::Key {
+                    store: config.name.clone(),
+                    source,
+                })?)
+            }
             _ => None,
         };
         let backend = |what: &str, source| StoreError::Backend {
@@ -589,7 +593,11 @@ impl Store {
             )));
         }
         let cipher = self.keys.as_ref().map(|k| k.object(sha));
-        let piece = if cipher.is_some() { CHUNK + crypto::TAG } else { CHUNK };
+        let piece = if cipher.is_some() {
+            CHUNK + crypto::TAG
+        } else {
+            CHUNK
+        };
         let chunks = crypto::chunks(size);
         let mut hasher = Sha256::new();
         let mut pending: Vec<u8> = Vec::with_capacity(piece);
@@ -613,11 +621,13 @@ impl Store {
                 };
                 hasher.update(&plain);
                 if let Some((out, path)) = sink.as_mut() {
-                    out.write_all(&plain).await.map_err(|source| StoreError::Io {
-                        store: self.config.name.clone(),
-                        path: path.display().to_string(),
-                        source,
-                    })?;
+                    out.write_all(&plain)
+                        .await
+                        .map_err(|source| StoreError::Io {
+                            store: self.config.name.clone(),
+                            path: path.display().to_string(),
+                            source,
+                        })?;
                 }
                 index += 1;
             }
@@ -626,7 +636,9 @@ impl Store {
             }
         }
         if cipher.is_some() && index != chunks {
-            return Err(corrupt(format!("{index} chunks where {chunks} were stored")));
+            return Err(corrupt(format!(
+                "{index} chunks where {chunks} were stored"
+            )));
         }
         if hasher.finalize().as_slice() != sha {
             return Err(corrupt(
@@ -702,12 +714,8 @@ impl Store {
                     message: format!("no randomness: {e}"),
                 })?;
                 let cipher = k.object(&salt);
-                let mut out = format!(
-                    "{SEALED_MAGIC} {} {}\n",
-                    k.fingerprint(),
-                    hex::encode(salt)
-                )
-                .into_bytes();
+                let mut out = format!("{SEALED_MAGIC} {} {}\n", k.fingerprint(), hex::encode(salt))
+                    .into_bytes();
                 let chunks = crypto::chunks(json.len() as u64);
                 for (i, c) in json.chunks(CHUNK).enumerate() {
                     out.extend(cipher.seal(i as u64, i as u64 + 1 == chunks, c));
@@ -857,7 +865,11 @@ pub async fn hash_file(file: std::fs::File) -> std::io::Result<([u8; 32], u64, s
         Ok((hasher.finalize().into(), len, file))
     })
     .await
-    .unwrap_or_else(|e| Err(std::io::Error::other(format!("the hashing task failed: {e}"))))
+    .unwrap_or_else(|e| {
+        Err(std::io::Error::other(format!(
+            "the hashing task failed: {e}"
+        )))
+    })
 }
 
 #[cfg(test)]
@@ -893,7 +905,10 @@ mod tests {
             let (sha, len, first) = put(&store, &src).await;
             assert_eq!(first.sent, store.stored_size(size as u64));
             assert_eq!(put(&store, &src).await.2.sent, 0, "sent once");
-            store.verify(&first.address, len, &sha).await.expect("verify");
+            store
+                .verify(&first.address, len, &sha)
+                .await
+                .expect("verify");
             let back = dir.path().join(format!("back{size}"));
             store
                 .download(&first.address, len, &sha, &back)
@@ -920,7 +935,12 @@ mod tests {
                 .expect_err("corrupt");
             assert!(e.to_string().contains(&first.address), "{e}");
             let again = dir.path().join(format!("again{size}"));
-            assert!(store.download(&first.address, len, &sha, &again).await.is_err());
+            assert!(
+                store
+                    .download(&first.address, len, &sha, &again)
+                    .await
+                    .is_err()
+            );
             assert!(!again.exists());
             std::fs::remove_file(&obj).expect("delete");
             let e = store
@@ -948,8 +968,11 @@ mod tests {
         std::fs::write(&key_file, "22".repeat(32)).expect("key");
         let store = local(&dir.path().join("s"), Some(&key_file));
         let src = dir.path().join("rows");
-        std::fs::write(&src, "customer alice@example.com ordered 3 widgets".repeat(100))
-            .expect("write");
+        std::fs::write(
+            &src,
+            "customer alice@example.com ordered 3 widgets".repeat(100),
+        )
+        .expect("write");
         let (sha, len, stored) = put(&store, &src).await;
         let m = Manifest {
             format: 1,
@@ -976,7 +999,12 @@ mod tests {
         assert_eq!(store.get_manifest(&key).await.expect("read"), m);
         for entry in walk(&dir.path().join("s")) {
             let bytes = std::fs::read(&entry).expect("read");
-            for needle in [&b"alice"[..], b"widgets", b"customers_alice", sha.as_slice()] {
+            for needle in [
+                &b"alice"[..],
+                b"widgets",
+                b"customers_alice",
+                sha.as_slice(),
+            ] {
                 assert!(
                     !bytes.windows(needle.len()).any(|w| w == needle),
                     "{} holds plaintext",
@@ -988,7 +1016,8 @@ mod tests {
         let other = local(&dir.path().join("s"), Some(&key_file));
         let e = other.get_manifest(&key).await.expect_err("wrong key");
         assert!(
-            matches!(e, StoreError::WrongKey { .. }) && e.to_string().contains("encrypted with key"),
+            matches!(e, StoreError::WrongKey { .. })
+                && e.to_string().contains("encrypted with key"),
             "{e}"
         );
         let plain = local(&dir.path().join("s"), None);

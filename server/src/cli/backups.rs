@@ -70,7 +70,11 @@ pub async fn follow_job(
 }
 
 /// Runs one `snapkeep store …` command.
-pub async fn run_store(client: &ApiClient, cmd: StoreCommand, json: bool) -> Result<(), ClientError> {
+pub async fn run_store(
+    client: &ApiClient,
+    cmd: StoreCommand,
+    json: bool,
+) -> Result<(), ClientError> {
     match cmd {
         StoreCommand::List => {
             let stores: Vec<StoreDto> = client.call(Method::GET, "/api/v1/stores", None).await?;
@@ -86,12 +90,16 @@ pub async fn run_store(client: &ApiClient, cmd: StoreCommand, json: bool) -> Res
                     "{:<16} {:<6} {:<10} {:>8} {:>8} {:>10} {:>7} {:<23} {}",
                     s.name,
                     s.kind,
-                    s.key_fingerprint.as_deref().unwrap_or(if s.encrypted { "yes" } else { "no" }),
+                    s.key_fingerprint
+                        .as_deref()
+                        .unwrap_or(if s.encrypted { "yes" } else { "no" }),
                     s.uploads,
                     s.objects,
                     format_bytes(s.object_bytes),
                     s.objects_failed,
-                    s.last_verified_at.map(format_utc).unwrap_or_else(|| "never".into()),
+                    s.last_verified_at
+                        .map(format_utc)
+                        .unwrap_or_else(|| "never".into()),
                     s.location
                 );
             }

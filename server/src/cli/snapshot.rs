@@ -1,7 +1,6 @@
 //! `snapkeep snapshot create|list|show|upload|fetch|clear`: take, list, show, copy to a store,
 //! fetch back from a store and clear snapshots through a running server's API (see [`super::client`] for the server, the token and `--json`).
 
-
 use app::api::{SnapshotDetailDto, SnapshotJobDto, SnapshotPage, format_bytes, format_utc};
 use axum::http::Method;
 

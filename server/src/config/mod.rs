@@ -280,7 +280,11 @@ impl Config {
         if stores.is_empty() {
             stores.push(crate::backups::store::default_local(&state_dir));
         }
-        validate_stores(&stores, &nodes, file_name.as_deref().unwrap_or("configuration"))?;
+        validate_stores(
+            &stores,
+            &nodes,
+            file_name.as_deref().unwrap_or("configuration"),
+        )?;
         parsed
             .sampling
             .validate()
@@ -335,7 +339,8 @@ fn validate_stores(
         message,
     };
     for (i, s) in stores.iter().enumerate() {
-        s.check().map_err(|m| invalid(format!("stores[{i}]: {m}")))?;
+        s.check()
+            .map_err(|m| invalid(format!("stores[{i}]: {m}")))?;
         if stores[..i].iter().any(|t| t.name == s.name) {
             return Err(invalid(format!("store name `{}` is used twice", s.name)));
         }

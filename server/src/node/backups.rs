@@ -272,7 +272,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
         let id = "0123456789abcdef0123456789abcdef";
-        let b = data.join("shop").join(format!("orders-{id}")).join("backups");
+        let b = data
+            .join("shop")
+            .join(format!("orders-{id}"))
+            .join("backups");
         std::fs::create_dir_all(&b).expect("mkdir");
         std::fs::write(b.join("nb-1-big-Data.db"), b"abc").expect("write");
         std::fs::create_dir_all(data.join("shop").join(format!("empty-{id}"))).expect("mkdir");

@@ -106,7 +106,9 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
     let backups = table_dir("it_bak", "t").join("backups");
     let shipped_files = files_in(&backups);
     assert!(
-        shipped_files.iter().any(|f| f.to_string_lossy().ends_with("Data.db")),
+        shipped_files
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with("Data.db")),
         "flush with incremental backups on links SSTables into backups/: {shipped_files:?}"
     );
     let data = shipped_files
@@ -139,13 +141,18 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
     assert_eq!(t["bytes"].as_u64(), Some(bytes));
     assert!(t["sstables_complete"].as_u64() >= Some(1), "{t}");
     assert!(
-        n["warning"].as_str().unwrap_or("").contains("shipping is off"),
+        n["warning"]
+            .as_str()
+            .unwrap_or("")
+            .contains("shipping is off"),
         "ship_backups is off for this node: {n}"
     );
 
     // The store down: shipping fails in the store's words and removes nothing.
     s3.stop();
-    let (status, job) = app.post("/api/v1/backups/ship", json!({"node": node.name})).await;
+    let (status, job) = app
+        .post("/api/v1/backups/ship", json!({"node": node.name}))
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let job = app.wait_job(&job["id"]).await;
     assert_eq!(job["state"], "failed", "{job}");
@@ -157,10 +164,15 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
 
     // Back up: shipping uploads, verifies, records, and only then removes the links.
     s3.start_again();
-    let (_, job) = app.post("/api/v1/backups/ship", json!({"node": node.name})).await;
+    let (_, job) = app
+        .post("/api/v1/backups/ship", json!({"node": node.name}))
+        .await;
     let job = app.wait_job(&job["id"]).await;
     assert_eq!(job["state"], "done", "{job}");
-    assert!(files_in(&backups).is_empty(), "links removed once verified: {job}");
+    assert!(
+        files_in(&backups).is_empty(),
+        "links removed once verified: {job}"
+    );
     let (_, uploads) = app.get("/api/v1/uploads?kind=backup").await;
     let batch = &uploads[0];
     assert_eq!(batch["verified"], true, "{batch}");
@@ -176,9 +188,21 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
     // Nothing in the bucket holds the rows, the table name or the content hashes.
     for f in s3.files() {
         let bytes = std::fs::read(&f).expect("read");
-        assert!(!contains(&bytes, b"plaintext-canary"), "{} holds rows", f.display());
-        assert!(!contains(&bytes, b"it_bak"), "{} names the keyspace", f.display());
-        assert!(!contains(&bytes, &canary_sha), "{} holds a content hash", f.display());
+        assert!(
+            !contains(&bytes, b"plaintext-canary"),
+            "{} holds rows",
+            f.display()
+        );
+        assert!(
+            !contains(&bytes, b"it_bak"),
+            "{} names the keyspace",
+            f.display()
+        );
+        assert!(
+            !contains(&bytes, &canary_sha),
+            "{} holds a content hash",
+            f.display()
+        );
     }
 
     // Every content shipped so far is in the store: a snapshot of the same SSTables sends only
@@ -188,7 +212,10 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
     let snap1 = table_dir("it_bak", "t").join("snapshots/it-bak-1");
     let want1 = expected_sent(&files_in(&snap1), &mut held);
     let (status, job) = app
-        .post("/api/v1/snapshots/it-bak-1/upload", json!({"store": "offsite"}))
+        .post(
+            "/api/v1/snapshots/it-bak-1/upload",
+            json!({"store": "offsite"}),
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let job = app.wait_job(&job["id"]).await;
@@ -208,17 +235,29 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
         .iter()
         .map(|f| std::fs::metadata(f).expect("stat").len())
         .sum();
-    assert!(want2 > 0 && want2 < all2, "some content is new, some held: {want2} of {all2}");
+    assert!(
+        want2 > 0 && want2 < all2,
+        "some content is new, some held: {want2} of {all2}"
+    );
     let token = app.token(crate::support::app::OPERATOR);
     let url = app.serve().await;
     let run = snapkeep([
-        "snapshot", "upload", "it-bak-2", "--store", "offsite", "--server", url.as_str(),
+        "snapshot",
+        "upload",
+        "it-bak-2",
+        "--store",
+        "offsite",
+        "--server",
+        url.as_str(),
     ])
     .token(token)
     .run()
     .await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("snapshot it-bak-2 in store offsite"), "{run:?}");
+    assert!(
+        run.stdout.contains("snapshot it-bak-2 in store offsite"),
+        "{run:?}"
+    );
     let u2 = upload_of(&app, "snapshot", "it-bak-2").await;
     assert_eq!(u2["bytes_sent"].as_u64(), Some(want2), "{u2}");
 
@@ -248,7 +287,10 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
         .run()
         .await;
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains(&address), "the corrupt object is named: {run:?}");
+    assert!(
+        run.stderr.contains(&address),
+        "the corrupt object is named: {run:?}"
+    );
     let (_, stores) = app.get("/api/v1/stores").await;
     assert_eq!(stores[0]["objects_failed"], 1, "{stores}");
 
@@ -275,7 +317,11 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
             .collect()
     };
     assert_eq!(names(&after), names(&before));
-    assert_eq!(r["manifests"].as_u64(), Some(names(&before).len() as u64), "{r}");
+    assert_eq!(
+        r["manifests"].as_u64(),
+        Some(names(&before).len() as u64),
+        "{r}"
+    );
 
     // A wrong key is one clear message.
     std::fs::write(&key_file, "6b".repeat(32)).expect("other key");
@@ -290,7 +336,10 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{r}");
     assert!(
-        r["message"].as_str().unwrap_or("").contains("encrypted with key"),
+        r["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("encrypted with key"),
         "{r}"
     );
 
@@ -302,7 +351,10 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
             Some(json!({"enabled": false})),
         )
         .await;
-    assert_eq!((status, v["enabled"].clone()), (StatusCode::OK, json!(false)));
+    assert_eq!(
+        (status, v["enabled"].clone()),
+        (StatusCode::OK, json!(false))
+    );
     cql.execute("DROP KEYSPACE it_bak").await.expect("drop");
 }
 
@@ -328,7 +380,12 @@ async fn a_wiped_table_comes_back_whole_from_the_store() {
     let snap = table_dir("it_bakr", "t").join("snapshots/it-bakr");
     let uploaded: Vec<(String, [u8; 32])> = files_in(&snap)
         .iter()
-        .map(|f| (f.file_name().expect("name").to_string_lossy().into_owned(), sha(f)))
+        .map(|f| {
+            (
+                f.file_name().expect("name").to_string_lossy().into_owned(),
+                sha(f),
+            )
+        })
         .collect();
     let (_, job) = app
         .post("/api/v1/snapshots/it-bakr/upload", json!({}))
@@ -341,7 +398,10 @@ async fn a_wiped_table_comes_back_whole_from_the_store() {
     let job = app.wait_job(&job["id"]).await;
     assert_eq!(job["state"], "failed", "{job}");
     assert!(
-        job["error"].as_str().unwrap_or("").contains("on the node already"),
+        job["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("on the node already"),
         "{job}"
     );
     let (status, job) = app.delete("/api/v1/snapshots/it-bakr").await;
@@ -355,10 +415,19 @@ async fn a_wiped_table_comes_back_whole_from_the_store() {
     let (status, v) = app.post("/api/v1/snapshots/nope/fetch", json!({})).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
     let (status, v) = app
-        .post("/api/v1/snapshots/it-bakr/fetch", json!({"store": "elsewhere"}))
+        .post(
+            "/api/v1/snapshots/it-bakr/fetch",
+            json!({"store": "elsewhere"}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
-    assert!(v["message"].as_str().unwrap_or("").contains("no store `elsewhere`"), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no store `elsewhere`"),
+        "{v}"
+    );
 
     // Fetched back, byte for byte, and restored through the approval flow.
     let (status, job) = app.post("/api/v1/snapshots/it-bakr/fetch", json!({})).await;
@@ -367,7 +436,12 @@ async fn a_wiped_table_comes_back_whole_from_the_store() {
     assert_eq!(job["state"], "done", "{job}");
     let fetched: Vec<(String, [u8; 32])> = files_in(&snap)
         .iter()
-        .map(|f| (f.file_name().expect("name").to_string_lossy().into_owned(), sha(f)))
+        .map(|f| {
+            (
+                f.file_name().expect("name").to_string_lossy().into_owned(),
+                sha(f),
+            )
+        })
         .collect();
     assert_eq!(fetched, uploaded);
     let done = app

@@ -143,7 +143,8 @@ impl TestApp {
             stores: state.stores.clone(),
             ..Default::default()
         };
-        let app_state = AppState::build(state.catalog.clone(), config, state.dir.path(), state.addr);
+        let app_state =
+            AppState::build(state.catalog.clone(), config, state.dir.path(), state.addr);
         let router = {
             let _building = ROUTES.write().await;
             snapkeep::http::app(app_state.clone(), &HttpConfig::default())

@@ -94,7 +94,11 @@ impl S3Server {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "versitygw did not listen on {}", self.addr);
+            assert!(
+                Instant::now() < deadline,
+                "versitygw did not listen on {}",
+                self.addr
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
