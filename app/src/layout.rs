@@ -5,9 +5,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 /// The navigation entries, in order: (path, label).
-pub const NAV_ITEMS: [(&str, &str); 6] = [
+pub const NAV_ITEMS: [(&str, &str); 7] = [
     ("/", "Overview"),
     ("/snapshots", "Snapshots"),
+    ("/backups", "Backups"),
     ("/calculator", "Calculator"),
     ("/restores", "Restores"),
     ("/reports", "Reports"),

@@ -74,6 +74,8 @@ pub fn App() -> impl IntoView {
                         view=pages::SnapshotDetail
                         ssr=SsrMode::Async
                     />
+                    // Rendered whole before sending, so the backlog reads without JavaScript.
+                    <Route path=StaticSegment("backups") view=pages::Backups ssr=SsrMode::Async />
                     <Route path=StaticSegment("calculator") view=pages::Calculator />
                     // Rendered whole before sending, so the requests and a request's plan read
                     // without JavaScript and an unknown request answers 404.

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::{
-    AuditPage, AuditQuery, CreateSnapshotRequest, CurrentUser, JobDto, MeasureScope, Measured,
+    AuditPage, AuditQuery, BackupsPageDto, CreateSnapshotRequest, UploadDto, CurrentUser, JobDto, MeasureScope, Measured,
     OverviewDto, Plan, ReportDto, ReportQuery, RestoreDto, RestoreInput, SettingsDto,
     SnapshotDetailDto, SnapshotFormOptions, SnapshotJobDto, SnapshotPage, SnapshotQuery,
 };
@@ -57,6 +57,12 @@ pub trait Backend: Send + Sync {
         keyspace: Option<String>,
         table: Option<String>,
     ) -> BoxFuture<'_, SnapshotJobDto>;
+    /// The stores and the incremental-backup backlog (Backups page).
+    fn backups(&self) -> BoxFuture<'_, BackupsPageDto>;
+    fn ship_backups(&self, node: Option<String>) -> BoxFuture<'_, JobDto>;
+    fn set_incremental_backups(&self, node: String, enabled: bool) -> BoxFuture<'_, bool>;
+    fn snapshot_copies(&self, tag: String) -> BoxFuture<'_, Vec<UploadDto>>;
+    fn upload_snapshot(&self, tag: String, store: Option<String>) -> BoxFuture<'_, JobDto>;
     /// The storage report (reports page).
     fn report(&self, query: ReportQuery) -> BoxFuture<'_, ReportDto>;
     /// Scopes the calculator's "use my cluster" offers.

@@ -138,3 +138,56 @@ pub struct BacklogDto {
 pub struct IncrementalBackupsRequest {
     pub enabled: bool,
 }
+
+/// Everything the Backups page shows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BackupsPageDto {
+    pub stores: Vec<StoreDto>,
+    pub backlog: BacklogDto,
+}
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::backend::backend;
+
+/// The stores, the backlog per node and table, and the newest uploads.
+#[server(prefix = "/rpc", endpoint = "backups")]
+pub async fn get_backups() -> Result<BackupsPageDto, ServerFnError> {
+    backend()?.backups().await.map_err(ServerFnError::new)
+}
+
+/// Ships the incremental backups of every node, or one (operators).
+#[server(prefix = "/rpc", endpoint = "backups_ship")]
+pub async fn ship_backups(node: Option<String>) -> Result<super::JobDto, ServerFnError> {
+    let node = node.filter(|n| !n.is_empty());
+    backend()?.ship_backups(node).await.map_err(ServerFnError::new)
+}
+
+/// Turns a node's incremental backups on or off (admins).
+#[server(prefix = "/rpc", endpoint = "incremental_backups")]
+pub async fn set_incremental_backups(node: String, enabled: bool) -> Result<bool, ServerFnError> {
+    backend()?
+        .set_incremental_backups(node, enabled)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// The copies of a snapshot in the stores.
+#[server(prefix = "/rpc", endpoint = "snapshot_copies")]
+pub async fn snapshot_copies(tag: String) -> Result<Vec<UploadDto>, ServerFnError> {
+    backend()?.snapshot_copies(tag).await.map_err(ServerFnError::new)
+}
+
+/// Copies a snapshot to a store (operators).
+#[server(prefix = "/rpc", endpoint = "snapshot_upload")]
+pub async fn upload_snapshot(
+    tag: String,
+    store: Option<String>,
+) -> Result<super::JobDto, ServerFnError> {
+    let store = store.filter(|s| !s.is_empty());
+    backend()?
+        .upload_snapshot(tag, store)
+        .await
+        .map_err(ServerFnError::new)
+}

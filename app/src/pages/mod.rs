@@ -1,5 +1,6 @@
 //! One module per page (a folder for pages with several parts).
 
+mod backups;
 mod calculator;
 mod growth_chart;
 mod login;
@@ -10,6 +11,7 @@ mod restores;
 mod settings;
 mod snapshots;
 
+pub use backups::Backups;
 pub use calculator::Calculator;
 pub use login::Login;
 pub use not_found::NotFound;

@@ -47,6 +47,11 @@ pub const RPC: &[(&str, Role, bool)] = &[
     ("restore_cancel", Role::Operator, true),
     ("restore_aside_remove", Role::Admin, true),
     ("report", Role::Viewer, false),
+    ("backups", Role::Viewer, false),
+    ("backups_ship", Role::Operator, true),
+    ("incremental_backups", Role::Admin, true),
+    ("snapshot_copies", Role::Viewer, false),
+    ("snapshot_upload", Role::Operator, true),
     ("measure_scopes", Role::Viewer, false),
     ("measured", Role::Viewer, false),
 ];

@@ -24,6 +24,7 @@ pub struct Services {
     pub auth: AuthState,
     pub restores: crate::restore::RestoreService,
     pub reports: crate::reports::ReportService,
+    pub backups: crate::backups::BackupService,
 }
 
 fn msg(e: impl std::fmt::Display) -> String {
@@ -31,6 +32,41 @@ fn msg(e: impl std::fmt::Display) -> String {
 }
 
 impl Backend for Services {
+    fn backups(&self) -> BoxFuture<'_, app::api::BackupsPageDto> {
+        Box::pin(async move {
+            Ok(app::api::BackupsPageDto {
+                stores: self.backups.stores().await.map_err(msg)?,
+                backlog: self.backups.backlog().await.map_err(msg)?,
+            })
+        })
+    }
+    fn ship_backups(&self, node: Option<String>) -> BoxFuture<'_, JobDto> {
+        Box::pin(async move { self.backups.ship(node.as_deref()).await.map_err(msg) })
+    }
+    fn set_incremental_backups(&self, node: String, enabled: bool) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            self.backups
+                .set_incremental_backups(&node, enabled)
+                .await
+                .map_err(msg)
+        })
+    }
+    fn snapshot_copies(&self, tag: String) -> BoxFuture<'_, Vec<app::api::UploadDto>> {
+        Box::pin(async move {
+            self.backups
+                .uploads(Some("snapshot"), Some(&tag), 100)
+                .await
+                .map_err(msg)
+        })
+    }
+    fn upload_snapshot(&self, tag: String, store: Option<String>) -> BoxFuture<'_, JobDto> {
+        Box::pin(async move {
+            self.backups
+                .upload_snapshot(&tag, store.as_deref(), None)
+                .await
+                .map_err(msg)
+        })
+    }
     fn overview(&self) -> BoxFuture<'_, OverviewDto> {
         Box::pin(async move { self.inventory.overview().await.map_err(msg) })
     }

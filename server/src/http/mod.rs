@@ -56,6 +56,7 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         auth: state.auth.clone(),
         restores: state.restores.clone(),
         reports: state.reports.clone(),
+        backups: state.backups.clone(),
     });
     let context = move || {
         leptos::prelude::provide_context(backend.clone());

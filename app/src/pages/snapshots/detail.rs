@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
     ClearSnapshot, Role, SnapshotDetailDto, SnapshotFileDto, SnapshotJobDto, SnapshotTableDto,
-    format_bytes, get_snapshot, is_undo_kind, server_message,
+    UploadSnapshot, format_bytes, get_snapshot, is_undo_kind, server_message, snapshot_copies,
 };
 use crate::components::{
     ErrorAlert, FileRow, FileTable, JobProgress, JobVerb, KindBadge, LoadError, Time, follow_job,
@@ -419,7 +419,52 @@ pub fn SnapshotDetail() -> impl IntoView {
                     })
             }}
         </Transition>
+        <StoreCopies tag=Memo::new(move |_| key.read().0.clone()) />
         </div>
+    }
+}
+
+/// Where copies of the snapshot are off the node, verified or not, and Copy to store.
+#[component]
+fn StoreCopies(tag: Memo<String>) -> impl IntoView {
+    let upload = ServerAction::<UploadSnapshot>::new();
+    let copies = Resource::new(
+        move || (tag.get(), upload.version().get()),
+        |(t, _)| snapshot_copies(t),
+    );
+    view! {
+        <section class="card" data-testid="store-copies" aria-labelledby="copies-h">
+            <h2 id="copies-h">"Copies in stores"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    copies.get().map(|r| match r {
+                        Ok(u) => crate::pages::backups::uploads_table(u).into_any(),
+                        Err(e) => view! { <LoadError what="Cannot load the copies" error=e /> }.into_any(),
+                    })
+                }}
+            </Transition>
+            <Show when=move || crate::auth::can(Role::Operator)>
+                <ActionForm action=upload attr:class="inline">
+                    <input type="hidden" name="tag" value=move || tag.get() />
+                    <label>
+                        "Store "
+                        <input name="store" placeholder="the node's store" />
+                    </label>
+                    <button type="submit">"Copy to store"</button>
+                </ActionForm>
+            </Show>
+            {move || {
+                upload.value().get().map(|r| match r {
+                    Ok(job) => view! {
+                        <p role="status" data-testid="copy-started">
+                            {format!("Copying started as job {}: content the store holds already is not sent again. Reload to see it verified.", job.id)}
+                        </p>
+                    }
+                    .into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{server_message(&e)}</p> }.into_any(),
+                })
+            }}
+        </section>
     }
 }
 
