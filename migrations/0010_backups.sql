@@ -14,6 +14,9 @@ CREATE TABLE store_objects (
     verified_at  INTEGER,
     -- What the last verification found wrong; NULL when it passed.
     problem      TEXT,
+    -- When the last upload naming it was purged; it is deleted from the store after the
+    -- grace period unless an upload names it again meanwhile.
+    orphaned_at  INTEGER,
     PRIMARY KEY (store, address)
 ) STRICT;
 

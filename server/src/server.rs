@@ -95,6 +95,8 @@ impl Server {
             state.restores.spawn_aside_sweeper();
             // Every [backups] ship_interval_secs: nodes with ship_backups = true ship.
             state.backups.spawn_shipper();
+            // Every hour: objects of purged uploads past their grace period leave the stores.
+            state.backups.spawn_sweeper();
         }
         let router = app(state, &config.http);
         Ok(Self {

@@ -5,9 +5,10 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::{
-    AuditPage, AuditQuery, BackupsPageDto, CreateSnapshotRequest, UploadDto, CurrentUser, JobDto, MeasureScope, Measured,
-    OverviewDto, Plan, ReportDto, ReportQuery, RestoreDto, RestoreInput, SettingsDto,
-    SnapshotDetailDto, SnapshotFormOptions, SnapshotJobDto, SnapshotPage, SnapshotQuery,
+    AuditPage, AuditQuery, BackupsPageDto, CreateSnapshotRequest, CurrentUser, JobDto,
+    MeasureScope, Measured, OverviewDto, Plan, ReportDto, ReportQuery, RestoreDto, RestoreInput,
+    SettingsDto, SnapshotDetailDto, SnapshotFormOptions, SnapshotJobDto, SnapshotPage,
+    SnapshotQuery, UploadDto,
 };
 
 /// What the server provides to server functions (through Leptos context).

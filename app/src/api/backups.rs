@@ -161,7 +161,10 @@ pub async fn get_backups() -> Result<BackupsPageDto, ServerFnError> {
 #[server(prefix = "/rpc", endpoint = "backups_ship")]
 pub async fn ship_backups(node: Option<String>) -> Result<super::JobDto, ServerFnError> {
     let node = node.filter(|n| !n.is_empty());
-    backend()?.ship_backups(node).await.map_err(ServerFnError::new)
+    backend()?
+        .ship_backups(node)
+        .await
+        .map_err(ServerFnError::new)
 }
 
 /// Turns a node's incremental backups on or off (admins).
@@ -176,7 +179,10 @@ pub async fn set_incremental_backups(node: String, enabled: bool) -> Result<bool
 /// The copies of a snapshot in the stores.
 #[server(prefix = "/rpc", endpoint = "snapshot_copies")]
 pub async fn snapshot_copies(tag: String) -> Result<Vec<UploadDto>, ServerFnError> {
-    backend()?.snapshot_copies(tag).await.map_err(ServerFnError::new)
+    backend()?
+        .snapshot_copies(tag)
+        .await
+        .map_err(ServerFnError::new)
 }
 
 /// Copies a snapshot to a store (operators).

@@ -135,7 +135,10 @@ fn node_view(
         None => "unknown (the node did not answer)",
     };
     let shipping = if n.ship_backups {
-        format!("shipped to {} continuously", n.store.clone().unwrap_or_default())
+        format!(
+            "shipped to {} continuously",
+            n.store.clone().unwrap_or_default()
+        )
     } else {
         "not shipped automatically (ship_backups = false)".to_string()
     };

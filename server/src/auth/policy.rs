@@ -68,6 +68,7 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/stores/{name}/test", Role::Operator),
     ("POST", "/api/v1/stores/{name}/verify", Role::Operator),
     ("POST", "/api/v1/stores/{name}/reindex", Role::Admin),
+    ("DELETE", "/api/v1/uploads/{id}", Role::Admin),
     (
         "PUT",
         "/api/v1/nodes/{name}/incremental-backups",

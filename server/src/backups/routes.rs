@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(upload))
         .routes(routes!(fetch))
         .routes(routes!(uploads))
+        .routes(routes!(purge))
         .routes(routes!(backlog))
         .routes(routes!(ship))
         .routes(routes!(incremental_backups))
@@ -127,11 +128,23 @@ pub async fn upload(
     Path(tag): Path<String>,
     body: Option<Json<UploadRequest>>,
 ) -> Result<(StatusCode, Json<JobDto>), ApiError> {
+    snapshot_job(state, tag, body, false).await
+}
+
+/// A snapshot's upload (`fetch` false) or fetch job, started: 202 with the job.
+async fn snapshot_job(
+    state: AppState,
+    tag: String,
+    body: Option<Json<UploadRequest>>,
+    fetch: bool,
+) -> Result<(StatusCode, Json<JobDto>), ApiError> {
     let req = body.map(|Json(b)| b).unwrap_or_default();
-    let job = state
-        .backups
-        .upload_snapshot(&tag, req.store.as_deref(), req.node.as_deref())
-        .await?;
+    let (store, node) = (req.store.as_deref(), req.node.as_deref());
+    let job = if fetch {
+        state.backups.fetch_snapshot(&tag, store, node).await?
+    } else {
+        state.backups.upload_snapshot(&tag, store, node).await?
+    };
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
@@ -151,12 +164,7 @@ pub async fn fetch(
     Path(tag): Path<String>,
     body: Option<Json<UploadRequest>>,
 ) -> Result<(StatusCode, Json<JobDto>), ApiError> {
-    let req = body.map(|Json(b)| b).unwrap_or_default();
-    let job = state
-        .backups
-        .fetch_snapshot(&tag, req.store.as_deref(), req.node.as_deref())
-        .await?;
-    Ok((StatusCode::ACCEPTED, Json(job)))
+    snapshot_job(state, tag, body, true).await
 }
 
 /// Filters of the upload list.
@@ -186,6 +194,35 @@ pub async fn uploads(
             .uploads(p.kind.as_deref(), p.name.as_deref(), limit)
             .await?,
     ))
+}
+
+/// What a purge did.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PurgeResult {
+    /// The upload purged, in words.
+    pub purged: String,
+    /// Objects no other upload names: deleted from the store after the grace period.
+    pub objects_orphaned: u64,
+}
+
+/// Purges an upload: its manifest goes at once; objects no other upload names are deleted
+/// after `[backups] purge_grace_hours`. Refused while an upload, shipping or fetch runs.
+#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "backups",
+    params(("id" = i64, Path, description = "Upload id")),
+    responses(
+        (status = 200, description = "Purged", body = PurgeResult),
+        (status = 404, description = "No such upload", body = ErrorBody),
+        (status = 409, description = "An upload, shipping or fetch runs (`busy`)", body = ErrorBody),
+        (status = 503, description = "The store cannot be reached", body = ErrorBody)))]
+pub async fn purge(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<PurgeResult>, ApiError> {
+    let (purged, objects_orphaned) = state.backups.purge(id).await?;
+    Ok(Json(PurgeResult {
+        purged,
+        objects_orphaned,
+    }))
 }
 
 /// Per node and table: files, bytes and inodes waiting in `backups/`, age of the oldest,

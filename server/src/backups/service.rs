@@ -31,6 +31,8 @@ pub struct BackupsConfig {
     pub ship_interval_secs: u64,
     /// A backlog whose oldest file is older than this gets a warning.
     pub backlog_warn_secs: u64,
+    /// Objects no upload names any more are deleted from the store this long after.
+    pub purge_grace_hours: u64,
 }
 
 impl Default for BackupsConfig {
@@ -38,6 +40,7 @@ impl Default for BackupsConfig {
         Self {
             ship_interval_secs: 300,
             backlog_warn_secs: 3600,
+            purge_grace_hours: 24,
         }
     }
 }
@@ -78,6 +81,35 @@ struct Sent {
     file: Outgoing,
     manifest: ManifestFile,
     bytes_sent: u64,
+}
+
+/// The busy mark of a purge: no upload, shipping or fetch starts while it is set, and it is
+/// set only when none runs.
+const PURGING: &str = "\u{0}purge";
+
+/// What a per-node job does on each node.
+#[derive(Debug, Clone)]
+enum PerNode {
+    /// Copy snapshot TAG to the node's store.
+    Upload(String),
+    /// Ship the node's `backups/`.
+    Ship,
+}
+
+impl PerNode {
+    fn kind(&self) -> &'static str {
+        match self {
+            PerNode::Upload(_) => "upload",
+            PerNode::Ship => "ship",
+        }
+    }
+
+    fn doing(&self, node: &str, store: &str) -> String {
+        match self {
+            PerNode::Upload(tag) => format!("{node}: copying snapshot {tag} to {store}"),
+            PerNode::Ship => format!("{node}: shipping backups/ to {store}"),
+        }
+    }
 }
 
 /// Releases a node's busy mark when the job ends.
@@ -180,6 +212,11 @@ impl BackupService {
             .busy
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if busy.contains(PURGING) {
+            return Err(ServiceError::Busy(
+                "a purge is deleting objects from a store; retry when it has finished".into(),
+            ));
+        }
         if !busy.insert(node.to_string()) {
             return Err(ServiceError::Busy(format!(
                 "node `{node}` has an upload or shipping job running; retry when it has finished"
@@ -277,15 +314,27 @@ impl BackupService {
                 node.map(|n| format!(" on node `{n}`")).unwrap_or_default()
             )));
         }
+        self.start_per_node(node, targets, PerNode::Upload(tag.to_string()))
+            .await
+    }
+
+    /// Starts job `what` over each (node, store) in turn, each node marked busy until the job
+    /// ends; the job fails at the first node that fails, naming it.
+    async fn start_per_node(
+        &self,
+        node: Option<&str>,
+        targets: Vec<(NodeConfig, Store)>,
+        what: PerNode,
+    ) -> Result<JobDto, ServiceError> {
         let guards = targets
             .iter()
             .map(|(n, _)| self.claim(&n.name))
             .collect::<Result<Vec<_>, _>>()?;
         jobs::room(&self.pool).await?.map_err(ServiceError::Busy)?;
-        let id = jobs::create(&self.pool, "upload", node).await?;
+        let kind = what.kind();
+        let id = jobs::create(&self.pool, kind, node).await?;
+        let message = what.doing("the nodes", "the store");
         let this = self.clone();
-        let message = format!("copying snapshot {tag} to the store");
-        let tag = tag.to_string();
         tokio::spawn(async move {
             let _guards = guards;
             let _ = jobs::start(&this.pool, id).await;
@@ -293,12 +342,13 @@ impl BackupService {
             let mut summary = Vec::new();
             for (i, (node, store)) in targets.iter().enumerate() {
                 steps
-                    .at(
-                        i as f64,
-                        &format!("{}: copying snapshot {tag} to {}", node.name, store.name()),
-                    )
+                    .at(i as f64, &what.doing(&node.name, store.name()))
                     .await;
-                match this.upload_one(id, node, store, &tag).await {
+                let done = match &what {
+                    PerNode::Upload(tag) => this.upload_one(id, node, store, tag).await,
+                    PerNode::Ship => this.ship_one(id, node, store).await,
+                };
+                match done {
                     Ok(s) => summary.push(s),
                     Err(e) => {
                         let _ = jobs::fail(&this.pool, id, &format!("{}: {e}", node.name)).await;
@@ -308,7 +358,7 @@ impl BackupService {
             }
             let _ = jobs::finish(&this.pool, id, &summary.join("; ")).await;
         });
-        Ok(job_dto(id, "upload", message))
+        Ok(job_dto(id, kind, message))
     }
 
     async fn upload_one(
@@ -440,6 +490,15 @@ impl BackupService {
         .await
         .map_err(|e| format!("catalog: {e}"))?;
         let bytes_sent = if known.is_some() {
+            // Named again: no longer a candidate for deletion.
+            sqlx::query(
+                "UPDATE store_objects SET orphaned_at = NULL WHERE store = ? AND address = ?",
+            )
+            .bind(store.name())
+            .bind(&address)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| format!("catalog: {e}"))?;
             0
         } else {
             let stored = store
@@ -454,7 +513,7 @@ impl BackupService {
             sqlx::query(
                 "INSERT INTO store_objects (store, address, size, sha256, uploaded_at, verified_at, problem) \
                  VALUES (?, ?, ?, ?, ?, ?, NULL) \
-                 ON CONFLICT (store, address) DO UPDATE SET verified_at = excluded.verified_at, problem = NULL",
+                 ON CONFLICT (store, address) DO UPDATE SET verified_at = excluded.verified_at, problem = NULL, orphaned_at = NULL",
             )
             .bind(store.name())
             .bind(&address)
@@ -744,36 +803,7 @@ impl BackupService {
             let s = self.store(None, Some(&n))?;
             targets.push((n, s));
         }
-        let guards = targets
-            .iter()
-            .map(|(n, _)| self.claim(&n.name))
-            .collect::<Result<Vec<_>, _>>()?;
-        jobs::room(&self.pool).await?.map_err(ServiceError::Busy)?;
-        let id = jobs::create(&self.pool, "ship", node).await?;
-        let this = self.clone();
-        tokio::spawn(async move {
-            let _guards = guards;
-            let _ = jobs::start(&this.pool, id).await;
-            let steps = jobs::Steps::new(&this.pool, id, targets.len());
-            let mut summary = Vec::new();
-            for (i, (node, store)) in targets.iter().enumerate() {
-                steps
-                    .at(
-                        i as f64,
-                        &format!("{}: shipping backups/ to {}", node.name, store.name()),
-                    )
-                    .await;
-                match this.ship_one(id, node, store).await {
-                    Ok(s) => summary.push(s),
-                    Err(e) => {
-                        let _ = jobs::fail(&this.pool, id, &format!("{}: {e}", node.name)).await;
-                        return;
-                    }
-                }
-            }
-            let _ = jobs::finish(&this.pool, id, &summary.join("; ")).await;
-        });
-        Ok(job_dto(id, "ship", "shipping incremental backups".into()))
+        self.start_per_node(node, targets, PerNode::Ship).await
     }
 
     async fn ship_one(&self, job: i64, node: &NodeConfig, store: &Store) -> Result<String, String> {
@@ -1008,6 +1038,117 @@ impl BackupService {
         Ok((keys.len() as u64, added, objects as u64))
     }
 
+    /// Purges one upload: its manifest leaves the store and the catalog at once; the objects
+    /// no other upload of the store names are deleted after `purge_grace_hours` (an upload
+    /// naming one again meanwhile keeps it). Refused while an upload, shipping or fetch runs.
+    /// Returns the objects now waiting for deletion.
+    pub async fn purge(&self, id: i64) -> Result<(String, u64), ServiceError> {
+        let row: Option<(String, String, String, String)> =
+            sqlx::query_as("SELECT store, manifest_key, kind, name FROM uploads WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (store_name, key, kind, name) =
+            row.ok_or_else(|| ServiceError::NotFound(format!("no upload {id}")))?;
+        let store = self.store(Some(&store_name), None)?;
+        let _guard = self.claim_purge()?;
+        store
+            .delete_manifest(&key)
+            .await
+            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let orphaned = sqlx::query(
+            "UPDATE store_objects SET orphaned_at = ? WHERE store = ? AND orphaned_at IS NULL AND address IN \
+             (SELECT address FROM upload_files WHERE upload_id = ?) AND address NOT IN \
+             (SELECT f.address FROM upload_files f JOIN uploads u ON u.id = f.upload_id \
+              WHERE u.store = ? AND u.id != ?)",
+        )
+        .bind(now)
+        .bind(&store_name)
+        .bind(id)
+        .bind(&store_name)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("DELETE FROM uploads WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((format!("{kind} {name} in store {store_name}"), orphaned))
+    }
+
+    fn claim_purge(&self) -> Result<BusyGuard, ServiceError> {
+        let mut busy = self
+            .busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !busy.is_empty() {
+            return Err(ServiceError::Busy(
+                "an upload, shipping or fetch is running and may name the objects a purge would delete; retry when it has finished".into(),
+            ));
+        }
+        busy.insert(PURGING.to_string());
+        Ok(BusyGuard {
+            busy: self.busy.clone(),
+            node: PURGING.to_string(),
+        })
+    }
+
+    /// Deletes from each store the objects orphaned longer ago than the grace period that no
+    /// upload names. Skipped (returns `None`) while an upload, shipping or fetch runs.
+    pub async fn sweep_orphans(&self) -> Result<Option<u64>, ServiceError> {
+        let Ok(_guard) = self.claim_purge() else {
+            return Ok(None);
+        };
+        let cutoff = now_ms() - self.config.purge_grace_hours as i64 * 3_600_000;
+        let mut deleted = 0u64;
+        for slot in self.stores.iter() {
+            let Ok(store) = &slot.store else { continue };
+            let due: Vec<(String,)> = sqlx::query_as(
+                "SELECT address FROM store_objects o WHERE store = ? AND orphaned_at IS NOT NULL \
+                 AND orphaned_at <= ? AND NOT EXISTS (SELECT 1 FROM upload_files f JOIN uploads u \
+                 ON u.id = f.upload_id WHERE u.store = o.store AND f.address = o.address)",
+            )
+            .bind(store.name())
+            .bind(cutoff)
+            .fetch_all(&self.pool)
+            .await?;
+            for (address,) in due {
+                store
+                    .delete_object(&address)
+                    .await
+                    .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+                sqlx::query("DELETE FROM store_objects WHERE store = ? AND address = ?")
+                    .bind(store.name())
+                    .bind(&address)
+                    .execute(&self.pool)
+                    .await?;
+                deleted += 1;
+            }
+        }
+        Ok(Some(deleted))
+    }
+
+    /// Every hour: [`BackupService::sweep_orphans`].
+    pub fn spawn_sweeper(&self) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match this.sweep_orphans().await {
+                    Ok(Some(n)) if n > 0 => tracing::info!(objects = n, "purged objects deleted"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot delete purged objects"),
+                }
+            }
+        });
+    }
+
     /// Uploads recorded, newest first: all, or those of one kind and name (a snapshot tag).
     pub async fn uploads(
         &self,
@@ -1164,5 +1305,129 @@ impl BackupService {
         n.incremental_backups()
             .await
             .map_err(|e| ServiceError::Unavailable(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backups::store::default_local;
+    use crate::catalog::Catalog;
+
+    async fn put(store: &Store, dir: &std::path::Path, name: &str, body: &[u8]) -> ManifestFile {
+        let path = dir.join(name);
+        std::fs::write(&path, body).expect("write");
+        let (sha, size, f) = hash_file(std::fs::File::open(&path).expect("open"))
+            .await
+            .expect("hash");
+        let stored = store
+            .put_file(tokio::fs::File::from_std(f), size, &sha)
+            .await
+            .expect("put");
+        ManifestFile {
+            name: name.into(),
+            size,
+            sha256: hex::encode(sha),
+            address: stored.address,
+        }
+    }
+
+    fn manifest(id: &str, files: Vec<ManifestFile>) -> Manifest {
+        Manifest {
+            format: 1,
+            kind: "snapshot".into(),
+            id: id.into(),
+            node: "n1".into(),
+            host_id: None,
+            created_at: 1,
+            key_fingerprint: None,
+            schema_version: None,
+            tables: vec![ManifestTable {
+                keyspace: "ks".into(),
+                table: "t".into(),
+                table_id: "0123456789abcdef0123456789abcdef".into(),
+                files,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_purge_deletes_only_objects_no_other_upload_names_and_waits_for_running_jobs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cat = Catalog::open(&dir.path().join("c.db"))
+            .await
+            .expect("catalog");
+        let config = BackupsConfig {
+            purge_grace_hours: 0,
+            ..BackupsConfig::default()
+        };
+        let svc = BackupService::new(
+            cat.pool().clone(),
+            Vec::new(),
+            vec![default_local(dir.path())],
+            config,
+        );
+        let store = svc.store(None, None).expect("store");
+        let only_first = put(&store, dir.path(), "a", b"only in the first").await;
+        let shared = put(&store, dir.path(), "b", b"in both").await;
+        let mut ids = Vec::new();
+        for m in [
+            manifest("first", vec![only_first.clone(), shared.clone()]),
+            manifest("second", vec![shared.clone()]),
+        ] {
+            let key = store.put_manifest(&m).await.expect("manifest");
+            ids.push(
+                svc.record_upload(&store, &m, &key, 0, 0, None)
+                    .await
+                    .expect("record"),
+            );
+            svc.reindex("local").await.expect("objects known");
+        }
+
+        // A running upload holds purges off.
+        let running = svc.claim("n1").expect("claim");
+        assert!(matches!(
+            svc.purge(ids[0]).await,
+            Err(ServiceError::Busy(_))
+        ));
+        assert_eq!(svc.sweep_orphans().await.expect("sweep"), None);
+        drop(running);
+
+        let (what, orphaned) = svc.purge(ids[0]).await.expect("purge");
+        assert_eq!(
+            (what.as_str(), orphaned),
+            ("snapshot first in store local", 1)
+        );
+        assert_eq!(
+            store.manifest_keys().await.expect("list"),
+            vec![Store::manifest_key("n1", "snapshot", "second")]
+        );
+        // A purge holds uploads off while it runs.
+        let purging = svc.claim_purge().expect("purge mark");
+        assert!(matches!(svc.claim("n1"), Err(ServiceError::Busy(_))));
+        drop(purging);
+
+        assert_eq!(svc.sweep_orphans().await.expect("sweep"), Some(1));
+        assert_eq!(
+            store.object_size(&only_first.address).await.expect("head"),
+            None
+        );
+        assert!(
+            store
+                .object_size(&shared.address)
+                .await
+                .expect("head")
+                .is_some()
+        );
+        assert!(matches!(
+            svc.purge(ids[0]).await,
+            Err(ServiceError::NotFound(_))
+        ));
+
+        let (_, orphaned) = svc.purge(ids[1]).await.expect("purge second");
+        assert_eq!(orphaned, 1);
+        assert_eq!(svc.sweep_orphans().await.expect("sweep"), Some(1));
+        assert!(store.objects().await.expect("list").is_empty());
+        assert!(store.manifest_keys().await.expect("list").is_empty());
     }
 }

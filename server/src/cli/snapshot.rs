@@ -265,31 +265,13 @@ pub async fn run_snapshot(
             store,
             node,
             no_wait,
-        } => {
-            let job: app::api::JobDto = client
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/snapshots/{}/upload", url_component(&tag)),
-                    Some(serde_json::json!({ "store": store, "node": node })),
-                )
-                .await?;
-            super::backups::follow_job(client, job, no_wait, json).await
-        }
+        } => store_job(client, "upload", &tag, store, node, no_wait, json).await,
         SnapshotCommand::Fetch {
             tag,
             store,
             node,
             no_wait,
-        } => {
-            let job: app::api::JobDto = client
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/snapshots/{}/fetch", url_component(&tag)),
-                    Some(serde_json::json!({ "store": store, "node": node })),
-                )
-                .await?;
-            super::backups::follow_job(client, job, no_wait, json).await
-        }
+        } => store_job(client, "fetch", &tag, store, node, no_wait, json).await,
         SnapshotCommand::Clear {
             tag,
             node,
@@ -316,6 +298,26 @@ pub async fn run_snapshot(
             .await
         }
     }
+}
+
+/// Starts a snapshot's `upload` to or `fetch` from a store, then follows the job.
+async fn store_job(
+    client: &ApiClient,
+    verb: &str,
+    tag: &str,
+    store: Option<String>,
+    node: Option<String>,
+    no_wait: bool,
+    json: bool,
+) -> Result<(), ClientError> {
+    let job: app::api::JobDto = client
+        .call(
+            Method::POST,
+            &format!("/api/v1/snapshots/{}/{verb}", url_component(tag)),
+            Some(serde_json::json!({ "store": store, "node": node })),
+        )
+        .await?;
+    super::backups::follow_job(client, job, no_wait, json).await
 }
 
 /// Waits for a snapshot job unless `no_wait`, then prints it: as JSON with `json`, else the

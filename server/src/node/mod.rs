@@ -174,9 +174,12 @@ impl<'a> Node<'a> {
         self.nodetool().run(&[arg]).await.map(drop)
     }
 
-    /// `nodetool statusbackup`: whether incremental backups are on.
+    /// `nodetool statusbackup` (within 15 s: pages ask it): whether incremental backups are on.
     pub async fn incremental_backups(&self) -> Result<bool, NodetoolError> {
-        self.nodetool().statusbackup().await
+        self.nodetool()
+            .with_timeout(std::time::Duration::from_secs(15))
+            .statusbackup()
+            .await
     }
 
     /// Every table's `backups/` files, on a blocking thread.
