@@ -48,3 +48,4 @@ if [ "${SNAPKEEP_BENCH_SCAN:-1}" != 0 ]; then cargo bench --bench scan; fi
 cargo bench --bench snapshots
 cargo bench --bench restore
 cargo bench --bench reports
+cargo bench --bench store
