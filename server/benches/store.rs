@@ -9,16 +9,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use snapkeep::backups::store::{Store, default_local, hash_file};
 use snapkeep::backups::StoreKind;
+use snapkeep::backups::store::{Store, default_local, hash_file};
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
         })
         .unwrap_or(0.0)
         / 1024.0
@@ -86,7 +88,13 @@ fn main() {
     let root = dir.path().join("s3");
     std::fs::create_dir_all(root.join("bench")).expect("bucket");
     let mut gw = Command::new(versitygw())
-        .args(["--access", "benchkey", "--secret", "benchsecret-0123456789", "--port"])
+        .args([
+            "--access",
+            "benchkey",
+            "--secret",
+            "benchsecret-0123456789",
+            "--port",
+        ])
         .arg(format!("127.0.0.1:{port}"))
         .args(["--quiet", "posix"])
         .arg(&root)
