@@ -87,6 +87,17 @@ struct Sent {
 /// set only when none runs.
 const PURGING: &str = "\u{0}purge";
 
+/// A store's failure as the request services report it: a manifest sealed with another key
+/// is a conflict with the configuration; anything else means the store cannot be used now.
+impl From<super::store::StoreError> for ServiceError {
+    fn from(e: super::store::StoreError) -> Self {
+        match e {
+            super::store::StoreError::WrongKey { .. } => ServiceError::Conflict(e.to_string()),
+            other => ServiceError::Unavailable(other.to_string()),
+        }
+    }
+}
+
 /// What a per-node job does on each node.
 #[derive(Debug, Clone)]
 enum PerNode {
@@ -279,10 +290,7 @@ impl BackupService {
     /// Writes, reads and deletes a test object in a store: `Ok` or the service's own words.
     pub async fn test_store(&self, name: &str) -> Result<(), ServiceError> {
         let store = self.store(Some(name), None)?;
-        store
-            .test_connection()
-            .await
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))
+        store.test_connection().await.map_err(ServiceError::from)
     }
 
     /// Starts a job copying snapshot `tag` of every node holding it (or of `node`) to a store.
@@ -571,8 +579,11 @@ impl BackupService {
             t.files.sort_by(|a, b| a.name.cmp(&b.name));
         }
         tables.sort_by(|a, b| (&a.keyspace, &a.table).cmp(&(&b.keyspace, &b.table)));
-        let (info, _, _) = node.describe(std::time::Duration::from_secs(30)).await;
-        let host_id = info.ok().and_then(|i| i.get("ID").map(str::to_string));
+        let host_id = node
+            .info(std::time::Duration::from_secs(30))
+            .await
+            .ok()
+            .and_then(|i| i.get("ID").map(str::to_string));
         let bytes_sent = sent.iter().map(|s| s.bytes_sent).sum();
         let files_sent = sent.iter().filter(|s| s.bytes_sent > 0).count() as u64;
         (
@@ -673,10 +684,7 @@ impl BackupService {
         };
         let s = self.store(store, Some(&nc))?;
         let key = Store::manifest_key(&nc.name, "snapshot", tag);
-        let present = s
-            .has_manifest(&key)
-            .await
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        let present = s.has_manifest(&key).await.map_err(ServiceError::from)?;
         if !present {
             return Err(ServiceError::NotFound(format!(
                 "store `{}` holds no snapshot `{tag}` of node {}",
@@ -684,10 +692,7 @@ impl BackupService {
                 nc.name
             )));
         }
-        let manifest = s.get_manifest(&key).await.map_err(|e| match e {
-            super::store::StoreError::WrongKey { .. } => ServiceError::Conflict(e.to_string()),
-            other => ServiceError::Unavailable(other.to_string()),
-        })?;
+        let manifest = s.get_manifest(&key).await?;
         // Headroom: the download must fit, with room to spare, on each data directory.
         let n = Node::local(&nc);
         let (_, bytes) = manifest.totals();
@@ -997,16 +1002,10 @@ impl BackupService {
     /// uploads added, objects known).
     pub async fn reindex(&self, store: &str) -> Result<(u64, u64, u64), ServiceError> {
         let s = self.store(Some(store), None)?;
-        let keys = s
-            .manifest_keys()
-            .await
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        let keys = s.manifest_keys().await.map_err(ServiceError::from)?;
         let mut added = 0u64;
         for key in &keys {
-            let m = s.get_manifest(key).await.map_err(|e| match e {
-                super::store::StoreError::WrongKey { .. } => ServiceError::Conflict(e.to_string()),
-                other => ServiceError::Unavailable(other.to_string()),
-            })?;
+            let m = s.get_manifest(key).await?;
             let exists: Option<(i64,)> =
                 sqlx::query_as("SELECT id FROM uploads WHERE store = ? AND manifest_key = ?")
                     .bind(s.name())
@@ -1052,10 +1051,7 @@ impl BackupService {
             row.ok_or_else(|| ServiceError::NotFound(format!("no upload {id}")))?;
         let store = self.store(Some(&store_name), None)?;
         let _guard = self.claim_purge()?;
-        store
-            .delete_manifest(&key)
-            .await
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        store.delete_manifest(&key).await?;
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let orphaned = sqlx::query(
@@ -1117,10 +1113,7 @@ impl BackupService {
             .fetch_all(&self.pool)
             .await?;
             for (address,) in due {
-                store
-                    .delete_object(&address)
-                    .await
-                    .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+                store.delete_object(&address).await?;
                 sqlx::query("DELETE FROM store_objects WHERE store = ? AND address = ?")
                     .bind(store.name())
                     .bind(&address)

@@ -117,6 +117,11 @@ impl<'a> Node<'a> {
         self.nodetool().with_timeout(timeout).version().await
     }
 
+    /// `nodetool info` within `timeout` (host id, tokens, load).
+    pub async fn info(&self, timeout: std::time::Duration) -> Result<Info, NodetoolError> {
+        self.nodetool().with_timeout(timeout).info().await
+    }
+
     /// `nodetool info`, `version` and `statusbackup` within `timeout` each, for the inventory.
     pub async fn describe(
         &self,
