@@ -60,6 +60,7 @@ fn main() {
                 name,
                 size: m.len(),
                 inode: m.ino(),
+                sha256: None,
             });
         }
     }
@@ -97,6 +98,8 @@ fn main() {
             differences: Vec::new(),
         },
         schema_cql: String::new(),
+        download_bytes: 0,
+        backup_files: 0,
     };
     let node = NodeConfig {
         nodetool_timeout_secs: 10,

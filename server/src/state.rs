@@ -127,7 +127,8 @@ impl AppState {
             snapshots.clone(),
             sessions,
             config.restore,
-        );
+        )
+        .with_backups(backups.clone());
         Self {
             leptos,
             catalog,

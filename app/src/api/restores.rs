@@ -42,6 +42,19 @@ pub struct RestoreInput {
     /// Why (required for a request; ignored by a dry run).
     #[serde(default)]
     pub reason: String,
+    /// Where the snapshot's files come from: absent = the snapshot on the node; a store =
+    /// its off-node copy there (plus the incremental backups shipped after it), downloaded
+    /// into staging on the node and checked before anything is changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<RestoreSource>,
+}
+
+/// An off-node source of a restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RestoreSource {
+    /// The store's name (`GET /api/v1/stores`).
+    pub store: String,
 }
 
 /// One file to restore.
@@ -50,7 +63,11 @@ pub struct RestoreInput {
 pub struct PlanFile {
     pub name: String,
     pub size: u64,
+    /// The file's inode on the node (0 until a file from a store is downloaded).
     pub inode: u64,
+    /// SHA-256 of the content, for files that come from a store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// One table of the plan.
@@ -84,6 +101,17 @@ pub struct TablePlan {
     pub schema_check: SchemaCheck,
     /// The snapshot's schema.cql (to create the side table).
     pub schema_cql: String,
+    /// Bytes downloaded from the store into `source_dir` first (0: the snapshot is on the
+    /// node).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub download_bytes: u64,
+    /// Of `files`, how many come from incremental backups shipped after the snapshot.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub backup_files: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Free space after the restore on one filesystem.
@@ -127,6 +155,14 @@ pub struct Plan {
     /// Sentences for the approver (how the node is stopped and started, what is kept aside).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The store the files are downloaded from; `None`: the snapshot on the node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_store: Option<String>,
+    /// Disaster recovery: a full-node restore from a store onto a node that is down and holds
+    /// no data (its data directories are gone or empty): every table of the snapshot, system
+    /// keyspaces included (the node's schema, tokens and host id come back with them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disaster_recovery: bool,
 }
 
 impl Target {

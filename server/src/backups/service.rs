@@ -218,6 +218,11 @@ impl BackupService {
         slot.store.clone().map_err(ServiceError::Unavailable)
     }
 
+    /// The store named `name`, opened (a restore downloads from it).
+    pub fn open_store(&self, name: &str) -> Result<Store, ServiceError> {
+        self.store(Some(name), None)
+    }
+
     fn claim(&self, node: &str) -> Result<BusyGuard, ServiceError> {
         let mut busy = self
             .busy
@@ -1050,6 +1055,25 @@ impl BackupService {
         let (store_name, key, kind, name) =
             row.ok_or_else(|| ServiceError::NotFound(format!("no upload {id}")))?;
         let store = self.store(Some(&store_name), None)?;
+        let node: String = sqlx::query_scalar("SELECT node FROM uploads WHERE id = ?")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        // A restore from this store that is open may still download what the upload names.
+        let restoring: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM restore_requests WHERE node = ?              AND state IN ('awaiting_approval', 'approved', 'running', 'interrupted')              AND json_extract(plan, '$.source_store') = ? AND (? = 'backup' OR tag = ?) LIMIT 1",
+        )
+        .bind(&node)
+        .bind(&store_name)
+        .bind(&kind)
+        .bind(&name)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(r) = restoring {
+            return Err(ServiceError::Busy(format!(
+                "restore request {r} restores from this {kind} in store {store_name}; purge it once that request is done, rejected or cancelled"
+            )));
+        }
         let _guard = self.claim_purge()?;
         store.delete_manifest(&key).await?;
         let now = now_ms();

@@ -568,7 +568,7 @@ impl Store {
         address: &str,
         size: u64,
         sha: &[u8; 32],
-        mut sink: Option<(&mut tokio::fs::File, &Path)>,
+        mut sink: Option<(&mut (dyn tokio::io::AsyncWrite + Send + Unpin), &Path)>,
     ) -> Result<(), StoreError> {
         let corrupt = |detail: String| StoreError::Corrupt {
             store: self.config.name.clone(),
@@ -651,6 +651,28 @@ impl Store {
     /// Re-reads an object and checks that it holds the content that was uploaded.
     pub async fn verify(&self, address: &str, size: u64, sha: &[u8; 32]) -> Result<(), StoreError> {
         self.read_object(address, size, sha, None).await
+    }
+
+    /// Reads a small object's content (a `schema.cql`) into memory, checked as
+    /// [`Store::verify`] does; refuses objects larger than `max` bytes.
+    pub async fn read_small(
+        &self,
+        address: &str,
+        size: u64,
+        sha: &[u8; 32],
+        max: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        if size > max {
+            return Err(StoreError::Corrupt {
+                store: self.config.name.clone(),
+                address: address.to_string(),
+                detail: format!("it holds {size} bytes, more than the {max} expected"),
+            });
+        }
+        let mut out: Vec<u8> = Vec::with_capacity(size as usize);
+        self.read_object(address, size, sha, Some((&mut out, Path::new(address))))
+            .await?;
+        Ok(out)
     }
 
     /// Downloads an object's content into `dest` (created new; removed again on any error),

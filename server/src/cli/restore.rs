@@ -87,6 +87,10 @@ pub struct RestoreArgs {
     /// TRUNCATE the live table first (in place only).
     #[arg(long)]
     pub truncate: bool,
+    /// Restore the snapshot's copy in this store (plus the incremental backups shipped after
+    /// it) instead of the snapshot on the node.
+    #[arg(long, value_name = "STORE")]
+    pub from_store: Option<String>,
 }
 
 impl RestoreArgs {
@@ -103,6 +107,7 @@ impl RestoreArgs {
             "side_keyspace": self.side_keyspace,
             "truncate": self.truncate,
             "reason": reason,
+            "source": self.from_store.as_ref().map(|s| serde_json::json!({"store": s})),
         })
     }
 }
@@ -125,7 +130,12 @@ fn print_plan(p: &app::api::Plan) {
             t.target_table,
             t.files.len(),
             format_bytes(t.bytes as i64),
-            if t.hard_link {
+            if t.download_bytes > 0 {
+                format!(
+                    "{} downloaded, then hard links",
+                    format_bytes(t.download_bytes as i64)
+                )
+            } else if t.hard_link {
                 "hard links, 0 bytes copied".to_string()
             } else {
                 format!("{} copied", format_bytes(t.bytes_to_copy as i64))

@@ -46,6 +46,29 @@ pub fn checked_table_dir(t: &TablePlan, node: &NodeConfig) -> Result<(PathBuf, P
     }
 }
 
+/// Makes a table's directory (and its data directory) when missing: checked as
+/// [`checked_table_dir`] checks it, through real directories only.
+fn make_table_dir(t: &TablePlan, node: &NodeConfig) -> Result<(), String> {
+    let data_dir = PathBuf::from(&t.data_dir);
+    if !node.data_dirs.contains(&data_dir) {
+        return Err(format!(
+            "{} is not one of the node's data directories",
+            t.data_dir
+        ));
+    }
+    let table = TableRef {
+        data_dir: data_dir.clone(),
+        keyspace: t.keyspace.clone(),
+        table: t.table.clone(),
+        table_id: t.source_table_id.clone(),
+    };
+    let dir = super::disk::table_dir(&node.data_dirs, &table).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    real_dirs_below(&data_dir, &dir)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 /// `<root>/.snapkeep-aside/<tag>` for this plan, checked to be what the plan says and to have
 /// no symbolic link below `root`; created when missing.
 pub fn aside_dir(root: &Path, planned: Option<&str>, plan: &Plan) -> Result<PathBuf, String> {
@@ -148,9 +171,12 @@ pub async fn clear_commitlog(plan: &Plan, node: &NodeConfig) -> Result<String, S
     ))
 }
 
-pub async fn link(t: &TablePlan, node: &NodeConfig) -> Result<String, String> {
+pub async fn link(t: &TablePlan, node: &NodeConfig, create: bool) -> Result<String, String> {
     require_down(node).await?;
     check_snapshot_unchanged(t)?;
+    if create {
+        make_table_dir(t, node)?;
+    }
     let (_, dir) = checked_table_dir(t, node)?;
     let source = PathBuf::from(&t.source_dir);
     // A file of the same name that is not the snapshot's (by inode) is never replaced.
@@ -444,6 +470,7 @@ mod tests {
                         name: "nb-1-big-Data.db".into(),
                         size: 4,
                         inode,
+                        sha256: None,
                     }],
                 )
             }],
@@ -454,6 +481,8 @@ mod tests {
             verdict: Verdict::Compatible,
             commitlog_aside: Some(cl_aside.display().to_string()),
             notes: Vec::new(),
+            source_store: None,
+            disaster_recovery: false,
         };
         let line = put_back_files(&plan, &node).expect("put back");
         assert!(

@@ -180,6 +180,23 @@ pub async fn node_is_down(node: &NodeConfig) -> bool {
     node_state(node).await == NodeState::Down
 }
 
+/// True when no data directory of the node holds an SSTable of `system_schema`: the node
+/// lost its data (or never had any), so it has no schema, tokens or host id to start with.
+pub fn holds_no_data(node: &NodeConfig) -> bool {
+    node.data_dirs.iter().all(|d| {
+        let Ok(tables) = std::fs::read_dir(d.join("system_schema")) else {
+            return true;
+        };
+        !tables.filter_map(Result::ok).any(|t| {
+            std::fs::read_dir(t.path()).is_ok_and(|files| {
+                files
+                    .filter_map(Result::ok)
+                    .any(|f| f.file_name().to_string_lossy().ends_with("-Data.db"))
+            })
+        })
+    })
+}
+
 pub async fn require_down(node: &NodeConfig) -> Result<(), String> {
     match node_state(node).await.why_not_down(node) {
         None => Ok(()),

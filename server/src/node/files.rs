@@ -23,6 +23,7 @@ pub fn snapshot_files(dir: &Path) -> Result<Vec<PlanFile>, std::io::Error> {
             name,
             size: m.len(),
             inode: m.ino(),
+            sha256: None,
         });
     }
     files.sort_by(|a, b| a.name.cmp(&b.name));

@@ -25,6 +25,7 @@ pub mod control;
 pub mod demo;
 pub mod devnode;
 pub mod disk;
+pub mod downloads;
 pub mod files;
 pub mod nodetool;
 pub mod parse;
@@ -322,6 +323,21 @@ impl<'a> Node<'a> {
         staging::clean_all(plan, self.config())
     }
 
+    /// The directory a restore from a store downloads a table's files into (made, checked).
+    pub fn download_dir(&self, table: &TablePlan) -> Result<PathBuf, String> {
+        downloads::checked_download_dir(table, self.config())
+    }
+
+    /// The plan of a restore from a store bound to the inodes of its downloaded files.
+    pub fn bind_downloads(&self, plan: &Plan) -> Result<Plan, String> {
+        downloads::bind(plan)
+    }
+
+    /// Removes what a restore from a store downloaded.
+    pub fn remove_downloads(&self, plan: &Plan) -> Result<String, String> {
+        downloads::remove_downloads(plan, self.config())
+    }
+
     /// How the snapshot's SSTables of a restored table stand in its live directory.
     pub fn restored_files(&self, table: &TablePlan, live_table_id: Option<&str>) -> RestoredFiles {
         staging::restored_files(table, self.config(), live_table_id)
@@ -372,9 +388,16 @@ impl<'a> Node<'a> {
         aside::clear_commitlog(plan, self.config()).await
     }
 
-    /// Links the snapshot's files of a table into its live directory (node down).
-    pub async fn link(&self, table: &TablePlan) -> Result<String, String> {
-        aside::link(table, self.config()).await
+    /// Links the snapshot's files of a table into its live directory (node down); `create`:
+    /// the directory is made when missing (a node rebuilt after it lost its data).
+    pub async fn link(&self, table: &TablePlan, create: bool) -> Result<String, String> {
+        aside::link(table, self.config(), create).await
+    }
+
+    /// True when the node is down and holds no data (no `system_schema` SSTable).
+    pub async fn is_down_without_data(&self) -> bool {
+        control::holds_no_data(self.config())
+            && control::node_state(self.config()).await == control::NodeState::Down
     }
 
     /// What `plan` set aside that is still there, measured.
@@ -457,5 +480,7 @@ pub(crate) fn orders_plan(source: &Path, files: Vec<PlanFile>) -> TablePlan {
             differences: Vec::new(),
         },
         schema_cql: String::new(),
+        download_bytes: 0,
+        backup_files: 0,
     }
 }

@@ -144,7 +144,10 @@ pub fn check_snapshot_unchanged(t: &TablePlan) -> Result<(), String> {
             source.display()
         )
     })?;
-    if now == t.files {
+    // The file on disk: name, size and inode (a planned file may also carry its hash).
+    let same =
+        |a: &PlanFile, b: &PlanFile| a.name == b.name && a.size == b.size && a.inode == b.inode;
+    if now.len() == t.files.len() && now.iter().zip(&t.files).all(|(a, b)| same(a, b)) {
         return Ok(());
     }
     let planned: std::collections::HashMap<&str, &PlanFile> =
@@ -153,7 +156,7 @@ pub fn check_snapshot_unchanged(t: &TablePlan) -> Result<(), String> {
         .iter()
         .find_map(|f| match planned.get(f.name.as_str()) {
             None => Some(format!("{} is new", f.name)),
-            Some(p) if *p != f => Some(format!("{} is another file now", f.name)),
+            Some(p) if !same(p, f) => Some(format!("{} is another file now", f.name)),
             Some(_) => None,
         })
         .unwrap_or_else(|| {

@@ -30,7 +30,10 @@ pub async fn perform(step: &Step, plan: &Plan, node: &NodeConfig) -> Result<Stri
         Step::Stop => on.stop().await,
         Step::MoveAside(t) => on.move_aside(table_of(plan, step, t)?, plan).await,
         Step::ClearCommitlog => on.clear_commitlog(plan).await,
-        Step::Link(t) => on.link(table_of(plan, step, t)?).await,
+        Step::Link(t) => {
+            on.link(table_of(plan, step, t)?, plan.disaster_recovery)
+                .await
+        }
         Step::Start => on.start().await,
         Step::WaitCql => wait_cql(plan, node).await,
         other => {
@@ -116,7 +119,13 @@ async fn wait_cql(plan: &Plan, node: &NodeConfig) -> Result<String, String> {
 
 async fn probe(plan: &Plan, node: &NodeConfig) -> Result<(), String> {
     let cql = Node::local(node).cql_answers().await?;
-    for t in &plan.tables {
+    // System tables of a rebuilt node may need replicas this node cannot stand in for
+    // (system_distributed is read at LOCAL_QUORUM): user tables are what is probed.
+    for t in plan
+        .tables
+        .iter()
+        .filter(|t| !crate::restore::plan::SYSTEM_KEYSPACES.contains(&t.keyspace.as_str()))
+    {
         cql.execute(&format!(
             "SELECT * FROM {}.{} LIMIT 1",
             quote_ident(&t.keyspace),

@@ -9,6 +9,7 @@ pub mod routes;
 pub mod run;
 pub mod schema;
 pub mod service;
+pub mod source;
 pub mod step;
 
 pub use service::{RestoreConfig, RestoreService};

@@ -10,6 +10,10 @@ use std::fmt;
 pub enum Step {
     /// Re-plans and compares with the approved plan (and replays a down node's commit log).
     Check,
+    /// Downloads the files of a restore from a store and checks each against its hash.
+    Download,
+    /// Removes what `download` wrote, once the restore is done.
+    DropDownload,
     /// Takes the restore's own safety snapshot of the target tables.
     SafetySnapshot,
     /// CQL `TRUNCATE` of every target table (in place, when asked).
@@ -78,6 +82,8 @@ impl Step {
         };
         let step = match (name, table) {
             ("check", None) => Step::Check,
+            ("download", None) => Step::Download,
+            ("drop_download", None) => Step::DropDownload,
             ("safety_snapshot", None) => Step::SafetySnapshot,
             ("truncate", None) => Step::Truncate,
             ("create_tables", None) => Step::CreateTables,
@@ -102,6 +108,8 @@ impl Step {
     pub fn name(&self) -> &'static str {
         match self {
             Step::Check => "check",
+            Step::Download => "download",
+            Step::DropDownload => "drop_download",
             Step::SafetySnapshot => "safety_snapshot",
             Step::Truncate => "truncate",
             Step::CreateTables => "create_tables",
@@ -166,6 +174,7 @@ mod tests {
     fn every_step_reads_back_as_it_is_written() {
         let all = [
             Step::Check,
+            Step::Download,
             Step::SafetySnapshot,
             Step::Truncate,
             Step::CreateTables,
@@ -181,6 +190,7 @@ mod tests {
             Step::WaitCql,
             Step::Verify,
             Step::KeepAside,
+            Step::DropDownload,
         ];
         for step in all {
             assert_eq!(Step::parse(&step.to_string()), Ok(step.clone()), "{step}");

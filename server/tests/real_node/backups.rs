@@ -293,6 +293,80 @@ async fn incremental_backups_ship_encrypted_and_snapshots_send_only_new_content(
     );
     let (_, stores) = app.get("/api/v1/stores").await;
     assert_eq!(stores[0]["objects_failed"], 1, "{stores}");
+    bytes[mid] ^= 0x01;
+    std::fs::write(&victim, &bytes).expect("mend");
+
+    // Rows 300..600 reached backups/ when snapshot it-bak-2 flushed them: ship them too.
+    let (_, job) = app
+        .post("/api/v1/backups/ship", json!({"node": node.name}))
+        .await;
+    assert_eq!(app.wait_job(&job["id"]).await["state"], "done");
+    let every_row = rows_of(&cql, "it_bak.t").await;
+    assert_eq!(every_row.len(), 600);
+    // The node loses both snapshots and every row of the table.
+    for tag in ["it-bak-1", "it-bak-2"] {
+        let (status, job) = app.delete(&format!("/api/v1/snapshots/{tag}")).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+        assert_eq!(app.wait_job(&job["job"]["id"]).await["state"], "done");
+    }
+    cql.execute("TRUNCATE it_bak.t").await.expect("truncate");
+    assert!(rows_of(&cql, "it_bak.t").await.is_empty());
+
+    // Restored in one request from the store: the snapshot it-bak-1 (rows 0..300) plus the
+    // incremental backups shipped after it was taken (rows 300..600).
+    let request = json!({"snapshot": "it-bak-1", "tables": ["it_bak.t"], "target": "in_place",
+        "source": {"store": "offsite"}, "reason": "table wiped; restore from the store"});
+    let (status, plan) = app.post("/api/v1/restores/plan", request.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert_eq!(plan["source_store"], "offsite", "{plan}");
+    assert_eq!(plan["steps"][1], "download", "{plan}");
+    assert_eq!(
+        plan["steps"].as_array().and_then(|s| s.last()),
+        Some(&json!("drop_download"))
+    );
+    let t = &plan["tables"][0];
+    assert!(
+        t["backup_files"].as_u64() > Some(0),
+        "backups after the snapshot: {t}"
+    );
+    let files_bytes: u64 = t["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["size"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(t["download_bytes"].as_u64(), Some(files_bytes), "{t}");
+    let (status, v) = app
+        .post(
+            "/api/v1/restores/plan",
+            json!({"snapshot": "it-bak-1", "target": "in_place", "source": {"store": "nowhere"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    let done = app.request_approve_execute(request).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["verification"]["passed"], true, "{done}");
+    assert!(
+        done["steps"][1]["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("every hash checked"),
+        "{done}"
+    );
+    assert_eq!(rows_of(&cql, "it_bak.t").await, every_row, "every row back");
+    let data_dir = table_dir("it_bak", "t")
+        .parent()
+        .and_then(Path::parent)
+        .expect("data dir")
+        .to_path_buf();
+    let staging = data_dir.join(".snapkeep-staging");
+    let left: Vec<PathBuf> = std::fs::read_dir(&staging)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "downloads removed: {left:?}");
 
     // The catalog rebuilt from the store alone.
     let fresh = TestApp::init()
@@ -451,4 +525,129 @@ async fn a_wiped_table_comes_back_whole_from_the_store() {
     assert_eq!(done["verification"]["passed"], true, "{done}");
     assert_eq!(rows_of(&cql, "it_bakr.t").await, original, "every row back");
     cql.execute("DROP KEYSPACE it_bakr").await.expect("drop");
+}
+
+/// Every keyspace the node knows, sorted.
+async fn keyspaces(cql: &snapkeep::cassandra::cql::Cql) -> Vec<String> {
+    let mut names = cql.schema().await.expect("schema").keyspaces;
+    names.sort();
+    names
+}
+
+/// The node's host id, as `nodetool info` gives it.
+async fn host_id(node: &snapkeep::node::NodeConfig) -> String {
+    let info = snapkeep::node::Node::local(node)
+        .info(std::time::Duration::from_secs(60))
+        .await
+        .expect("nodetool info");
+    info.get("ID").expect("an ID line").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_that_lost_its_data_and_commit_log_comes_back_whole_from_the_store() {
+    // It stops the node and deletes its data: nothing else may use it meanwhile.
+    let _node = exclusive().await;
+    let s3 = S3Server::start();
+    let mut node = config();
+    node.store = Some("dr".into());
+    let app = TestApp::init()
+        .with_node(node.clone())
+        .with_store(s3.store("dr", None))
+        .build()
+        .await;
+    let session = cql().await;
+    keyspace(&session, "it_dr").await;
+    table(&session, "it_dr.a").await;
+    table(&session, "it_dr.b").await;
+    write_rows_tagged(&session, "it_dr.a", 0, 500, "before the disk died").await;
+    write_rows_tagged(&session, "it_dr.b", 0, 200, "before the disk died").await;
+    let (a, b) = (
+        rows_of(&session, "it_dr.a").await,
+        rows_of(&session, "it_dr.b").await,
+    );
+    let known = keyspaces(&session).await;
+    let host = host_id(&node).await;
+
+    // A snapshot of every keyspace (system ones included), copied to the store.
+    let (status, v) = app
+        .operator()
+        .post("/api/v1/snapshots", json!({"tag": "it-dr"}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(app.wait_job(&v["job"]["id"]).await["state"], "done");
+    let (_, job) = app.post("/api/v1/snapshots/it-dr/upload", json!({})).await;
+    let job = app.wait_job(&job["id"]).await;
+    assert_eq!(job["state"], "done", "{job}");
+    drop(session);
+
+    // The disk dies: the node stops, its data and commit log directories are gone.
+    snapkeep::node::control::stop(&node).await.expect("stop");
+    for d in &node.data_dirs {
+        std::fs::remove_dir_all(d).expect("remove the data directory");
+    }
+    let commitlog = node.commitlog_dir.clone().expect("commit log dir");
+    std::fs::remove_dir_all(&commitlog).expect("remove the commit log directory");
+
+    // Without a store there is nothing to restore from, and the refusal says what to do.
+    let (status, v) = app
+        .operator()
+        .post(
+            "/api/v1/restores/plan",
+            json!({"snapshot": "it-dr", "target": "full_node"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(v.to_string().contains("holds no data"), "{v}");
+
+    let input = json!({"snapshot": "it-dr", "target": "full_node", "source": {"store": "dr"},
+        "reason": "the node's disk died"});
+    let (status, plan) = app
+        .operator()
+        .post("/api/v1/restores/plan", input.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert_eq!(plan["disaster_recovery"], true, "{plan}");
+    assert!(
+        plan["blocked"].as_array().is_some_and(|b| b.is_empty()),
+        "{plan}"
+    );
+    let steps: Vec<&str> = plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(steps[..3], ["check", "download", "stop"], "{steps:?}");
+    assert!(
+        steps.contains(&"link system_schema.tables") && steps.contains(&"link it_dr.a"),
+        "system and user tables come back: {steps:?}"
+    );
+    assert!(
+        !steps.iter().any(|s| s.starts_with("safety_snapshot")
+            || s.starts_with("drain")
+            || s.starts_with("move_aside")),
+        "nothing live to save: {steps:?}"
+    );
+
+    let done = app.request_approve_execute(input).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["verification"]["passed"], true, "{done}");
+    let cql = cql().await;
+    assert_eq!(
+        rows_of(&cql, "it_dr.a").await,
+        a,
+        "every row of it_dr.a back"
+    );
+    assert_eq!(
+        rows_of(&cql, "it_dr.b").await,
+        b,
+        "every row of it_dr.b back"
+    );
+    assert_eq!(keyspaces(&cql).await, known, "every keyspace back");
+    assert_eq!(
+        host_id(&node).await,
+        host,
+        "the same node: its host id came back"
+    );
+    cql.execute("DROP KEYSPACE it_dr").await.expect("drop");
 }

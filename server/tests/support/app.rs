@@ -281,7 +281,12 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("restore {id} did not finish within {} s", within.as_secs());
+        let (_, v) = self.get(&format!("/api/v1/restores/{id}")).await;
+        panic!(
+            "restore {id} did not finish within {} s; its journal: {}",
+            within.as_secs(),
+            v["steps"]
+        );
     }
 
     /// Takes a snapshot through the API and waits until its job is done: the 202 answer.

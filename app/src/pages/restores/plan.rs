@@ -10,8 +10,13 @@ use crate::api::{Difference, Headroom, Plan, PlanFile, Severity, TablePlan, Targ
 use crate::components::{FileRow, FileTable, OkBadge, VerdictBadge, bytes_u64, rows_text};
 
 /// "Hard links: 0 bytes copied" or what must be copied, for one table or the whole plan.
-fn transfer_text(hard_link: bool, bytes_to_copy: u64) -> String {
-    if hard_link && bytes_to_copy == 0 {
+fn transfer_text(hard_link: bool, bytes_to_copy: u64, download_bytes: u64) -> String {
+    if download_bytes > 0 {
+        format!(
+            "Downloaded from the store: {}, then hard-linked",
+            bytes_u64(download_bytes)
+        )
+    } else if hard_link && bytes_to_copy == 0 {
         "Hard links on the same filesystem: 0 bytes copied".to_string()
     } else {
         format!(
@@ -103,7 +108,7 @@ fn table_view(t: TablePlan, target: Target) -> AnyView {
                 </div>
                 <div>
                     <dt>"Link or copy"</dt>
-                    <dd data-testid="table-transfer">{transfer_text(t.hard_link, t.bytes_to_copy)}</dd>
+                    <dd data-testid="table-transfer">{transfer_text(t.hard_link, t.bytes_to_copy, t.download_bytes)}</dd>
                 </div>
                 <div>
                     <dt>"Expected rows"</dt>
@@ -207,6 +212,7 @@ pub fn PlanView(plan: Plan) -> impl IntoView {
     let files: usize = plan.tables.iter().map(|t| t.files.len()).sum();
     let total_bytes: u64 = plan.tables.iter().map(|t| t.bytes).sum();
     let to_copy: u64 = plan.tables.iter().map(|t| t.bytes_to_copy).sum();
+    let downloads: u64 = plan.tables.iter().map(|t| t.download_bytes).sum();
     let all_linked = plan.tables.iter().all(|t| t.hard_link);
     let expected = match total_rows(&plan.tables) {
         Some(n) => format!("{n} rows"),
@@ -264,7 +270,7 @@ pub fn PlanView(plan: Plan) -> impl IntoView {
             </div>
             <div>
                 <dt>"Link or copy"</dt>
-                <dd data-testid="plan-transfer">{transfer_text(all_linked, to_copy)}</dd>
+                <dd data-testid="plan-transfer">{transfer_text(all_linked, to_copy, downloads)}</dd>
             </div>
             <div>
                 <dt>"Safety snapshot"</dt>
@@ -345,6 +351,7 @@ pub(super) mod tests {
                     name: "nb-1-big-Data.db".into(),
                     size: 2048,
                     inode: 42,
+                    sha256: None,
                 }],
                 bytes: 2048,
                 sstables: 1,
@@ -357,6 +364,8 @@ pub(super) mod tests {
                     differences,
                 },
                 schema_cql: "CREATE TABLE shop.products (id int PRIMARY KEY);".into(),
+                download_bytes: 0,
+                backup_files: 0,
             }],
             headroom: vec![Headroom {
                 data_dir: "/var/lib/cassandra/data".into(),
@@ -382,6 +391,8 @@ pub(super) mod tests {
             verdict,
             commitlog_aside: None,
             notes: Vec::new(),
+            source_store: None,
+            disaster_recovery: false,
         }
     }
 

@@ -126,6 +126,7 @@ impl Wizard {
                 .then_some(side_keyspace),
             truncate: target == Target::InPlace && self.truncate.get(),
             reason: String::new(),
+            source: None,
         }
     }
 }

@@ -25,6 +25,11 @@ pub fn step_text(name: &str, plan: &Plan) -> String {
         None => match name {
             "check" => "Check that the snapshot, the schema and the headroom are still as planned."
                 .to_string(),
+            "download" => format!(
+                "Download the files from store {} next to the staging area, each checked against its SHA-256; nothing on the node is changed yet.",
+                plan.source_store.as_deref().unwrap_or("?")
+            ),
+            "drop_download" => "Remove the downloaded files.".to_string(),
             "safety_snapshot" => match &plan.safety_tag {
                 Some(tag) => format!(
                     "Take the safety snapshot {tag} of the live tables, so this restore can be undone."

@@ -10,6 +10,7 @@ use crate::node::aside::ASIDE_DIR;
 pub fn prepare(
     node: &NodeConfig,
     staging_name: &str,
+    rebuild: bool,
     blocked: &mut Vec<String>,
     notes: &mut Vec<String>,
 ) -> Option<String> {
@@ -27,6 +28,20 @@ pub fn prepare(
             ));
             commitlog_aside = Some(aside.display().to_string());
         }
+        // A node that lost its disks may have lost its commit log directory too: Cassandra
+        // makes it again at start.
+        Err(_)
+            if rebuild
+                && node
+                    .commitlog_dir
+                    .as_ref()
+                    .is_some_and(|d| d.is_absolute() && !d.exists()) =>
+        {
+            notes.push(format!(
+                "The commit log directory {} is gone; Cassandra makes it again when the node starts.",
+                node.commitlog_dir.as_deref().map(|d| d.display().to_string()).unwrap_or_default()
+            ));
+        }
         Err(e) => blocked.push(e),
     }
     if node.data_dirs.len() > 1 {
@@ -36,9 +51,16 @@ pub fn prepare(
             node.data_dirs.len()
         ));
     }
-    notes.push(format!(
-        "Node {} is down from `stop` until `start`; every table of the node is locked while the restore runs. The live SSTables of each table are moved to <table dir>/{ASIDE_DIR}/{staging_name}/ and kept (never deleted by the restore) until an admin removes them or their keeping time passes.",
-        node.name
-    ));
+    if rebuild {
+        notes.push(format!(
+            "Disaster recovery: node {} is down and holds no data, so it is rebuilt from the store: every table of the snapshot, system keyspaces included, is put back before it starts, so it comes back with its schema, tokens and host id as they were when the snapshot was taken. Rows written after the snapshot (and after the incremental backups restored with it) are not on this node; run `nodetool repair` once it is up if other replicas hold them.",
+            node.name
+        ));
+    } else {
+        notes.push(format!(
+            "Node {} is down from `stop` until `start`; every table of the node is locked while the restore runs. The live SSTables of each table are moved to <table dir>/{ASIDE_DIR}/{staging_name}/ and kept (never deleted by the restore) until an admin removes them or their keeping time passes.",
+            node.name
+        ));
+    }
     commitlog_aside
 }

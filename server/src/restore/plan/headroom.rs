@@ -23,14 +23,20 @@ pub fn headroom(
         let need_bytes: u64 = tables
             .iter()
             .filter(|t| t.data_dir == *d)
-            .map(|t| t.bytes_to_copy)
+            .map(|t| t.bytes_to_copy + t.download_bytes)
             .sum();
         let need_inodes: u64 = tables
             .iter()
-            .filter(|t| t.data_dir == *d && !t.hard_link)
+            .filter(|t| t.data_dir == *d && (!t.hard_link || t.download_bytes > 0))
             .map(|t| t.files.len() as u64)
             .sum();
-        match on_node.fs_stats(Path::new(d)) {
+        // A data directory that is gone (a node rebuilt from a store) is made on the
+        // filesystem of its nearest existing parent.
+        let on_fs = Path::new(d)
+            .ancestors()
+            .find(|p| p.exists())
+            .unwrap_or(Path::new(d));
+        match on_node.fs_stats(on_fs) {
             Ok(fs) => {
                 let free_b = fs.avail_bytes.saturating_sub(need_bytes);
                 let free_i = fs.free_inodes.saturating_sub(need_inodes);
@@ -58,7 +64,7 @@ pub fn headroom(
                         what.push(format!("{short_i} inodes"));
                     }
                     short.push(format!(
-                        "Too little room on the filesystem of {d}: the restore copies {} in {need_inodes} new files and at least {} % of bytes and inodes must stay free, so {} more must be freed first ({pb} % bytes, {pi} % inodes would be free).",
+                        "Too little room on the filesystem of {d}: the restore copies or downloads {} in {need_inodes} new files and at least {} % of bytes and inodes must stay free, so {} more must be freed first ({pb} % bytes, {pi} % inodes would be free).",
                         app::api::format_bytes(need_bytes as i64),
                         ctx.min_free_pct,
                         what.join(" and ")

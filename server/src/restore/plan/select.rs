@@ -15,6 +15,28 @@ pub async fn snapshot_rows(
     input: &RestoreInput,
 ) -> Result<Vec<Row>, RestoreError> {
     let node = ctx.node;
+    if let Some(src) = ctx.store_source {
+        return Ok(src
+            .tables
+            .iter()
+            .map(|t| {
+                let dir = crate::node::backups::home_data_dir(
+                    &node.data_dirs,
+                    &t.keyspace,
+                    &format!("{}-{}", t.table, t.table_id),
+                )
+                .unwrap_or_default();
+                (
+                    t.keyspace.clone(),
+                    t.table.clone(),
+                    t.table_id.clone(),
+                    dir.display().to_string(),
+                    t.row_count,
+                    t.row_count_method.clone(),
+                )
+            })
+            .collect());
+    }
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT st.keyspace_name, st.table_name, st.table_id, st.data_dir, st.row_count, st.row_count_method \
          FROM snapshot_tables st JOIN snapshots s ON s.id = st.snapshot_id \
@@ -41,10 +63,12 @@ pub fn wanted_tables(
     input: &RestoreInput,
     node: &NodeConfig,
     rows: &[Row],
+    rebuild: bool,
     notes: &mut Vec<String>,
 ) -> Result<Vec<(String, String)>, RestoreError> {
     let full_node = input.target == Target::FullNode;
-    let is_system = |ks: &str| SYSTEM_KEYSPACES.contains(&ks);
+    // Rebuilding a node that lost its data puts back its system tables too.
+    let is_system = |ks: &str| !rebuild && SYSTEM_KEYSPACES.contains(&ks);
     let wanted: Vec<(String, String)> = if input.tables.is_empty() {
         let mut w: Vec<(String, String)> = rows
             .iter()

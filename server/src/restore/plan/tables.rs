@@ -20,6 +20,7 @@ pub fn plan_tables(
     staging_name: &str,
     blocked: &mut Vec<String>,
 ) -> Result<Vec<TablePlan>, RestoreError> {
+    let rebuild = ctx.rebuilds(input);
     let node = ctx.node;
     let on_node = Node::local(node);
     let full_node = input.target == Target::FullNode;
@@ -35,28 +36,65 @@ pub fn plan_tables(
             table: t.clone(),
             table_id: r.2.clone(),
         };
-        let source = on_node
-            .snapshot_dir(&table_ref, &input.snapshot)
-            .map_err(|e| RestoreError::Conflict(e.to_string()))?;
-        let files = on_node.snapshot_files(&source).map_err(|e| {
-            RestoreError::Conflict(format!(
-                "the files of snapshot `{}` for {ks}.{t} cannot be read at {}: {e}",
-                input.snapshot,
-                source.display()
-            ))
-        })?;
-        let schema_text = on_node.schema_cql(&source).map_err(|e| {
-            RestoreError::Conflict(format!(
-                "snapshot `{}` has no readable schema.cql for {ks}.{t}: {e}",
-                input.snapshot
-            ))
-        })?;
-        let snap_schema =
-            schema::parse(&schema_text).map_err(|e| RestoreError::Conflict(e.to_string()))?;
+        let from_store = ctx.store_source.and_then(|s| {
+            s.tables
+                .iter()
+                .find(|x| x.keyspace == *ks && x.table == *t && x.table_id == r.2)
+        });
+        let (source, files, schema_text, backup_files) = match from_store {
+            Some(st) => (
+                crate::restore::source::download_dir(&data_dir, staging_name, st),
+                st.files.clone(),
+                st.schema_cql.clone(),
+                st.backup_files,
+            ),
+            None => {
+                let source = on_node
+                    .snapshot_dir(&table_ref, &input.snapshot)
+                    .map_err(|e| RestoreError::Conflict(e.to_string()))?;
+                let files = on_node.snapshot_files(&source).map_err(|e| {
+                    RestoreError::Conflict(format!(
+                        "the files of snapshot `{}` for {ks}.{t} cannot be read at {}: {e}",
+                        input.snapshot,
+                        source.display()
+                    ))
+                })?;
+                let schema_text = on_node.schema_cql(&source).map_err(|e| {
+                    RestoreError::Conflict(format!(
+                        "snapshot `{}` has no readable schema.cql for {ks}.{t}: {e}",
+                        input.snapshot
+                    ))
+                })?;
+                (source, files, schema_text, 0)
+            }
+        };
+        // A rebuilt node's schema comes from its system_schema tables (and a system table's
+        // snapshot has no CREATE TABLE to read).
+        let snap_schema = if rebuild && input.target == Target::FullNode {
+            None
+        } else {
+            Some(schema::parse(&schema_text).map_err(|e| RestoreError::Conflict(e.to_string()))?)
+        };
         let (target_keyspace, target_table, target_table_id, check) = match input.target {
+            // The node's schema comes back with its system_schema tables: each table is the
+            // snapshot's own.
+            Target::FullNode if rebuild => (
+                ks.clone(),
+                t.clone(),
+                Some(r.2.clone()),
+                SchemaCheck {
+                    verdict: Verdict::Compatible,
+                    differences: Vec::new(),
+                },
+            ),
             Target::InPlace | Target::FullNode => {
+                let Some(snap_schema) = &snap_schema else {
+                    return Err(RestoreError::Conflict(format!(
+                        "no schema was read for {ks}.{t}"
+                    )));
+                };
                 let live = ctx.live.table(ks, t);
-                let check = schema::compare(&snap_schema, live, ctx.live);
+                let check = schema::compare(snap_schema, live, ctx.live);
                 (ks.clone(), t.clone(), live.map(|l| l.dir_id()), check)
             }
             Target::Side => {
@@ -100,7 +138,9 @@ pub fn plan_tables(
             let dir = on_node
                 .table_dir(&table_ref)
                 .map_err(|e| RestoreError::Conflict(e.to_string()))?;
-            aside_dir = Some(dir.join(ASIDE_DIR).join(staging_name).display().to_string());
+            if !rebuild {
+                aside_dir = Some(dir.join(ASIDE_DIR).join(staging_name).display().to_string());
+            }
             dir
         } else {
             data_dir
@@ -109,7 +149,8 @@ pub fn plan_tables(
                 .join(&target_keyspace)
                 .join(&target_table)
         };
-        let same_fs = on_node.same_filesystem(&source, &data_dir);
+        // Downloaded files land on the table's own filesystem.
+        let same_fs = from_store.is_some() || on_node.same_filesystem(&source, &data_dir);
         let bytes: u64 = files.iter().map(|f| f.size).sum();
         tables.push(TablePlan {
             keyspace: ks.clone(),
@@ -134,6 +175,8 @@ pub fn plan_tables(
             expected_rows_method: r.5.clone(),
             schema_check: check,
             schema_cql: schema_text,
+            download_bytes: if from_store.is_some() { bytes } else { 0 },
+            backup_files,
         });
     }
     Ok(tables)

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cassandra::cql::{Column, TableSchema};
 use crate::node::aside::ASIDE_DIR;
+use crate::node::staging::STAGING_DIR;
 
 const ID: &str = "e404cfd0-e859-11f1-927d-4585d0360deb";
 
@@ -82,6 +83,7 @@ fn full_node() -> RestoreInput {
         side_keyspace: None,
         truncate: false,
         reason: String::new(),
+        source: None,
     }
 }
 
@@ -94,6 +96,8 @@ async fn plan_for(pool: &SqlitePool, node: &NodeConfig, live: &Schema) -> Plan {
         previous: None,
         now_ms: 1_764_000_000_000,
         topology: None,
+        store_source: None,
+        rebuild: false,
     };
     make(&ctx, &full_node()).await.expect("plan")
 }
@@ -204,6 +208,8 @@ async fn a_full_node_restore_is_blocked_until_the_node_can_be_stopped_and_its_co
         previous: None,
         now_ms: 1,
         topology: None,
+        store_source: None,
+        rebuild: false,
     };
     let input = RestoreInput {
         truncate: true,
@@ -291,6 +297,8 @@ async fn in_place(
         previous: None,
         now_ms: 1_764_000_000_000,
         topology,
+        store_source: None,
+        rebuild: false,
     };
     let input = RestoreInput {
         target: Target::InPlace,
@@ -400,4 +408,189 @@ async fn too_little_headroom_blocks_and_says_how_much_must_be_freed() {
     assert!(!p.headroom[0].ok);
     let p = in_place(catalog.pool(), &node, &live, Some(&one), false, 0).await;
     assert!(p.headroom[0].ok && p.blocked.is_empty(), "{:?}", p.blocked);
+}
+
+/// What a store holds of `nightly`: shop.t (one SSTable plus one shipped after it as an
+/// incremental backup) and, when `with_system`, a system_schema table.
+fn store_source(with_system: bool) -> StoreSource {
+    let id = uuid::Uuid::parse_str(ID)
+        .expect("uuid")
+        .simple()
+        .to_string();
+    let file = |name: &str, size: u64| PlanFile {
+        name: name.into(),
+        size,
+        inode: 0,
+        sha256: Some("ab".repeat(32)),
+    };
+    let mut tables = vec![crate::restore::source::StoreTable {
+        keyspace: "shop".into(),
+        table: "t".into(),
+        table_id: id,
+        files: vec![
+            file("nb-1-big-Data.db", 1000),
+            file("nb-2-big-Data.db", 500),
+        ],
+        backup_files: 1,
+        schema_cql: format!(
+            "CREATE TABLE IF NOT EXISTS shop.t (\n    id int PRIMARY KEY,\n    v text\n) WITH ID = {ID};\n"
+        ),
+        row_count: Some(10),
+        row_count_method: Some("count_before_backups".into()),
+    }];
+    if with_system {
+        tables.push(crate::restore::source::StoreTable {
+            keyspace: "system_schema".into(),
+            table: "tables".into(),
+            table_id: "afddfb9dbc1e30688056eed6c302ba09".into(),
+            files: vec![file("nb-1-big-Data.db", 70)],
+            backup_files: 0,
+            schema_cql: String::new(),
+            row_count: None,
+            row_count_method: None,
+        });
+    }
+    StoreSource {
+        store: "offsite".into(),
+        taken_at: 1,
+        batches: vec!["b1".into()],
+        tables,
+    }
+}
+
+#[tokio::test]
+async fn a_restore_from_a_store_downloads_first_counts_the_download_and_removes_it_last() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (catalog, data, live) = setup(dir.path()).await;
+    let node = NodeConfig::new("n1", vec![data.clone()]);
+    let src = store_source(false);
+    let ctx = PlanContext {
+        pool: catalog.pool(),
+        node: &node,
+        live: &live,
+        min_free_pct: 0,
+        previous: None,
+        now_ms: 1_764_000_000_000,
+        topology: None,
+        store_source: Some(&src),
+        rebuild: false,
+    };
+    let input = RestoreInput {
+        target: Target::InPlace,
+        source: Some(app::api::RestoreSource {
+            store: "offsite".into(),
+        }),
+        ..full_node()
+    };
+    let p = make(&ctx, &input).await.expect("plan");
+    assert_eq!(p.source_store.as_deref(), Some("offsite"));
+    assert_eq!(p.steps[..3], ["check", "download", "safety_snapshot"]);
+    assert_eq!(p.steps.last().map(String::as_str), Some("drop_download"));
+    let t = &p.tables[0];
+    assert_eq!(
+        (t.download_bytes, t.backup_files, t.bytes_to_copy),
+        (1500, 1, 0)
+    );
+    assert!(t.hard_link);
+    assert!(
+        t.source_dir
+            .starts_with(&data.join(STAGING_DIR).display().to_string())
+            && t.source_dir.contains(".download"),
+        "{}",
+        t.source_dir
+    );
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.contains("store offsite") && n.contains("1 of them from 1 batch")),
+        "{:?}",
+        p.notes
+    );
+    // The download is counted in the headroom: its bytes and one inode per file.
+    let tight = PlanContext {
+        min_free_pct: 100,
+        ..ctx
+    };
+    let short = make(&tight, &input).await.expect("plan");
+    assert!(
+        short
+            .blocked
+            .iter()
+            .any(|b| b.contains("downloads 1.5 KiB in 2 new files")),
+        "{:?}",
+        short.blocked
+    );
+    // The approval binds to the source.
+    let mut other = p.clone();
+    other.source_store = None;
+    assert_ne!(plan_hash(&p), plan_hash(&other));
+}
+
+#[tokio::test]
+async fn a_node_that_lost_its_data_is_rebuilt_with_its_system_tables_and_nothing_set_aside() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (catalog, data, _) = setup(dir.path()).await;
+    let commitlog = dir.path().join("commitlog");
+    std::fs::create_dir_all(&commitlog).expect("mkdir");
+    let mut node = NodeConfig::new("n1", vec![data.clone()]);
+    node.commitlog_dir = Some(commitlog);
+    node.stop_command = Some(vec!["true".into()]);
+    node.start_command = Some(vec!["true".into()]);
+    let empty = Schema::default();
+    let with_system = store_source(true);
+    let ctx = PlanContext {
+        pool: catalog.pool(),
+        node: &node,
+        live: &empty,
+        min_free_pct: 0,
+        previous: None,
+        now_ms: 1_764_000_000_000,
+        topology: None,
+        store_source: Some(&with_system),
+        rebuild: true,
+    };
+    let input = RestoreInput {
+        source: Some(app::api::RestoreSource {
+            store: "offsite".into(),
+        }),
+        ..full_node()
+    };
+    let p = make(&ctx, &input).await.expect("plan");
+    assert!(p.disaster_recovery);
+    assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+    assert_eq!(
+        p.steps,
+        [
+            "check",
+            "download",
+            "stop",
+            "clear_commitlog",
+            "link shop.t",
+            "link system_schema.tables",
+            "start",
+            "wait_cql",
+            "verify",
+            "keep_aside",
+            "drop_download"
+        ]
+    );
+    assert!(p.tables.iter().all(|t| t.aside_dir.is_none()));
+
+    // Named tables, or a snapshot without the schema tables, cannot rebuild a node.
+    let some = RestoreInput {
+        tables: vec!["shop.t".into()],
+        ..input.clone()
+    };
+    let err = make(&ctx, &some).await.expect_err("tables refused");
+    assert!(err.to_string().contains("leave out `tables`"), "{err}");
+    let user_only = store_source(false);
+    let ctx = PlanContext {
+        store_source: Some(&user_only),
+        ..ctx
+    };
+    let err = make(&ctx, &input).await.expect_err("no system_schema");
+    assert!(
+        err.to_string().contains("snapshot of every keyspace"),
+        "{err}"
+    );
 }

@@ -174,6 +174,9 @@ impl RestoreService {
             }
             Err(e) => {
                 Node::local(&node).clean_all(&plan);
+                if plan.source_store.is_some() {
+                    self.drop_downloads(id, &plan, &node).await;
+                }
                 let _ = jobs::fail(pool, job, e).await;
                 self.audit(id, "restore.failed", Outcome::Failed, e).await;
                 sqlx::query("UPDATE restore_requests SET state = 'failed', finished_at = ?, error = ? WHERE id = ?")
@@ -213,6 +216,9 @@ impl RestoreService {
         .map_err(|e| e.to_string())?;
         let total = steps.len().max(1) as f64;
         let mut verification = None;
+        // A restore from a store: the plan bound to the downloaded files' inodes, for every
+        // step after the download.
+        let mut bound: Option<Plan> = None;
         for (seq, name, state) in steps {
             if state == "done" || state == "skipped" {
                 continue;
@@ -254,11 +260,44 @@ impl RestoreService {
                     return Err(format!("{e}: this plan cannot be run by this Snapkeep"));
                 }
             };
+            if plan.source_store.is_some()
+                && bound.is_none()
+                && !matches!(step, Step::Check | Step::Download | Step::DropDownload)
+            {
+                match Node::local(node).bind_downloads(plan) {
+                    Ok(p) => bound = Some(p),
+                    Err(e) => {
+                        let _ = mark("failed", e.clone()).await;
+                        return Err(format!("step `{name}` failed: {e}"));
+                    }
+                }
+            }
+            let approved = plan;
+            let plan = bound.as_ref().unwrap_or(approved);
             let result: Result<String, StepError> = match &step {
+                Step::Download => match approved.source_store.as_deref().map(|s| self.store(s)) {
+                    Some(Ok(store)) => crate::restore::source::download(approved, &store, node)
+                        .await
+                        .map_err(|e| {
+                            StepError::Failed(format!(
+                                "{e}; the download is removed and nothing on the node was changed"
+                            ))
+                        }),
+                    Some(Err(e)) => Err(StepError::Failed(e.to_string())),
+                    None => Err(StepError::WrongTarget {
+                        step: name.clone(),
+                        target: plan.target.as_str(),
+                    }),
+                },
+                Step::DropDownload => Node::local(node)
+                    .remove_downloads(approved)
+                    .map_err(StepError::Failed),
                 Step::Check => {
                     let previous = plan.clone();
                     // A full-node restore of a node found down replays its commit log first.
-                    let replayed = if plan.target == Target::FullNode {
+                    // A node being rebuilt holds no data: starting it would make it a new,
+                    // empty node.
+                    let replayed = if plan.target == Target::FullNode && !plan.disaster_recovery {
                         match Node::local(node).replay_if_down().await {
                             Ok(line) => line,
                             Err(e) => {
@@ -269,8 +308,8 @@ impl RestoreService {
                     } else {
                         None
                     };
-                    match self.schema(node).await {
-                        Ok(live) => {
+                    match self.plan_inputs(node, input).await {
+                        Ok((live, store_source, rebuild)) => {
                             let topology = self.topology(node).await;
                             let ctx = PlanContext {
                                 pool,
@@ -280,6 +319,8 @@ impl RestoreService {
                                 previous: Some(&previous),
                                 now_ms: now_ms(),
                                 topology: topology.as_ref(),
+                                store_source: store_source.as_ref(),
+                                rebuild,
                             };
                             run::recheck(&ctx, input, hash)
                                 .await
@@ -363,7 +404,10 @@ impl RestoreService {
                     let e = e.to_string();
                     // The step's own error matters more than a journal that cannot say so.
                     let _ = mark("failed", e.clone()).await;
+                    // A rebuilt node has nothing to roll back to (starting it without the
+                    // restored files would make it a new, empty node): it stays stopped.
                     if plan.target == Target::FullNode
+                        && !plan.disaster_recovery
                         && matches!(step, Step::Start | Step::WaitCql)
                     {
                         return Err(self.roll_back(id, plan, node, &name, &e).await);
@@ -376,8 +420,27 @@ impl RestoreService {
             Some(v) => Ok(v),
             None => {
                 let c = self.session_for(node, &mut cql).await?;
-                Ok(run::verify(plan, node, &c).await)
+                Ok(run::verify(bound.as_ref().unwrap_or(plan), node, &c).await)
             }
+        }
+    }
+
+    /// After a failed restore from a store: removes what it downloaded (the disk may be
+    /// full) and sets its download step back to pending, so a resume downloads again.
+    async fn drop_downloads(&self, id: i64, plan: &Plan, node: &NodeConfig) {
+        if let Err(e) = Node::local(node).remove_downloads(plan) {
+            tracing::error!(restore = id, error = %e, "cannot remove a failed restore's downloads");
+        }
+        let reset = sqlx::query(
+            "UPDATE restore_steps SET state = 'pending', started_at = NULL, finished_at = NULL, \
+             detail = 'the download was removed when the restore failed; a resume downloads again' \
+             WHERE restore_id = ? AND name = 'download' AND state = 'done'",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await;
+        if let Err(e) = reset {
+            tracing::error!(restore = id, error = %e, "cannot reset a failed restore's download step");
         }
     }
 

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
 use super::RestoreError;
-pub use app::api::{RestoreDto, StepDto};
+pub use app::api::{RestoreDto, RestoreSource, StepDto};
+
+use crate::restore::source::StoreSource;
 
 use super::plan::{self, Plan, PlanContext, RestoreInput, Target, plan_hash};
 use super::run::{self, Verification};
@@ -62,6 +64,8 @@ pub struct RestoreService {
     snapshots: SnapshotService,
     sessions: CqlSessions,
     config: RestoreConfig,
+    /// The stores a restore can download from.
+    backups: Option<crate::backups::BackupService>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -114,7 +118,37 @@ impl RestoreService {
             snapshots,
             sessions,
             config,
+            backups: None,
         }
+    }
+
+    /// Lets restores take a store as their source.
+    pub fn with_backups(mut self, backups: crate::backups::BackupService) -> Self {
+        self.backups = Some(backups);
+        self
+    }
+
+    /// The store named `name`, opened.
+    fn store(&self, name: &str) -> Result<crate::backups::store::Store, RestoreError> {
+        self.backups
+            .as_ref()
+            .ok_or_else(|| RestoreError::Unavailable("no store is configured".into()))?
+            .open_store(name)
+    }
+
+    /// What the request's store holds of its snapshot; `None` for a restore from the node.
+    async fn store_source(
+        &self,
+        node: &NodeConfig,
+        input: &RestoreInput,
+    ) -> Result<Option<StoreSource>, RestoreError> {
+        let Some(src) = &input.source else {
+            return Ok(None);
+        };
+        let store = self.store(src.store.trim())?;
+        crate::restore::source::resolve(&self.pool, &store, node, &input.snapshot)
+            .await
+            .map(Some)
     }
 
     fn node_for(&self, name: Option<&str>, tag: &str) -> Result<NodeConfig, RestoreError> {
@@ -163,7 +197,7 @@ impl RestoreService {
         input: &RestoreInput,
         previous: Option<&Plan>,
     ) -> Result<Plan, RestoreError> {
-        let live = self.schema(node).await?;
+        let (live, store_source, rebuild) = self.plan_inputs(node, input).await?;
         let topology = self.topology(node).await;
         let ctx = PlanContext {
             pool: &self.pool,
@@ -173,8 +207,35 @@ impl RestoreService {
             previous,
             now_ms: now_ms(),
             topology: topology.as_ref(),
+            store_source: store_source.as_ref(),
+            rebuild,
         };
         plan::make(&ctx, input).await
+    }
+
+    /// What a plan is made from: the node's live schema and what the request's store holds.
+    /// A node that is down and holds no data has no schema to read: a full-node restore from
+    /// a store rebuilds it (the third value), anything else is refused with what to do.
+    async fn plan_inputs(
+        &self,
+        node: &NodeConfig,
+        input: &RestoreInput,
+    ) -> Result<(Schema, Option<StoreSource>, bool), RestoreError> {
+        let store_source = self.store_source(node, input).await?;
+        let e = match self.schema(node).await {
+            Ok(live) => return Ok((live, store_source, false)),
+            Err(e) => e,
+        };
+        if !Node::local(node).is_down_without_data().await {
+            return Err(e);
+        }
+        if input.target == Target::FullNode && store_source.is_some() {
+            return Ok((Schema::default(), store_source, true));
+        }
+        Err(RestoreError::Conflict(format!(
+            "node {} is down and holds no data (no system_schema SSTable in its data directories): rebuild it from a store with target `full_node` and `\"source\": {{\"store\": NAME}}` naming a store that holds a snapshot of every keyspace",
+            node.name
+        )))
     }
 
     /// The cluster as `node` sees it, or `None` (logged) when it cannot be read.
@@ -217,6 +278,10 @@ impl RestoreService {
             side_keyspace: r.side_keyspace.clone(),
             truncate: r.truncate != 0,
             reason: r.reason.clone(),
+            source: serde_json::from_str::<Plan>(&r.plan)
+                .ok()
+                .and_then(|p| p.source_store)
+                .map(|store| RestoreSource { store }),
         }
     }
 

@@ -70,18 +70,21 @@ impl RestoreService {
         .bind(serde_json::to_string(&input.tables).unwrap_or_default())
         .fetch_one(&self.pool)
         .await?;
-        crate::snapshots::pins::pin(
-            &self.pool,
-            &node.name,
-            &input.snapshot,
-            &pin_holder(id),
-            &format!(
-                "restore request {id} uses it until it is done, rejected, cancelled or expired"
-            ),
-            now_ms(),
-            None,
-        )
-        .await?;
+        // A restore from a store is guarded there (its upload cannot be purged meanwhile).
+        if plan.source_store.is_none() {
+            crate::snapshots::pins::pin(
+                &self.pool,
+                &node.name,
+                &input.snapshot,
+                &pin_holder(id),
+                &format!(
+                    "restore request {id} uses it until it is done, rejected, cancelled or expired"
+                ),
+                now_ms(),
+                None,
+            )
+            .await?;
+        }
         self.get(id).await
     }
 
@@ -201,6 +204,11 @@ impl RestoreService {
             && let Ok(node) = self.node_for(Some(&r.node), &r.tag)
         {
             Node::local(&node).clean_all(&plan);
+            if plan.source_store.is_some()
+                && let Err(e) = Node::local(&node).remove_downloads(&plan)
+            {
+                tracing::warn!(restore = id, error = %e, "cannot remove the cancelled restore's downloads");
+            }
             // What a full-node restore set aside stays, shown on Overview like any other.
             if plan.target == Target::FullNode
                 && let Err(e) = self.keep_aside(id, &plan, &node).await
@@ -247,7 +255,8 @@ impl RestoreService {
             let previous: Plan = serde_json::from_str(&r.plan).map_err(|e| {
                 RestoreError::Conflict(format!("the stored plan is unreadable: {e}"))
             })?;
-            let live = self.schema(&node).await?;
+            let input = Self::input_of(&r);
+            let (live, store_source, rebuild) = self.plan_inputs(&node, &input).await?;
             let topology = self.topology(&node).await;
             let ctx = PlanContext {
                 pool: &self.pool,
@@ -257,8 +266,10 @@ impl RestoreService {
                 previous: Some(&previous),
                 now_ms: now_ms(),
                 topology: topology.as_ref(),
+                store_source: store_source.as_ref(),
+                rebuild,
             };
-            run::recheck(&ctx, &Self::input_of(&r), &r.plan_hash).await?;
+            run::recheck(&ctx, &input, &r.plan_hash).await?;
         }
         let expires = approve.then(|| now_ms() + (self.config.approval_hours as i64) * 3_600_000);
         let updated = sqlx::query(
