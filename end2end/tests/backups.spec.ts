@@ -31,6 +31,14 @@ test('copy a snapshot to the store from its page, then see it, verified, on the 
   await expect(row).toContainText('local');
   await expect(row.locator('td').last()).toHaveText('yes');
 
+  // The restore wizard offers the verified copy as the source; its plan downloads first.
+  await page.goto(`/restores?snapshot=${encodeURIComponent(tag)}&node=node1`);
+  await hydrated(page);
+  await page.locator('#restore-files-from').selectOption('local');
+  await page.getByTestId('check-plan').click();
+  await expect(page.getByTestId('plan-transfer')).toContainText('Downloaded from the store', { timeout: 60_000 });
+  await expect(page.getByTestId('restore-wizard')).toContainText('Download the files from store local');
+
   await page.goto('/backups');
   await hydrated(page);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Backups');
@@ -43,8 +51,14 @@ test('copy a snapshot to the store from its page, then see it, verified, on the 
   // An admin turns incremental backups on (nodetool enablebackup) and off again.
   await node.getByRole('button', { name: 'Turn incremental backups on' }).click();
   await expect(node).toContainText('Incremental backups on', { timeout: 30_000 });
+  // Overview tells it too.
+  await page.goto('/');
+  await expect(page.locator('[data-node="node1"] [data-testid="node-incremental"]')).toContainText('Incremental backups: on');
+  await page.goto('/backups');
   await node.getByRole('button', { name: 'Turn incremental backups off' }).click();
   await expect(node).toContainText('Incremental backups off', { timeout: 30_000 });
+  await page.goto('/');
+  await expect(page.locator('[data-node="node1"] [data-testid="node-incremental"]')).toContainText('Incremental backups: off');
 });
 
 test('the Backups page reads without JavaScript', async ({ browser, baseURL }) => {

@@ -41,6 +41,9 @@ pub struct NodeDto {
     /// Bytes and inodes kept alive only by snapshots on this node (each inode once).
     pub hold_bytes: i64,
     pub hold_inodes: i64,
+    /// Incremental backups on (`nodetool statusbackup` at the last check); `None`: unknown.
+    #[serde(default)]
+    pub incremental_backups: Option<bool>,
 }
 
 /// One table of one node, from the last good scan.

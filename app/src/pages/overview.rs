@@ -102,6 +102,14 @@ fn node_view(n: NodeDto) -> impl IntoView {
                 <strong data-testid="node-hold">{format_bytes(n.hold_bytes)}</strong>
                 {format!(" in {} inodes kept alive only by snapshots", n.hold_inodes)}
             </p>
+            <p data-testid="node-incremental">
+                {match n.incremental_backups {
+                    Some(true) => "Incremental backups: on (every flushed SSTable is also linked into backups/). ",
+                    Some(false) => "Incremental backups: off. ",
+                    None => "Incremental backups: unknown (the node did not answer at its last check). ",
+                }}
+                <a href="/backups">"Backlog and on/off on Backups →"</a>
+            </p>
             {n.filesystems.into_iter().map(filesystem_view).collect_view()}
         </article>
     }

@@ -1,4 +1,4 @@
-//! Settings: who you are, your password, users and API tokens (admins manage them), and the
+//! Settings: who you are, your password, a link to the stores and incremental backups, users and API tokens (admins manage them), and the
 //! audit log with filters, a CSV export and whether its hash chain is intact.
 
 use leptos::prelude::*;
@@ -29,6 +29,9 @@ pub fn Settings() -> impl IntoView {
         <h1>"Settings"</h1>
         <p class="muted" data-testid="whoami">{me}</p>
         <p><a href="/settings/audit">"Audit log →"</a></p>
+        <p>
+            <a href="/backups">"Stores and incremental backups per node (on or off) →"</a>
+        </p>
         <PasswordCard />
         {move || {
             revoke

@@ -443,12 +443,19 @@ impl BackupService {
                 .buffer_unordered(store.config.parallel_uploads.max(1));
         let mut out = Vec::with_capacity(total);
         let mut sent_bytes = 0u64;
+        let mut reported = std::time::Instant::now();
         while let Some(r) = results.next().await {
             let s = r?;
             done_bytes += s.file.size;
             sent_bytes += s.bytes_sent;
             out.push(s);
-            if out.len().is_multiple_of(16) || out.len() == total {
+            // The first file, every 16th, the last, and at least once a second in between.
+            if out.len() == 1
+                || out.len().is_multiple_of(16)
+                || out.len() == total
+                || reported.elapsed() >= std::time::Duration::from_secs(1)
+            {
+                reported = std::time::Instant::now();
                 let frac = if total_bytes == 0 {
                     out.len() as f64 / total as f64
                 } else {
@@ -1319,9 +1326,17 @@ impl BackupService {
         n.set_incremental_backups(enabled)
             .await
             .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
-        n.incremental_backups()
+        let now = n
+            .incremental_backups()
             .await
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))
+            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        // Overview shows it from the inventory's record of the node.
+        sqlx::query("UPDATE nodes SET incremental_backups = ? WHERE name = ?")
+            .bind(i64::from(now))
+            .bind(&nc.name)
+            .execute(&self.pool)
+            .await?;
+        Ok(now)
     }
 }
 

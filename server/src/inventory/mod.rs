@@ -34,6 +34,7 @@ struct NodeRow {
     version: Option<String>,
     last_error: Option<String>,
     checked_at: Option<i64>,
+    incremental_backups: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -122,7 +123,7 @@ impl Inventory {
         let mut out = Vec::new();
         for n in self.nodes.iter() {
             let row: Option<NodeRow> = sqlx::query_as(
-                "SELECT reachable, version, last_error, checked_at FROM nodes WHERE name = ?",
+                "SELECT reachable, version, last_error, checked_at, incremental_backups FROM nodes WHERE name = ?",
             )
             .bind(&n.name)
             .fetch_optional(&self.pool)
@@ -159,7 +160,9 @@ impl Inventory {
                 version: None,
                 last_error: Some("not checked yet: run a scan".into()),
                 checked_at: None,
+                incremental_backups: None,
             });
+            let incremental_backups = row.incremental_backups.map(|b| b != 0);
             let (reachable, version, error, checked_at) =
                 (row.reachable, row.version, row.last_error, row.checked_at);
             out.push(NodeDto {
@@ -174,6 +177,7 @@ impl Inventory {
                 filesystems,
                 hold_bytes: scan.map(|s| s.2).unwrap_or(0),
                 hold_inodes: scan.map(|s| s.3).unwrap_or(0),
+                incremental_backups,
             });
         }
         Ok(out)
@@ -279,16 +283,23 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
         Ok(v) => (true, Some(v), None),
         Err(e) => (false, None, Some(e.to_string())),
     };
+    let incremental = if reachable {
+        on_node.incremental_backups().await.ok()
+    } else {
+        None
+    };
     sqlx::query(
-        "INSERT INTO nodes (name, reachable, version, last_error, checked_at) VALUES (?, ?, ?, ?, ?) \
+        "INSERT INTO nodes (name, reachable, version, last_error, checked_at, incremental_backups) VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT (name) DO UPDATE SET reachable = excluded.reachable, \
-         version = coalesce(excluded.version, nodes.version), last_error = excluded.last_error, checked_at = excluded.checked_at",
+         version = coalesce(excluded.version, nodes.version), last_error = excluded.last_error, checked_at = excluded.checked_at, \
+         incremental_backups = excluded.incremental_backups",
     )
     .bind(&node.name)
     .bind(reachable as i64)
     .bind(&version)
     .bind(&error)
     .bind(now_ms())
+    .bind(incremental.map(i64::from))
     .execute(pool)
     .await
     .map_err(|e| e.to_string())?;

@@ -651,3 +651,117 @@ async fn a_node_that_lost_its_data_and_commit_log_comes_back_whole_from_the_stor
     );
     cql.execute("DROP KEYSPACE it_dr").await.expect("drop");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_cut_off_by_the_store_going_down_loses_nothing_and_resumes_without_resending() {
+    let _node = shared().await;
+    let mut s3 = S3Server::start();
+    let mut store = s3.store("slow", None);
+    // Slow enough that the store can be stopped in the middle of the big file's parts.
+    store.max_bytes_per_sec = Some(4 << 20);
+    let mut node = config();
+    node.store = Some("slow".into());
+    let app = TestApp::init()
+        .with_node(node.clone())
+        .with_store(store)
+        .build()
+        .await;
+    let cql = cql().await;
+    keyspace(&cql, "it_bakm").await;
+    cql.execute(
+        "CREATE TABLE IF NOT EXISTS it_bakm.t (id int PRIMARY KEY, v text) \
+         WITH compression = {'enabled': 'false'}",
+    )
+    .await
+    .expect("create table");
+    let blob = "x".repeat(64 * 1024);
+    for i in 0..200 {
+        cql.execute(&format!(
+            "INSERT INTO it_bakm.t (id, v) VALUES ({i}, '{blob}')"
+        ))
+        .await
+        .expect("insert");
+    }
+    app.take_snapshot(json!({"tables": ["it_bakm.t"], "tag": "it-bakm"}))
+        .await;
+    let snap = table_dir("it_bakm", "t").join("snapshots/it-bakm");
+    let before: Vec<(PathBuf, [u8; 32])> = files_in(&snap)
+        .into_iter()
+        .map(|f| {
+            let h = sha(&f);
+            (f, h)
+        })
+        .collect();
+    let size = |f: &Path| std::fs::metadata(f).expect("stat").len();
+    let total: u64 = before.iter().map(|(f, _)| size(f)).sum();
+    let data = before
+        .iter()
+        .map(|(f, _)| f)
+        .find(|f| f.to_string_lossy().ends_with("Data.db"))
+        .expect("Data.db");
+    let data_size = size(data);
+    assert!(data_size > 8 << 20, "a multipart upload: {data_size} bytes");
+
+    // The store goes down in the middle of the upload: the job fails in the store's words,
+    // and the snapshot on the node is untouched.
+    let (status, job) = app
+        .post("/api/v1/snapshots/it-bakm/upload", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    // Once some files are stored and verified, while the big one is still on its way.
+    let started = std::time::Instant::now();
+    loop {
+        let (_, j) = app.get(&format!("/api/v1/jobs/{}", job["id"])).await;
+        assert!(
+            j["state"] == "running" || j["state"] == "queued",
+            "the upload is still under way: {j}"
+        );
+        if j["message"]
+            .as_str()
+            .is_some_and(|m| !m.starts_with("0 of") && m.contains("stored and verified"))
+        {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "no file stored: {j}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    s3.stop();
+    let failed = app.wait_job(&job["id"]).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap_or("").contains("slow"),
+        "the error names the store: {failed}"
+    );
+    let after: Vec<(PathBuf, [u8; 32])> = files_in(&snap)
+        .into_iter()
+        .map(|f| {
+            let h = sha(&f);
+            (f, h)
+        })
+        .collect();
+    assert_eq!(after, before, "nothing lost on the node");
+    let (_, none) = app.get("/api/v1/uploads?kind=snapshot&name=it-bakm").await;
+    assert_eq!(
+        none,
+        json!([]),
+        "no upload is recorded until its manifest is written"
+    );
+
+    // Back up: the upload resumes; what was verified before the cut is not sent again, the
+    // file that was cut is sent whole.
+    s3.start_again();
+    let (_, job) = app
+        .post("/api/v1/snapshots/it-bakm/upload", json!({}))
+        .await;
+    let done = app.wait_job(&job["id"]).await;
+    assert_eq!(done["state"], "done", "{done}");
+    let u = upload_of(&app, "snapshot", "it-bakm").await;
+    assert_eq!(u["verified"], true, "{u}");
+    assert_eq!(u["files"].as_u64(), Some(before.len() as u64), "{u}");
+    let sent = u["bytes_sent"].as_u64().unwrap_or(0);
+    assert!(
+        sent >= data_size && sent < total,
+        "sent {sent} of {total} bytes again ({data_size} in Data.db): {u}"
+    );
+    cql.execute("DROP KEYSPACE it_bakm").await.expect("drop");
+}

@@ -10,8 +10,8 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::plan::PlanView;
 use crate::api::{
-    Plan, PlanRestore, RequestRestore, RestoreInput, SnapshotDto, SnapshotPage, Target, Verdict,
-    format_utc, is_undo_kind, server_message,
+    Plan, PlanRestore, RequestRestore, RestoreInput, RestoreSource, SnapshotDto, SnapshotPage,
+    Target, Verdict, format_utc, is_undo_kind, server_message, snapshot_copies,
 };
 use crate::components::{
     ErrorAlert, KindBadge, LoadError, TableChecklist, Time, restore_href, restore_wizard_href,
@@ -83,6 +83,8 @@ struct Wizard {
     /// Empty: each table's own keyspace.
     side_keyspace: RwSignal<String>,
     truncate: RwSignal<bool>,
+    /// The store whose copy of the snapshot is restored; empty: the snapshot on the node.
+    store: RwSignal<String>,
     reason: RwSignal<String>,
     /// The last plan, with the choices it was made for.
     planned: RwSignal<Option<(RestoreInput, Plan)>>,
@@ -102,6 +104,7 @@ impl Wizard {
             target: RwSignal::new(Target::InPlace),
             side_keyspace: RwSignal::new(String::new()),
             truncate: RwSignal::new(false),
+            store: RwSignal::new(String::new()),
             reason: RwSignal::new(String::new()),
             planned: RwSignal::new(None),
             planning_for: RwSignal::new(None),
@@ -126,7 +129,9 @@ impl Wizard {
                 .then_some(side_keyspace),
             truncate: target == Target::InPlace && self.truncate.get(),
             reason: String::new(),
-            source: None,
+            source: Some(self.store.get().trim().to_string())
+                .filter(|s| !s.is_empty())
+                .map(|store| RestoreSource { store }),
         }
     }
 }
@@ -244,6 +249,59 @@ fn source_view(
         {about}
     }
     .into_any()
+}
+
+/// Where the files come from: the snapshot on the node, or one of its verified copies in a
+/// store (downloaded and checked first; incremental backups shipped after it come along).
+fn files_from_view(w: Wizard, chosen: Memo<Option<SnapshotDto>>) -> impl IntoView {
+    let copies = Resource::new(
+        move || chosen.get().map(|s| (s.tag, s.node)),
+        |key| async move {
+            match key {
+                Some((tag, node)) => snapshot_copies(tag).await.map(|all| {
+                    all.into_iter()
+                        .filter(|u| u.node == node && u.verified)
+                        .map(|u| u.store)
+                        .collect::<Vec<_>>()
+                }),
+                None => Ok(Vec::new()),
+            }
+        },
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                copies
+                    .get()
+                    .and_then(Result::ok)
+                    .filter(|stores| !stores.is_empty())
+                    .map(|stores| {
+                        view! {
+                            <div class="field">
+                                <label for="restore-files-from">"Files from"</label>
+                                <select
+                                    id="restore-files-from"
+                                    aria-describedby="restore-files-from-hint"
+                                    prop:value=move || w.store.get()
+                                    on:change=move |ev| w.store.set(event_target_value(&ev))
+                                >
+                                    <option value="">"The snapshot on the node"</option>
+                                    {stores
+                                        .into_iter()
+                                        .map(|s| {
+                                            view! { <option value=s.clone()>{format!("Its verified copy in store {s}")}</option> }
+                                        })
+                                        .collect_view()}
+                                </select>
+                                <p id="restore-files-from-hint" class="hint">
+                                    "A copy in a store is downloaded next to the staging area and every file checked against its hash before anything changes; incremental backups shipped after the snapshot come with it."
+                                </p>
+                            </div>
+                        }
+                    })
+            }}
+        </Transition>
+    }
 }
 
 /// In place or a side table, the side keyspace, TRUNCATE first.
@@ -368,6 +426,7 @@ fn WizardSteps(
         let now = chosen.with(|c| c.as_ref().map(option_value));
         if prev.is_some_and(|p| p != now) {
             w.tables.set(Vec::new());
+            w.store.set(String::new());
         }
         now
     });
@@ -481,6 +540,7 @@ fn WizardSteps(
                         }
                     })
             }}
+            {files_from_view(w, chosen)}
         </section>
     }
     .into_any();
@@ -565,6 +625,10 @@ pub fn RestoreWizard(snapshots: Resource<Result<SnapshotPage, ServerFnError>>) -
         }
     });
     let w = Wizard::new();
+    // `?store=NAME`: restore the snapshot's copy in that store.
+    if let Some(store) = query.read_untracked().get("store") {
+        w.store.set(store.trim().to_string());
+    }
     Effect::new(move |_| w.hydrated.set(true));
     Effect::new(move |_| match w.plan.value().get() {
         Some(Ok(plan)) => {
