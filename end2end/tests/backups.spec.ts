@@ -39,6 +39,20 @@ test('copy a snapshot to the store from its page, then see it, verified, on the 
   await expect(page.getByTestId('plan-transfer')).toContainText('Downloaded from the store', { timeout: 60_000 });
   await expect(page.getByTestId('restore-wizard')).toContainText('Download the files from store local');
 
+  // Gone from the node, the snapshot is still offered: from its copy in the store.
+  const cleared = await page.request.delete(`/api/v1/snapshots/${tag}`, { headers: { Origin: origin } });
+  expect(cleared.ok(), await cleared.text()).toBeTruthy();
+  const clearJob = (await cleared.json()).job;
+  await expect
+    .poll(async () => (await (await page.request.get(`/api/v1/jobs/${clearJob.id}`)).json()).state, { timeout: 60_000 })
+    .toBe('done');
+  await page.goto(`/restores?snapshot=${encodeURIComponent(tag)}&node=node1`);
+  await hydrated(page);
+  await expect(page.getByTestId('only-in-store')).toContainText('its verified copy in store local');
+  await expect(page.locator('#restore-snapshot')).toContainText('in store local');
+  await page.getByTestId('check-plan').click();
+  await expect(page.getByTestId('plan-transfer')).toContainText('Downloaded from the store', { timeout: 60_000 });
+
   await page.goto('/backups');
   await hydrated(page);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Backups');

@@ -185,6 +185,31 @@ pub async fn snapshot_copies(tag: String) -> Result<Vec<UploadDto>, ServerFnErro
         .map_err(ServerFnError::new)
 }
 
+/// A snapshot that is no longer on its node but has a copy in a store: the restore wizard
+/// offers it with that store as its source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StoreOnlySnapshotDto {
+    pub node: String,
+    pub tag: String,
+    pub store: String,
+    /// When the copy was made (Unix ms).
+    pub uploaded_at: i64,
+    /// `keyspace.table` of every table in the copy.
+    pub tables: Vec<String>,
+    /// Every object of the copy verified.
+    pub verified: bool,
+}
+
+/// The snapshots whose only copies are in stores (newest first).
+#[server(prefix = "/rpc", endpoint = "store_only_snapshots")]
+pub async fn store_only_snapshots() -> Result<Vec<StoreOnlySnapshotDto>, ServerFnError> {
+    backend()?
+        .store_only_snapshots()
+        .await
+        .map_err(ServerFnError::new)
+}
+
 /// Copies a snapshot to a store (operators).
 #[server(prefix = "/rpc", endpoint = "snapshot_upload")]
 pub async fn upload_snapshot(

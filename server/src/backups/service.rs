@@ -1195,16 +1195,7 @@ impl BackupService {
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let (unverified, last, problems): (i64, Option<i64>, Option<String>) = sqlx::query_as(
-                "SELECT COALESCE(SUM(o.verified_at IS NULL OR o.problem IS NOT NULL OR o.address IS NULL), 0), \
-                 MAX(o.verified_at), GROUP_CONCAT(o.problem, '\n') \
-                 FROM upload_files f LEFT JOIN store_objects o ON o.store = ? AND o.address = f.address \
-                 WHERE f.upload_id = ?",
-            )
-            .bind(&r.1)
-            .bind(r.0)
-            .fetch_one(&self.pool)
-            .await?;
+            let (unverified, last, problems) = self.verification_of(&r.1, r.0).await?;
             out.push(UploadDto {
                 id: r.0,
                 store: r.1,
@@ -1223,6 +1214,60 @@ impl BackupService {
                 problems: problems
                     .map(|p| p.lines().map(str::to_string).collect())
                     .unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Of upload `id` in `store`: how many of its objects are not verified, when the last
+    /// was, and what verification found wrong.
+    async fn verification_of(
+        &self,
+        store: &str,
+        id: i64,
+    ) -> Result<(i64, Option<i64>, Option<String>), ServiceError> {
+        Ok(sqlx::query_as(
+            "SELECT COALESCE(SUM(o.verified_at IS NULL OR o.problem IS NOT NULL OR o.address IS NULL), 0), \
+             MAX(o.verified_at), GROUP_CONCAT(o.problem, '\n') \
+             FROM upload_files f LEFT JOIN store_objects o ON o.store = ? AND o.address = f.address \
+             WHERE f.upload_id = ?",
+        )
+        .bind(store)
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Snapshots no longer on their node with a copy in a store, newest copy first, with the
+    /// tables each copy holds.
+    pub async fn store_only_snapshots(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<app::api::StoreOnlySnapshotDto>, ServiceError> {
+        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+            "SELECT u.id, u.store, u.node, u.name, u.created_at FROM uploads u WHERE u.kind = 'snapshot' \
+             AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.node = u.node AND s.tag = u.name AND s.status = 'present') \
+             ORDER BY u.created_at DESC, u.id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, store, node, tag, uploaded_at) in rows {
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT keyspace || '.' || table_name FROM upload_files WHERE upload_id = ? ORDER BY 1",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+            let (unverified, ..) = self.verification_of(&store, id).await?;
+            out.push(app::api::StoreOnlySnapshotDto {
+                node,
+                tag,
+                store,
+                uploaded_at,
+                tables,
+                verified: unverified == 0,
             });
         }
         Ok(out)

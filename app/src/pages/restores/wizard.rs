@@ -11,7 +11,8 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use super::plan::PlanView;
 use crate::api::{
     Plan, PlanRestore, RequestRestore, RestoreInput, RestoreSource, SnapshotDto, SnapshotPage,
-    Target, Verdict, format_utc, is_undo_kind, server_message, snapshot_copies,
+    StoreOnlySnapshotDto, Target, Verdict, format_utc, is_undo_kind, server_message,
+    snapshot_copies, store_only_snapshots,
 };
 use crate::components::{
     ErrorAlert, KindBadge, LoadError, TableChecklist, Time, restore_href, restore_wizard_href,
@@ -31,6 +32,37 @@ pub struct Wanted {
 pub fn offer_order(mut items: Vec<SnapshotDto>) -> Vec<SnapshotDto> {
     items.sort_by_key(|s| !is_undo_kind(&s.kind));
     items
+}
+
+/// The kind the wizard gives a snapshot that is only in a store.
+pub const IN_STORE: &str = "in store";
+
+/// A snapshot gone from its node as the picker offers it: its copy in a store (verified
+/// copies only), the store named in its note.
+pub fn store_only_offer(c: &StoreOnlySnapshotDto) -> SnapshotDto {
+    SnapshotDto {
+        id: 0,
+        node: c.node.clone(),
+        tag: c.tag.clone(),
+        kind: IN_STORE.to_string(),
+        status: "gone".to_string(),
+        created_at: c.uploaded_at,
+        expires_at: None,
+        created_by: None,
+        tables: c.tables.clone(),
+        files: 0,
+        size_bytes: 0,
+        exclusive_hold_bytes: 0,
+        shared_hold_bytes: 0,
+        measured_at: c.uploaded_at,
+        gone_at: None,
+        note: Some(c.store.clone()),
+    }
+}
+
+/// The store a chosen snapshot can only come from (it is no longer on its node).
+fn only_in_store(s: &SnapshotDto) -> Option<String> {
+    (s.kind == IN_STORE).then(|| s.note.clone()).flatten()
 }
 
 /// The offered snapshot the URL names (on the first node that has it when no node is named).
@@ -63,6 +95,8 @@ fn option_text(s: &SnapshotDto) -> String {
     };
     let (loud, kind) = if is_undo_kind(&s.kind) {
         ("⚠ ", s.kind.to_uppercase())
+    } else if let Some(store) = only_in_store(s) {
+        ("", format!("in store {store}"))
     } else {
         ("", s.kind.clone())
     };
@@ -160,10 +194,19 @@ fn source_view(
             chosen.with_untracked(|c| c.as_ref().is_some_and(|c| option_value(c) == value));
         view! { <option value=value selected=selected>{option_text(&s)}</option> }
     };
-    let (undo, others): (Vec<SnapshotDto>, Vec<SnapshotDto>) = offered
+    let (in_stores, on_disk): (Vec<SnapshotDto>, Vec<SnapshotDto>) = offered
         .get_value()
         .into_iter()
-        .partition(|s| is_undo_kind(&s.kind));
+        .partition(|s| s.kind == IN_STORE);
+    let (undo, others): (Vec<SnapshotDto>, Vec<SnapshotDto>) =
+        on_disk.into_iter().partition(|s| is_undo_kind(&s.kind));
+    let stores_group = (!in_stores.is_empty()).then(|| {
+        view! {
+            <optgroup label="No longer on the node: verified copies in a store">
+                {in_stores.into_iter().map(option).collect_view()}
+            </optgroup>
+        }
+    });
     let undo_group = (!undo.is_empty()).then(|| {
         view! {
             <optgroup label="⚠ Taken by Cassandra just before a TRUNCATE or DROP: the way back">
@@ -196,6 +239,16 @@ fn source_view(
     };
     let about = move || {
         chosen.get().map(|s| {
+            if let Some(store) = only_in_store(&s) {
+                return view! {
+                    <p class="chosen-snapshot small" data-testid="only-in-store">
+                        {format!("No longer on node {}: its verified copy in store {store}, made ", s.node)}
+                        <Time ms=s.created_at />
+                        ", is downloaded and checked first."
+                    </p>
+                }
+                .into_any();
+            }
             let banner = is_undo_kind(&s.kind).then(|| {
                 let what = s.note.clone().unwrap_or_else(|| {
                     "Cassandra took this snapshot just before a TRUNCATE or DROP: it is the way back."
@@ -215,6 +268,7 @@ fn source_view(
                     <a href=snapshot_href(&s.tag, Some(&s.node))>"open the snapshot"</a>
                 </p>
             }
+            .into_any()
         })
     };
     if shown == 0 {
@@ -239,9 +293,10 @@ fn source_view(
                 <option value="" selected=nothing_chosen>"Choose a snapshot…"</option>
                 {undo_group}
                 {others_group}
+                {stores_group}
             </select>
             <p id="restore-snapshot-hint" class="hint">
-                "Snapshots on disk, per node. "
+                "Snapshots on disk, per node, and those only in a store. "
                 {more}
             </p>
         </div>
@@ -255,7 +310,12 @@ fn source_view(
 /// store (downloaded and checked first; incremental backups shipped after it come along).
 fn files_from_view(w: Wizard, chosen: Memo<Option<SnapshotDto>>) -> impl IntoView {
     let copies = Resource::new(
-        move || chosen.get().map(|s| (s.tag, s.node)),
+        move || {
+            chosen
+                .get()
+                .filter(|s| only_in_store(s).is_none())
+                .map(|s| (s.tag, s.node))
+        },
         |key| async move {
             match key {
                 Some((tag, node)) => snapshot_copies(tag).await.map(|all| {
@@ -268,9 +328,18 @@ fn files_from_view(w: Wizard, chosen: Memo<Option<SnapshotDto>>) -> impl IntoVie
             }
         },
     );
+    // A snapshot only in a store comes from there.
+    Effect::new(move |_| {
+        if let Some(store) = chosen.with(|c| c.as_ref().and_then(only_in_store)) {
+            w.store.set(store);
+        }
+    });
     view! {
         <Transition fallback=|| ()>
             {move || {
+                if chosen.with(|c| c.as_ref().and_then(only_in_store).is_some()) {
+                    return None;
+                }
                 copies
                     .get()
                     .and_then(Result::ok)
@@ -624,6 +693,7 @@ pub fn RestoreWizard(snapshots: Resource<Result<SnapshotPage, ServerFnError>>) -
             node: text("node"),
         }
     });
+    let in_stores = Resource::new(|| (), |_| store_only_snapshots());
     let w = Wizard::new();
     // `?store=NAME`: restore the snapshot's copy in that store.
     if let Some(store) = query.read_untracked().get("store") {
@@ -668,8 +738,19 @@ pub fn RestoreWizard(snapshots: Resource<Result<SnapshotPage, ServerFnError>>) -
                         .get()
                         .map(|r| match r {
                             Ok(page) => {
+                                // A failure to list the store copies leaves the snapshots on disk.
+                                let mut offered = offer_order(page.items);
+                                offered.extend(
+                                    in_stores
+                                        .get()
+                                        .and_then(Result::ok)
+                                        .unwrap_or_default()
+                                        .iter()
+                                        .filter(|c| c.verified)
+                                        .map(store_only_offer),
+                                );
                                 view! {
-                                    <WizardSteps offered=offer_order(page.items) total=page.total wanted w />
+                                    <WizardSteps offered total=page.total wanted w />
                                 }
                                     .into_any()
                             }
