@@ -8,7 +8,7 @@ use super::{
     AuditPage, AuditQuery, BackupsPageDto, CreateSnapshotRequest, CurrentUser, JobDto,
     MeasureScope, Measured, OverviewDto, Plan, ReportDto, ReportQuery, RestoreDto, RestoreInput,
     SettingsDto, SnapshotDetailDto, SnapshotFormOptions, SnapshotJobDto, SnapshotPage,
-    SnapshotQuery, StoreOnlySnapshotDto, UploadDto,
+    SnapshotQuery, StoreCopyDto, UploadDto,
 };
 
 /// What the server provides to server functions (through Leptos context).
@@ -63,8 +63,8 @@ pub trait Backend: Send + Sync {
     fn ship_backups(&self, node: Option<String>) -> BoxFuture<'_, JobDto>;
     fn set_incremental_backups(&self, node: String, enabled: bool) -> BoxFuture<'_, bool>;
     fn snapshot_copies(&self, tag: String) -> BoxFuture<'_, Vec<UploadDto>>;
-    /// Snapshots gone from their node with a copy in a store (restore wizard).
-    fn store_only_snapshots(&self) -> BoxFuture<'_, Vec<StoreOnlySnapshotDto>>;
+    /// Every snapshot copy in the stores (restore wizard).
+    fn store_copies(&self) -> BoxFuture<'_, Vec<StoreCopyDto>>;
     fn upload_snapshot(&self, tag: String, store: Option<String>) -> BoxFuture<'_, JobDto>;
     /// The storage report (reports page).
     fn report(&self, query: ReportQuery) -> BoxFuture<'_, ReportDto>;

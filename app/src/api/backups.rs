@@ -185,11 +185,11 @@ pub async fn snapshot_copies(tag: String) -> Result<Vec<UploadDto>, ServerFnErro
         .map_err(ServerFnError::new)
 }
 
-/// A snapshot that is no longer on its node but has a copy in a store: the restore wizard
-/// offers it with that store as its source.
+/// A copy of a snapshot in a store, as the restore wizard offers it: from the snapshot's own
+/// node, or alone when the snapshot is no longer there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct StoreOnlySnapshotDto {
+pub struct StoreCopyDto {
     pub node: String,
     pub tag: String,
     pub store: String,
@@ -199,15 +199,14 @@ pub struct StoreOnlySnapshotDto {
     pub tables: Vec<String>,
     /// Every object of the copy verified.
     pub verified: bool,
+    /// The snapshot is still on its node.
+    pub on_node: bool,
 }
 
-/// The snapshots whose only copies are in stores (newest first).
-#[server(prefix = "/rpc", endpoint = "store_only_snapshots")]
-pub async fn store_only_snapshots() -> Result<Vec<StoreOnlySnapshotDto>, ServerFnError> {
-    backend()?
-        .store_only_snapshots()
-        .await
-        .map_err(ServerFnError::new)
+/// Every snapshot copy in the stores (newest first).
+#[server(prefix = "/rpc", endpoint = "store_copies")]
+pub async fn store_copies() -> Result<Vec<StoreCopyDto>, ServerFnError> {
+    backend()?.store_copies().await.map_err(ServerFnError::new)
 }
 
 /// Copies a snapshot to a store (operators).

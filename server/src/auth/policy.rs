@@ -51,7 +51,7 @@ pub const RPC: &[(&str, Role, bool)] = &[
     ("backups_ship", Role::Operator, true),
     ("incremental_backups", Role::Admin, true),
     ("snapshot_copies", Role::Viewer, false),
-    ("store_only_snapshots", Role::Viewer, false),
+    ("store_copies", Role::Viewer, false),
     ("snapshot_upload", Role::Operator, true),
     ("measure_scopes", Role::Viewer, false),
     ("measured", Role::Viewer, false),

@@ -1238,22 +1238,22 @@ impl BackupService {
         .await?)
     }
 
-    /// Snapshots no longer on their node with a copy in a store, newest copy first, with the
-    /// tables each copy holds.
-    pub async fn store_only_snapshots(
+    /// Every snapshot copy in the stores, newest first, with the tables each holds and whether
+    /// the snapshot is still on its node.
+    pub async fn store_copies(
         &self,
         limit: i64,
-    ) -> Result<Vec<app::api::StoreOnlySnapshotDto>, ServiceError> {
-        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
-            "SELECT u.id, u.store, u.node, u.name, u.created_at FROM uploads u WHERE u.kind = 'snapshot' \
-             AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.node = u.node AND s.tag = u.name AND s.status = 'present') \
-             ORDER BY u.created_at DESC, u.id DESC LIMIT ?",
+    ) -> Result<Vec<app::api::StoreCopyDto>, ServiceError> {
+        let rows: Vec<(i64, String, String, String, i64, bool)> = sqlx::query_as(
+            "SELECT u.id, u.store, u.node, u.name, u.created_at, \
+             EXISTS (SELECT 1 FROM snapshots s WHERE s.node = u.node AND s.tag = u.name AND s.status = 'present') \
+             FROM uploads u WHERE u.kind = 'snapshot' ORDER BY u.created_at DESC, u.id DESC LIMIT ?",
         )
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
-        for (id, store, node, tag, uploaded_at) in rows {
+        for (id, store, node, tag, uploaded_at, on_node) in rows {
             let tables: Vec<String> = sqlx::query_scalar(
                 "SELECT DISTINCT keyspace || '.' || table_name FROM upload_files WHERE upload_id = ? ORDER BY 1",
             )
@@ -1261,13 +1261,14 @@ impl BackupService {
             .fetch_all(&self.pool)
             .await?;
             let (unverified, ..) = self.verification_of(&store, id).await?;
-            out.push(app::api::StoreOnlySnapshotDto {
+            out.push(app::api::StoreCopyDto {
                 node,
                 tag,
                 store,
                 uploaded_at,
                 tables,
                 verified: unverified == 0,
+                on_node,
             });
         }
         Ok(out)

@@ -59,8 +59,8 @@ impl Backend for Services {
                 .map_err(msg)
         })
     }
-    fn store_only_snapshots(&self) -> BoxFuture<'_, Vec<app::api::StoreOnlySnapshotDto>> {
-        Box::pin(async move { self.backups.store_only_snapshots(200).await.map_err(msg) })
+    fn store_copies(&self) -> BoxFuture<'_, Vec<app::api::StoreCopyDto>> {
+        Box::pin(async move { self.backups.store_copies(500).await.map_err(msg) })
     }
     fn upload_snapshot(&self, tag: String, store: Option<String>) -> BoxFuture<'_, JobDto> {
         Box::pin(async move {

@@ -11,8 +11,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use super::plan::PlanView;
 use crate::api::{
     Plan, PlanRestore, RequestRestore, RestoreInput, RestoreSource, SnapshotDto, SnapshotPage,
-    StoreOnlySnapshotDto, Target, Verdict, format_utc, is_undo_kind, server_message,
-    snapshot_copies, store_only_snapshots,
+    StoreCopyDto, Target, Verdict, format_utc, is_undo_kind, server_message, store_copies,
 };
 use crate::components::{
     ErrorAlert, KindBadge, LoadError, TableChecklist, Time, restore_href, restore_wizard_href,
@@ -39,7 +38,7 @@ pub const IN_STORE: &str = "in store";
 
 /// A snapshot gone from its node as the picker offers it: its copy in a store (verified
 /// copies only), the store named in its note.
-pub fn store_only_offer(c: &StoreOnlySnapshotDto) -> SnapshotDto {
+pub fn store_only_offer(c: &StoreCopyDto) -> SnapshotDto {
     SnapshotDto {
         id: 0,
         node: c.node.clone(),
@@ -308,68 +307,49 @@ fn source_view(
 
 /// Where the files come from: the snapshot on the node, or one of its verified copies in a
 /// store (downloaded and checked first; incremental backups shipped after it come along).
-fn files_from_view(w: Wizard, chosen: Memo<Option<SnapshotDto>>) -> impl IntoView {
-    let copies = Resource::new(
-        move || {
-            chosen
-                .get()
-                .filter(|s| only_in_store(s).is_none())
-                .map(|s| (s.tag, s.node))
-        },
-        |key| async move {
-            match key {
-                Some((tag, node)) => snapshot_copies(tag).await.map(|all| {
-                    all.into_iter()
-                        .filter(|u| u.node == node && u.verified)
-                        .map(|u| u.store)
-                        .collect::<Vec<_>>()
-                }),
-                None => Ok(Vec::new()),
-            }
-        },
-    );
+fn files_from_view(
+    w: Wizard,
+    chosen: Memo<Option<SnapshotDto>>,
+    copies: StoredValue<Vec<StoreCopyDto>>,
+) -> impl IntoView {
     // A snapshot only in a store comes from there.
     Effect::new(move |_| {
         if let Some(store) = chosen.with(|c| c.as_ref().and_then(only_in_store)) {
             w.store.set(store);
         }
     });
-    view! {
-        <Transition fallback=|| ()>
-            {move || {
-                if chosen.with(|c| c.as_ref().and_then(only_in_store).is_some()) {
-                    return None;
-                }
-                copies
-                    .get()
-                    .and_then(Result::ok)
-                    .filter(|stores| !stores.is_empty())
-                    .map(|stores| {
-                        view! {
-                            <div class="field">
-                                <label for="restore-files-from">"Files from"</label>
-                                <select
-                                    id="restore-files-from"
-                                    aria-describedby="restore-files-from-hint"
-                                    prop:value=move || w.store.get()
-                                    on:change=move |ev| w.store.set(event_target_value(&ev))
-                                >
-                                    <option value="">"The snapshot on the node"</option>
-                                    {stores
-                                        .into_iter()
-                                        .map(|s| {
-                                            view! { <option value=s.clone()>{format!("Its verified copy in store {s}")}</option> }
-                                        })
-                                        .collect_view()}
-                                </select>
-                                <p id="restore-files-from-hint" class="hint">
-                                    "A copy in a store is downloaded next to the staging area and every file checked against its hash before anything changes; incremental backups shipped after the snapshot come with it."
-                                </p>
-                            </div>
-                        }
-                    })
-            }}
-        </Transition>
+    move || {
+        let s = chosen.get().filter(|s| only_in_store(s).is_none())?;
+        let stores: Vec<String> = copies.with_value(|all| {
+            all.iter()
+                .filter(|c| c.verified && c.on_node && c.node == s.node && c.tag == s.tag)
+                .map(|c| c.store.clone())
+                .collect()
+        });
+        (!stores.is_empty()).then(|| {
+            view! {
+                <div class="field">
+                    <label for="restore-files-from">"Files from"</label>
+                    <select
+                        id="restore-files-from"
+                        aria-describedby="restore-files-from-hint"
+                        prop:value=move || w.store.get()
+                        on:change=move |ev| w.store.set(event_target_value(&ev))
+                    >
+                        <option value="">"The snapshot on the node"</option>
+                        {stores
+                            .into_iter()
+                            .map(|s| {
+                                view! { <option value=s.clone()>{format!("Its verified copy in store {s}")}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                    <p id="restore-files-from-hint" class="hint">
+                        "A copy in a store is downloaded next to the staging area and every file checked against its hash before anything changes; incremental backups shipped after the snapshot come with it."
+                    </p>
+                </div>
+            }
+        })
     }
 }
 
@@ -484,8 +464,10 @@ fn WizardSteps(
     total: i64,
     wanted: Memo<Wanted>,
     w: Wizard,
+    copies: Vec<StoreCopyDto>,
 ) -> impl IntoView {
     let offered = StoredValue::new(offered);
+    let copies = StoredValue::new(copies);
     let chosen = Memo::new(move |_| {
         let want = wanted.get();
         offered.with_value(|v| resolve(v, &want).cloned())
@@ -609,7 +591,7 @@ fn WizardSteps(
                         }
                     })
             }}
-            {files_from_view(w, chosen)}
+            {files_from_view(w, chosen, copies)}
         </section>
     }
     .into_any();
@@ -693,7 +675,7 @@ pub fn RestoreWizard(snapshots: Resource<Result<SnapshotPage, ServerFnError>>) -
             node: text("node"),
         }
     });
-    let in_stores = Resource::new(|| (), |_| store_only_snapshots());
+    let in_stores = Resource::new(|| (), |_| store_copies());
     let w = Wizard::new();
     // `?store=NAME`: restore the snapshot's copy in that store.
     if let Some(store) = query.read_untracked().get("store") {
@@ -739,18 +721,16 @@ pub fn RestoreWizard(snapshots: Resource<Result<SnapshotPage, ServerFnError>>) -
                         .map(|r| match r {
                             Ok(page) => {
                                 // A failure to list the store copies leaves the snapshots on disk.
+                                let copies = in_stores.get().and_then(Result::ok).unwrap_or_default();
                                 let mut offered = offer_order(page.items);
                                 offered.extend(
-                                    in_stores
-                                        .get()
-                                        .and_then(Result::ok)
-                                        .unwrap_or_default()
+                                    copies
                                         .iter()
-                                        .filter(|c| c.verified)
+                                        .filter(|c| c.verified && !c.on_node)
                                         .map(store_only_offer),
                                 );
                                 view! {
-                                    <WizardSteps offered total=page.total wanted w />
+                                    <WizardSteps offered total=page.total wanted w copies />
                                 }
                                     .into_any()
                             }
