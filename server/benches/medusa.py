@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 import tomllib
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -210,22 +209,12 @@ enabled = false
         for user, role in (("op", "operator"), ("ap", "approver")):
             run(BIN, "user", "add", user, "--role", role, "--password-stdin", "--config", conf,
                 stdin="bench password 1\n", capture=True)
-        tokens = {"op": run(BIN, "token", "create", "op", "--config", conf, capture=True).stdout.strip()}
+        tokens = {u: run(BIN, "token", "create", u, "--config", conf, capture=True).stdout.strip()
+                  for u in ("op", "ap")}
         server = subprocess.Popen([BIN, "serve", "--config", conf, "--listen", "127.0.0.1:0"],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         procs.append(server)
         url = server.stdout.readline().strip().removeprefix("listening on ")
-        # A decision counts only from a credential its holder made: the approver signs in and
-        # makes their own token.
-        jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-        jar.open(urllib.request.Request(
-            url + "/login", method="POST", headers={"Origin": url},
-            data=urllib.parse.urlencode({"name": "ap", "password": "bench password 1", "next": "/"}).encode()),
-            timeout=60)
-        made = jar.open(urllib.request.Request(
-            url + "/api/v1/tokens", data=json.dumps({"name": "bench"}).encode(), method="POST",
-            headers={"Content-Type": "application/json", "Origin": url}), timeout=60)
-        tokens["ap"] = json.loads(made.read())["token"]
         op, ap = Api(url, tokens["op"]), Api(url, tokens["ap"])
         cli = lambda *a: run(BIN, *a, "--server", url, env=dict(os.environ, SNAPKEEP_TOKEN=tokens["op"]),
                              capture=True)
@@ -240,7 +229,7 @@ enabled = false
         def medusa_backup(name):
             before = du(s3_root / "medusa")
             t = time.perf_counter()
-            run(medusa, "--config-file", ini, "backup-node", "--backup-name", name, env=menv, capture=True)
+            run(medusa, "-c", ini, "backup-node", "--backup-name", name, env=menv, capture=True)
             return time.perf_counter() - t, du(s3_root / "medusa") - before
 
         sk1, sk1_bytes = snapkeep_backup("sk-1")
@@ -281,7 +270,7 @@ enabled = false
 
         wipe()
         t = time.perf_counter()
-        run(medusa, "--config-file", ini, "restore-node", "--backup-name", "md-1", "--table", "bench.t", "--in-place",
+        run(medusa, "-c", ini, "restore-node", "--backup-name", "md-1", "--table", "bench.t", "--in-place",
             env=menv, capture=True)
         while True:
             try:

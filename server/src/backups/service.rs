@@ -525,13 +525,10 @@ impl BackupService {
                 .put_file(tokio::fs::File::from_std(file), size, &sha)
                 .await
                 .map_err(|e| format!("{}: {e}", where_()))?;
-            // The store's ETag already vouched for exactly the bytes sent; otherwise read back.
-            if !stored.checked {
-                store
-                    .verify(&address, size, &sha)
-                    .await
-                    .map_err(|e| format!("{}: {e}", where_()))?;
-            }
+            store
+                .verify(&address, size, &sha)
+                .await
+                .map_err(|e| format!("{}: {e}", where_()))?;
             let now = now_ms();
             sqlx::query(
                 "INSERT INTO store_objects (store, address, size, sha256, uploaded_at, verified_at, problem) \

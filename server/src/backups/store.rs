@@ -16,11 +16,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt as _;
-use md5::Digest as _;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload, WriteMultipart};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::crypto::{self, CHUNK, Keys};
@@ -207,69 +206,6 @@ pub struct Stored {
     pub address: String,
     /// Bytes this upload sent (0 when the store had the content already).
     pub sent: u64,
-    /// The store answered the upload with the MD5 ETag of exactly the bytes sent (S3), so it
-    /// holds them; otherwise the object must be read back to be checked.
-    pub checked: bool,
-}
-
-/// The S3 ETag of bytes sent in parts of `part` bytes: the MD5 of a single PUT, or for a
-/// multipart upload the MD5 of the parts' MD5s followed by `-<parts>`.
-struct Etag {
-    part: usize,
-    filled: usize,
-    current: md5::Md5,
-    parts: Vec<[u8; 16]>,
-}
-
-impl Etag {
-    fn new(part: usize) -> Self {
-        Self {
-            part,
-            filled: 0,
-            current: md5::Md5::new(),
-            parts: Vec::new(),
-        }
-    }
-
-    fn update(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            let take = bytes.len().min(self.part - self.filled);
-            self.current.update(&bytes[..take]);
-            self.filled += take;
-            bytes = &bytes[take..];
-            if self.filled == self.part {
-                let done = std::mem::replace(&mut self.current, md5::Md5::new());
-                self.parts.push(done.finalize().into());
-                self.filled = 0;
-            }
-        }
-    }
-
-    /// The ETag of a single PUT of everything given (at most one part's worth).
-    fn single(self) -> String {
-        match self.parts.as_slice() {
-            [] => hex::encode(self.current.finalize()),
-            [whole] if self.filled == 0 => hex::encode(whole),
-            _ => String::new(),
-        }
-    }
-
-    /// The ETag of the multipart upload of everything given.
-    fn multipart(mut self) -> String {
-        if self.filled > 0 {
-            self.parts.push(self.current.finalize().into());
-        }
-        let mut all = md5::Md5::new();
-        for p in &self.parts {
-            all.update(p);
-        }
-        format!("{}-{}", hex::encode(all.finalize()), self.parts.len())
-    }
-}
-
-/// Whether the ETag a store answered is `expected` (quotes and case aside).
-fn etag_is(answered: Option<&str>, expected: &str) -> bool {
-    answered.is_some_and(|e| e.trim_matches('"').eq_ignore_ascii_case(expected))
 }
 
 /// Shares an upload bandwidth limit between concurrent uploads.
@@ -525,13 +461,8 @@ impl Store {
         let address = self.address(sha);
         let stored = self.stored_size(size);
         if self.object_size(&address).await? == Some(stored) {
-            return Ok(Stored {
-                address,
-                sent: 0,
-                checked: false,
-            });
+            return Ok(Stored { address, sent: 0 });
         }
-        let mut etag = Etag::new(PART);
         let path = Self::object_path(&address);
         let cipher = self.keys.as_ref().map(|k| k.object(sha));
         let chunks = crypto::chunks(size);
@@ -569,17 +500,10 @@ impl Store {
             if let Some(l) = &self.limiter {
                 l.take(body.len()).await;
             }
-            etag.update(&body);
-            let put = self
-                .inner
+            self.inner
                 .put(&path, PutPayload::from(body))
                 .await
                 .map_err(self.err(format!("cannot upload object {address}")))?;
-            return Ok(Stored {
-                address,
-                sent: stored,
-                checked: etag_is(put.e_tag.as_deref(), &etag.single()),
-            });
         } else {
             let upload = self
                 .inner
@@ -595,7 +519,6 @@ impl Store {
                     if let Some(l) = &self.limiter {
                         l.take(piece.len()).await;
                     }
-                    etag.update(&piece);
                     w.put(Bytes::from(piece));
                 }
                 Ok::<(), StoreError>(())
@@ -609,16 +532,14 @@ impl Store {
                 let _ = w.abort().await;
                 return Err(e);
             }
-            let put = w
-                .finish()
+            w.finish()
                 .await
                 .map_err(self.err(format!("cannot finish the upload of object {address}")))?;
-            Ok(Stored {
-                address,
-                sent: stored,
-                checked: etag_is(put.e_tag.as_deref(), &etag.multipart()),
-            })
         }
+        Ok(Stored {
+            address,
+            sent: stored,
+        })
     }
 
     /// The bytes just read hash to `sha` and the file has nothing more.
@@ -979,33 +900,6 @@ pub async fn hash_file(file: std::fs::File) -> std::io::Result<([u8; 32], u64, s
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_etag_is_what_s3_answers_for_a_single_put_and_for_parts_however_the_bytes_arrive() {
-        let data: Vec<u8> = (0..=255u8).cycle().take(10240).collect();
-        let mut whole = Etag::new(1 << 20);
-        whole.update(&data);
-        assert_eq!(whole.single(), "c3cd26e07e555c0116db237fbc06d99c");
-        // Exactly one part's worth is still a single PUT.
-        let mut exact = Etag::new(data.len());
-        exact.update(&data);
-        assert_eq!(exact.single(), "c3cd26e07e555c0116db237fbc06d99c");
-        // Pieces that straddle the part boundaries give the same parts.
-        let mut parts = Etag::new(4096);
-        for piece in data.chunks(1000) {
-            parts.update(piece);
-        }
-        assert_eq!(parts.multipart(), "b9a4d6e74e6be4117e4726aa450242ec-3");
-        assert!(etag_is(
-            Some("\"C3CD26E07E555C0116DB237FBC06D99C\""),
-            "c3cd26e07e555c0116db237fbc06d99c"
-        ));
-        assert!(!etag_is(
-            Some("c3cd26e0"),
-            "c3cd26e07e555c0116db237fbc06d99c"
-        ));
-        assert!(!etag_is(None, "c3cd26e07e555c0116db237fbc06d99c"));
-    }
     use crate::backups::manifest::{ManifestFile, ManifestTable};
 
     fn local(dir: &Path, key: Option<&Path>) -> Store {
