@@ -17,6 +17,7 @@ mod snapshots;
 use std::collections::{BTreeMap, HashSet};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
+use std::time::Duration;
 
 /// An independent `du -b`-style walk: bytes of distinct inodes of regular files directly in
 /// `dir` (not in subdirectories), and their number.
@@ -47,6 +48,21 @@ fn snapshot_bytes_by_hand(dir: &Path) -> (u64, u64, u64) {
         }
     }
     (all, only, files)
+}
+
+/// `snapshot_bytes_by_hand` (all, exclusive) once compaction's deletions have finished: the
+/// exclusive bytes are above the metadata files alone and two walks a second apart agree.
+async fn settled_snapshot_bytes(dir: &Path) -> (u64, u64) {
+    let mut last = None;
+    for _ in 0..60 {
+        let (all, only, _) = snapshot_bytes_by_hand(dir);
+        if only > 1000 && last == Some((all, only)) {
+            return (all, only);
+        }
+        last = Some((all, only));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("the snapshot's exclusive bytes did not settle within a minute: {last:?}");
 }
 
 /// True for the files of an SSTable (`…-big-…` or `…-bti-…`).
