@@ -212,7 +212,8 @@ enabled = false
         tokens = {u: run(BIN, "token", "create", u, "--config", conf, capture=True).stdout.strip()
                   for u in ("op", "ap")}
         server = subprocess.Popen([BIN, "serve", "--config", conf, "--listen", "127.0.0.1:0"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                  stdout=subprocess.PIPE, text=True,
+                                  stderr=None if os.environ.get("SNAPKEEP_BENCH_LOG") else subprocess.DEVNULL)
         procs.append(server)
         url = server.stdout.readline().strip().removeprefix("listening on ")
         op, ap = Api(url, tokens["op"]), Api(url, tokens["ap"])
@@ -223,13 +224,16 @@ enabled = false
             before = du(s3_root / "snapkeep")
             t = time.perf_counter()
             cli("snapshot", "create", "--table", "bench.t", "--tag", tag)
+            taken = time.perf_counter() - t
             cli("snapshot", "upload", tag, "--store", "bench")
-            return time.perf_counter() - t, du(s3_root / "snapkeep") - before
+            took = time.perf_counter() - t
+            print(f"Snapkeep backup {tag}: snapshot {taken:.1f} s, upload {took - taken:.1f} s")
+            return took, du(s3_root / "snapkeep") - before
 
         def medusa_backup(name):
             before = du(s3_root / "medusa")
             t = time.perf_counter()
-            run(medusa, "-c", ini, "backup-node", "--backup-name", name, env=menv, capture=True)
+            run(medusa, "--config-file", ini, "backup-node", "--backup-name", name, env=menv, capture=True)
             return time.perf_counter() - t, du(s3_root / "medusa") - before
 
         sk1, sk1_bytes = snapkeep_backup("sk-1")
@@ -270,7 +274,7 @@ enabled = false
 
         wipe()
         t = time.perf_counter()
-        run(medusa, "-c", ini, "restore-node", "--backup-name", "md-1", "--table", "bench.t", "--in-place",
+        run(medusa, "--config-file", ini, "restore-node", "--backup-name", "md-1", "--table", "bench.t", "--in-place",
             env=menv, capture=True)
         while True:
             try:
