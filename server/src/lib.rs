@@ -22,6 +22,7 @@ pub mod node;
 pub mod process;
 pub mod reports;
 pub mod restore;
+pub mod schedules;
 pub mod server;
 pub mod snapshots;
 pub mod state;

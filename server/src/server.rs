@@ -97,6 +97,8 @@ impl Server {
             state.backups.spawn_shipper();
             // Every hour: objects of purged uploads past their grace period leave the stores.
             state.backups.spawn_sweeper();
+            // Every few seconds: schedules whose time has come run (missed ones once, now).
+            state.schedules.spawn_timer();
         }
         let router = app(state, &config.http);
         Ok(Self {

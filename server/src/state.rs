@@ -28,6 +28,8 @@ pub struct AppState {
     pub reports: crate::reports::ReportService,
     /// Off-node backups: stores, uploads, shipping.
     pub backups: crate::backups::BackupService,
+    /// Scheduled snapshots and their retention.
+    pub schedules: crate::schedules::ScheduleService,
 }
 
 /// What the services are built from: the nodes and each domain's section of the
@@ -121,6 +123,12 @@ impl AppState {
             config.stores,
             config.backups,
         );
+        let schedules = crate::schedules::ScheduleService::new(
+            pool.clone(),
+            snapshots.clone(),
+            backups.clone(),
+            nodes.iter().map(|n| n.name.clone()).collect(),
+        );
         let restores = crate::restore::RestoreService::new(
             pool,
             nodes,
@@ -139,6 +147,7 @@ impl AppState {
             restores,
             reports,
             backups,
+            schedules,
         }
     }
 }

@@ -87,6 +87,11 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     // The requester or an admin (the handler refuses others).
     ("POST", "/api/v1/restores/{id}/cancel", Role::Operator),
     ("DELETE", "/api/v1/restores/{id}/aside", Role::Admin),
+    ("POST", "/api/v1/schedules", Role::Operator),
+    ("POST", "/api/v1/schedules/preview", Role::Operator),
+    ("PATCH", "/api/v1/schedules/{id}", Role::Operator),
+    ("DELETE", "/api/v1/schedules/{id}", Role::Operator),
+    ("POST", "/api/v1/schedules/{id}/run", Role::Operator),
 ];
 
 /// `/api/v1` GET routes that need more than a viewer.

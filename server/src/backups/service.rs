@@ -218,6 +218,11 @@ impl BackupService {
         slot.store.clone().map_err(ServiceError::Unavailable)
     }
 
+    /// The configured stores' names.
+    pub fn store_names(&self) -> Vec<String> {
+        self.stores.iter().map(|s| s.config.name.clone()).collect()
+    }
+
     /// The store named `name`, opened (a restore downloads from it).
     pub fn open_store(&self, name: &str) -> Result<Store, ServiceError> {
         self.store(Some(name), None)

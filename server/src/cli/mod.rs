@@ -13,6 +13,7 @@ pub mod backups;
 pub mod client;
 pub mod devnode;
 pub mod restore;
+pub mod schedule;
 pub mod serve;
 pub mod snapshot;
 
@@ -124,6 +125,13 @@ pub enum Command {
         #[command(subcommand)]
         action: backups::BackupsCommand,
     },
+    /// Scheduled snapshots (cron in a time zone, retention) through a running server's API.
+    Schedule {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        action: schedule::ScheduleCommand,
+    },
     /// A real Apache Cassandra 5.0 node for trying Snapkeep out (fetched with Maven).
     DevNode {
         #[command(subcommand)]
@@ -206,6 +214,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }),
         Command::Backups { server, action } => api_command(server, |c, json| async move {
             backups::run_backups(&c, action, json).await
+        }),
+        Command::Schedule { server, action } => api_command(server, |c, json| async move {
+            schedule::run_schedule(&c, action, json).await
         }),
         Command::DevNode { action } => devnode::run(cli.log_format, action),
     }

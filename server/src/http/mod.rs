@@ -169,6 +169,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::auth::routes::router())
         .merge(crate::restore::routes::router())
         .merge(crate::reports::routes::router())
+        .merge(crate::schedules::routes::router())
         .split_for_parts()
 }
 

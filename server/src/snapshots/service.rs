@@ -151,10 +151,44 @@ impl SnapshotService {
         req: CreateSnapshotRequest,
         user: Option<String>,
     ) -> Result<SnapshotJobDto, SnapshotError> {
+        self.create_as(req, user, false).await
+    }
+
+    /// A scheduled run's snapshot: its tag must carry the scheduled prefix, which is refused
+    /// to every other request.
+    pub async fn create_scheduled(
+        &self,
+        req: CreateSnapshotRequest,
+        user: Option<String>,
+    ) -> Result<SnapshotJobDto, SnapshotError> {
+        if !req
+            .tag
+            .as_deref()
+            .is_some_and(|t| t.starts_with(validate::SCHEDULED_PREFIX))
+        {
+            return Err(SnapshotError::bad(
+                "tag",
+                format!(
+                    "a scheduled snapshot's tag starts with `{}`",
+                    validate::SCHEDULED_PREFIX
+                ),
+            ));
+        }
+        self.create_as(req, user, true).await
+    }
+
+    async fn create_as(
+        &self,
+        req: CreateSnapshotRequest,
+        user: Option<String>,
+        scheduled: bool,
+    ) -> Result<SnapshotJobDto, SnapshotError> {
         let tag = match req.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(t) => {
                 validate::tag(t)?;
-                validate::not_reserved(t)?;
+                if !scheduled {
+                    validate::not_reserved(t)?;
+                }
                 t.to_string()
             }
             None => format!(

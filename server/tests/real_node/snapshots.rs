@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use snapkeep::node::Nodetool;
 
-use crate::snapshot_bytes_by_hand;
+use crate::{settled_snapshot_bytes, snapshot_bytes_by_hand};
 use crate::support::node::{config, cql, keyspace, shared, table, table_dir, write_rows};
 use crate::support::{TestApp, snapkeep};
 
