@@ -7,7 +7,7 @@
 //! - [`retention`]: which of a schedule's snapshots stay (last N, D days, daily/weekly/monthly).
 //! - [`model`]: what the API takes and answers, and the checks before saving.
 //! - [`service`]: saving, the timer (lease, catch-up, overlap) and the runs.
-//! - [`routes`]: `/api/v1/schedules`.
+//! - [`routes`]: the `/api/v1/schedules` routes.
 
 pub mod model;
 pub mod retention;

@@ -292,7 +292,12 @@ pub fn check(
     for t in &input.scope.tables {
         validate::table_name(t).map_err(|e| ServiceError::bad("scope", e.to_string()))?;
     }
-    if let Some(ttl) = input.ttl.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(ttl) = input
+        .ttl
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         validate::ttl(ttl)?;
         input.ttl = Some(ttl.to_string());
     } else {
@@ -375,10 +380,7 @@ mod tests {
         let c = check(input("0 2 * * *"), &nodes(), &[], NOW).expect("ok");
         assert_eq!(c.preview.next_runs.len(), 5);
         assert_eq!(c.preview.next_runs_local[0], "2026-12-01 02:00:00 CET");
-        assert_eq!(
-            c.preview.tags[0],
-            "snapkeep-sched-nightly-20261201T020000"
-        );
+        assert_eq!(c.preview.tags[0], "snapkeep-sched-nightly-20261201T020000");
         assert_eq!(c.tag_template, DEFAULT_TEMPLATE);
         assert_eq!(c.input.kind.as_deref(), Some("snapshot"));
     }

@@ -10,8 +10,8 @@ use app::api::{CreateSnapshotRequest, format_bytes};
 use sqlx::SqlitePool;
 
 use super::model::{
-    self, Overlap, RetentionCandidate, ScheduleDto, ScheduleInput, SchedulePatch,
-    SchedulePreview, ScheduleRunDto, ScheduleScope,
+    self, Overlap, RetentionCandidate, ScheduleDto, ScheduleInput, SchedulePatch, SchedulePreview,
+    ScheduleRunDto, ScheduleScope,
 };
 use super::retention::Retention;
 use super::template;
@@ -173,30 +173,24 @@ impl ScheduleService {
         let c = model::check(input, &self.nodes, &self.stores, now)?;
         self.name_free(&c.input.name, None).await?;
         let paused = c.input.paused.unwrap_or(false);
-        let next = if paused { None } else { c.timing.next_after(now) };
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO schedules (name, kind, cron, timezone, scope, tag_template, ttl, upload_to, overlap, \
-             catch_up, retention, paused, next_run_at, created_at, created_by, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&c.input.name)
-        .bind(c.input.kind.as_deref().unwrap_or("snapshot"))
-        .bind(&c.input.cron)
-        .bind(&c.timezone)
-        .bind(json(&c.input.scope))
-        .bind(&c.tag_template)
-        .bind(&c.input.ttl)
-        .bind(&c.input.upload_to)
-        .bind(c.input.overlap.unwrap_or_default().as_str())
-        .bind(c.input.catch_up.unwrap_or(true))
-        .bind(json(&c.input.retention))
-        .bind(paused)
-        .bind(next)
-        .bind(now)
-        .bind(user)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
+        let next = if paused {
+            None
+        } else {
+            c.timing.next_after(now)
+        };
+        let columns = SETTABLE.join(", ");
+        let marks = vec!["?"; SETTABLE.len()].join(", ");
+        let insert = format!(
+            "INSERT INTO schedules (kind, created_at, created_by, {columns}) VALUES (?, ?, ?, {marks})"
+        );
+        let q = sqlx::query(&insert)
+            .bind(c.input.kind.as_deref().unwrap_or("snapshot"))
+            .bind(now)
+            .bind(user);
+        let id = bind_settable(q, &c, paused, next, now)
+            .execute(&self.pool)
+            .await?
+            .last_insert_rowid();
         self.get(id).await
     }
 
@@ -231,11 +225,10 @@ impl ScheduleService {
 
     /// Every schedule, by name.
     pub async fn list(&self) -> Result<Vec<ScheduleDto>, ServiceError> {
-        let rows = sqlx::query_as::<_, Row>(&format!(
-            "SELECT {COLUMNS} FROM schedules ORDER BY name"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM schedules ORDER BY name"))
+                .fetch_all(&self.pool)
+                .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             out.push(self.dto(r).await?);
@@ -302,27 +295,12 @@ impl ScheduleService {
             (false, false, Some(due)) if !retimed => Some(due),
             _ => c.timing.next_after(now),
         };
-        sqlx::query(
-            "UPDATE schedules SET name = ?, cron = ?, timezone = ?, scope = ?, tag_template = ?, ttl = ?, \
-             upload_to = ?, overlap = ?, catch_up = ?, retention = ?, paused = ?, next_run_at = ?, updated_at = ? \
-             WHERE id = ?",
-        )
-        .bind(&c.input.name)
-        .bind(&c.input.cron)
-        .bind(&c.timezone)
-        .bind(json(&c.input.scope))
-        .bind(&c.tag_template)
-        .bind(&c.input.ttl)
-        .bind(&c.input.upload_to)
-        .bind(c.input.overlap.unwrap_or_default().as_str())
-        .bind(c.input.catch_up.unwrap_or(true))
-        .bind(json(&c.input.retention))
-        .bind(paused)
-        .bind(next)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let sets: Vec<String> = SETTABLE.iter().map(|c| format!("{c} = ?")).collect();
+        let update = format!("UPDATE schedules SET {} WHERE id = ?", sets.join(", "));
+        bind_settable(sqlx::query(&update), &c, paused, next, now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         self.get(id).await
     }
 
@@ -362,9 +340,9 @@ impl ScheduleService {
             )));
         }
         let now = self.now();
-        self.start_run(&row, now, "manual")
-            .await?
-            .ok_or_else(|| ServiceError::Busy("a run of this schedule started at the same moment; retry".into()))
+        self.start_run(&row, now, "manual").await?.ok_or_else(|| {
+            ServiceError::Busy("a run of this schedule started at the same moment; retry".into())
+        })
     }
 
     /// The tag of the schedule's run that is still going, if any.
@@ -458,7 +436,8 @@ impl ScheduleService {
                     }
                 }
             }
-            self.advance(&row, timing.next_after(now.max(due_at))).await?;
+            self.advance(&row, timing.next_after(now.max(due_at)))
+                .await?;
         }
         Ok(started)
     }
@@ -609,7 +588,10 @@ impl ScheduleService {
         let mut failures: Vec<String> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
         steps
-            .at(0.0, &format!("schedule {}: taking snapshot {tag}", row.name))
+            .at(
+                0.0,
+                &format!("schedule {}: taking snapshot {tag}", row.name),
+            )
             .await;
         for node in targets {
             let req = CreateSnapshotRequest {
@@ -637,7 +619,10 @@ impl ScheduleService {
             && let Some(store) = row.upload_to.clone()
         {
             steps
-                .at(1.0, &format!("schedule {}: copying {tag} to store {store}", row.name))
+                .at(
+                    1.0,
+                    &format!("schedule {}: copying {tag} to store {store}", row.name),
+                )
                 .await;
             match self.backups.upload_snapshot(&tag, Some(&store), None).await {
                 Ok(job) => match self.wait_job(job.id).await {
@@ -701,7 +686,10 @@ impl ScheduleService {
         if retention.keeps_everything() {
             return Ok(Vec::new());
         }
-        let tz = row.timing().map(|t| t.time_zone()).unwrap_or(chrono_tz::UTC);
+        let tz = row
+            .timing()
+            .map(|t| t.time_zone())
+            .unwrap_or(chrono_tz::UTC);
         let taken: Vec<(String, String, i64, i64)> = sqlx::query_as(
             "SELECT s.node, s.tag, s.created_at, s.exclusive_hold_bytes FROM snapshots s \
              WHERE s.status = 'present' AND s.tag IN \
@@ -749,7 +737,11 @@ impl ScheduleService {
                 kept.push(format!("{} on {} (pinned)", c.tag, c.node));
                 continue;
             }
-            match self.snapshots.clear(&c.tag, Some(&c.node), None, None).await {
+            match self
+                .snapshots
+                .clear(&c.tag, Some(&c.node), None, None)
+                .await
+            {
                 Ok(dto) => match self.wait_job(dto.job.id).await {
                     Ok(j) if j.state == "done" => {
                         cleared.push(c.tag.clone());
@@ -796,7 +788,10 @@ impl ScheduleService {
         tokio::spawn(async move {
             match this.mark_interrupted().await {
                 Ok(0) => {}
-                Ok(n) => tracing::warn!(runs = n, "schedule runs left running by the previous server are interrupted"),
+                Ok(n) => tracing::warn!(
+                    runs = n,
+                    "schedule runs left running by the previous server are interrupted"
+                ),
                 Err(e) => tracing::warn!(error = %e, "cannot mark interrupted schedule runs"),
             }
             if let Err(e) = this.catch_up().await {
@@ -812,6 +807,48 @@ impl ScheduleService {
             }
         });
     }
+}
+
+/// The columns a save writes, in the order [`bind_settable`] binds them.
+const SETTABLE: [&str; 13] = [
+    "name",
+    "cron",
+    "timezone",
+    "scope",
+    "tag_template",
+    "ttl",
+    "upload_to",
+    "overlap",
+    "catch_up",
+    "retention",
+    "paused",
+    "next_run_at",
+    "updated_at",
+];
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds a checked schedule's [`SETTABLE`] columns.
+fn bind_settable<'q>(
+    q: SqliteQuery<'q>,
+    c: &'q model::Checked,
+    paused: bool,
+    next: Option<i64>,
+    now: i64,
+) -> SqliteQuery<'q> {
+    q.bind(&c.input.name)
+        .bind(&c.input.cron)
+        .bind(&c.timezone)
+        .bind(json(&c.input.scope))
+        .bind(&c.tag_template)
+        .bind(&c.input.ttl)
+        .bind(&c.input.upload_to)
+        .bind(c.input.overlap.unwrap_or_default().as_str())
+        .bind(c.input.catch_up.unwrap_or(true))
+        .bind(json(&c.input.retention))
+        .bind(paused)
+        .bind(next)
+        .bind(now)
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -906,7 +943,10 @@ mod tests {
         assert_eq!(q.len(), 1, "{q:?}");
         assert_eq!(q[0].1, "skipped");
         let why = &s.runs(quiet.id, 1).await.expect("runs")[0].message;
-        assert!(why.contains("missed 5 run(s)") && why.contains("catch_up is off"), "{why}");
+        assert!(
+            why.contains("missed 5 run(s)") && why.contains("catch_up is off"),
+            "{why}"
+        );
         // Both count from now: the next hour.
         assert_eq!(
             s.get(hourly.id).await.expect("get").next_run_at,
@@ -947,7 +987,11 @@ mod tests {
         let r = s.runs(sch.id, 10).await.expect("runs");
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].state, "skipped");
-        assert!(r[0].message.contains("snapkeep-sched-q-x"), "{}", r[0].message);
+        assert!(
+            r[0].message.contains("snapkeep-sched-q-x"),
+            "{}",
+            r[0].message
+        );
         let err = s.run_now(sch.id).await.expect_err("still running");
         assert!(err.to_string().contains("still running"), "{err}");
         // Paused: nothing is due, whatever the time.
@@ -962,7 +1006,11 @@ mod tests {
             .await
             .expect("pause");
         assert!(paused.paused && paused.next_run_at.is_none());
-        assert_eq!(paused.next_runs.len(), 5, "the next runs still show while paused");
+        assert_eq!(
+            paused.next_runs.len(),
+            5,
+            "the next runs still show while paused"
+        );
         clock.store(NOW + 86_400_000, Ordering::SeqCst);
         assert_eq!(s.tick().await.expect("tick"), 0);
         assert_eq!(s.runs(sch.id, 10).await.expect("runs").len(), 2);
@@ -1003,9 +1051,17 @@ mod tests {
         let row = a.row(sch.id).await.expect("row");
         assert!(b.claim(&row, NOW).await.expect("claim"));
         assert!(!a.claim(&row, NOW + 1000).await.expect("held"));
-        assert!(b.claim(&row, NOW + 1000).await.expect("renewed by its holder"));
+        assert!(
+            b.claim(&row, NOW + 1000)
+                .await
+                .expect("renewed by its holder")
+        );
         // The holder stopped renewing: the lease runs out and the other server takes over.
-        assert!(a.claim(&row, NOW + 1000 + LEASE_MS + 1).await.expect("expired"));
+        assert!(
+            a.claim(&row, NOW + 1000 + LEASE_MS + 1)
+                .await
+                .expect("expired")
+        );
     }
 
     #[tokio::test]
@@ -1020,8 +1076,14 @@ mod tests {
         };
         s.create(input.clone(), None).await.expect("first");
         let e = s.create(input, None).await.expect_err("second");
-        assert!(matches!(e, ServiceError::Conflict(ref m) if m.contains("`n` exists")), "{e}");
+        assert!(
+            matches!(e, ServiceError::Conflict(ref m) if m.contains("`n` exists")),
+            "{e}"
+        );
         let e = s.get(999).await.expect_err("unknown");
-        assert!(matches!(e, ServiceError::NotFound(ref m) if m.contains("999")), "{e}");
+        assert!(
+            matches!(e, ServiceError::NotFound(ref m) if m.contains("999")),
+            "{e}"
+        );
     }
 }

@@ -12,12 +12,15 @@ use crate::snapshots::validate::{MAX_TAG_LEN, SCHEDULED_PREFIX};
 pub const DEFAULT_TEMPLATE: &str = "{name}-{datetime}";
 
 /// The placeholders a template may use.
-pub const PLACEHOLDERS: &str = "{name}, {date} (yyyymmdd), {time} (hhmmss), {datetime} (yyyymmddThhmmss)";
+pub const PLACEHOLDERS: &str =
+    "{name}, {date} (yyyymmdd), {time} (hhmmss), {datetime} (yyyymmddThhmmss)";
 
 /// Why a template is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("tag template `{template}` has an unknown placeholder `{{{name}}}`; use {PLACEHOLDERS}")]
+    #[error(
+        "tag template `{template}` has an unknown placeholder `{{{name}}}`; use {PLACEHOLDERS}"
+    )]
     Placeholder { template: String, name: String },
     #[error("tag template `{template}` has an unclosed `{{`; placeholders are {PLACEHOLDERS}")]
     Unclosed { template: String },
@@ -126,7 +129,8 @@ mod tests {
         let e = distinct_tags("nightly-{date}", "n", &[at(1, 0, 0), at(13, 0, 0)])
             .expect_err("same day");
         assert!(
-            e.to_string().contains("snapkeep-sched-nightly-20261201") && e.to_string().contains("{time}"),
+            e.to_string().contains("snapkeep-sched-nightly-20261201")
+                && e.to_string().contains("{time}"),
             "{e}"
         );
         assert_eq!(
