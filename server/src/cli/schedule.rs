@@ -12,6 +12,8 @@ use crate::schedules::model::{
 use crate::schedules::retention::Retention;
 
 /// `snapkeep schedule …`.
+// `add` has many flags; the command is parsed once per process, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ScheduleCommand {
     /// Every schedule: cron, zone, next run, last run.
@@ -101,14 +103,19 @@ fn print_schedules(list: &[ScheduleDto]) {
             s.cron,
             s.timezone,
             if s.paused { "yes" } else { "no" },
-            s.next_run_at
-                .map(format_utc)
-                .unwrap_or_else(|| "-".into()),
+            s.next_run_at.map(format_utc).unwrap_or_else(|| "-".into()),
             s.last_run
                 .as_ref()
                 .map(|r| format!("{} {} {}", r.state, format_utc(r.started_at), r.message))
                 .unwrap_or_else(|| "never".into())
         );
+    }
+}
+
+fn print_next_runs(s: &ScheduleDto) {
+    println!("next runs (UTC):");
+    for (at, tag) in s.next_runs.iter().zip(&s.next_tags) {
+        println!("  {}  {tag}", format_utc(*at));
     }
 }
 
@@ -140,16 +147,17 @@ pub async fn run_schedule(
                 .call(Method::GET, &format!("/api/v1/schedules/{id}"), None)
                 .await?;
             let runs: Vec<ScheduleRunDto> = client
-                .call(Method::GET, &format!("/api/v1/schedules/{id}/runs?limit=10"), None)
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/schedules/{id}/runs?limit=10"),
+                    None,
+                )
                 .await?;
             if json {
                 return print_json(&serde_json::json!({ "schedule": s, "runs": runs }));
             }
             print_schedules(std::slice::from_ref(&s));
-            println!("next runs:");
-            for (at, tag) in s.next_runs.iter().zip(&s.next_tags) {
-                println!("  {}  {tag}", format_utc(*at));
-            }
+            print_next_runs(&s);
             println!("runs (newest first):");
             for r in &runs {
                 println!(
@@ -238,9 +246,7 @@ pub async fn run_schedule(
                 return print_json(&s);
             }
             println!("schedule {} `{}` saved", s.id, s.name);
-            for (at, tag) in s.next_runs.iter().zip(&s.next_tags) {
-                println!("  {}  {tag}", format_utc(*at));
-            }
+            print_next_runs(&s);
             Ok(())
         }
         ScheduleCommand::Pause { id } | ScheduleCommand::Resume { id } => {
@@ -256,7 +262,11 @@ pub async fn run_schedule(
                 return print_json(&s);
             }
             match s.next_run_at {
-                Some(next) => println!("schedule `{}` resumed; next run {}", s.name, format_utc(next)),
+                Some(next) => println!(
+                    "schedule `{}` resumed; next run {}",
+                    s.name,
+                    format_utc(next)
+                ),
                 None => println!("schedule `{}` paused", s.name),
             }
             Ok(())
