@@ -12,6 +12,7 @@ mod fullnode;
 mod inventory;
 mod reports;
 mod restore;
+mod schedules;
 mod snapshots;
 
 use std::collections::{BTreeMap, HashSet};

@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use snapkeep::node::Nodetool;
 
-use crate::{settled_snapshot_bytes, snapshot_bytes_by_hand};
 use crate::support::node::{config, cql, keyspace, shared, table, table_dir, write_rows};
 use crate::support::{TestApp, snapkeep};
+use crate::{settled_snapshot_bytes, snapshot_bytes_by_hand};
 
 fn find<'a>(items: &'a Value, tag: &str) -> Option<&'a Value> {
     items["items"]
