@@ -1,6 +1,7 @@
 //! Schedules on the real node: saved through the CLI, run by the server's own timer every ten
-//! seconds, each run a job that takes a real snapshot; retention clears the oldest and keeps
-//! the one an open restore request uses; paused, the timer leaves it alone; a run on demand.
+//! seconds, each run a job that takes a real snapshot and copies it to the store; retention
+//! clears the oldest and keeps the one an open restore request uses; paused, the timer leaves
+//! it alone; a run on demand.
 
 use std::time::{Duration, Instant};
 
@@ -134,6 +135,8 @@ async fn a_ten_second_schedule_takes_snapshots_and_retention_keeps_the_last_two_
         "it_sched.t",
         "--keep-last",
         "2",
+        "--upload-to",
+        "local",
         "--paused",
         "--json",
     ])
@@ -175,6 +178,17 @@ async fn a_ten_second_schedule_takes_snapshots_and_retention_keeps_the_last_two_
         (j["kind"].as_str(), j["state"].as_str()),
         (Some("schedule"), Some("done")),
         "{j}"
+    );
+
+    // Each run also copies its snapshot to the store, verified.
+    let (_, uploads) = app
+        .get(&format!("/api/v1/uploads?kind=snapshot&name={oldest}"))
+        .await;
+    assert!(
+        uploads
+            .as_array()
+            .is_some_and(|u| u.len() == 1 && u[0]["store"] == "local" && u[0]["verified"] == true),
+        "{uploads}"
     );
 
     // An open restore request uses it: retention must keep it.
