@@ -153,6 +153,29 @@ pub async fn active(pool: &SqlitePool, kind: &str) -> Result<Option<Job>, sqlx::
     .await
 }
 
+/// Polls job `id` every `every` until it has ended (`done`, `failed` or `interrupted`) and
+/// returns it; `None` when there is no such job or, with a `limit`, when it has not ended by
+/// then.
+pub async fn ended(
+    pool: &SqlitePool,
+    id: i64,
+    every: std::time::Duration,
+    limit: Option<std::time::Duration>,
+) -> Result<Option<Job>, sqlx::Error> {
+    let until = limit.map(|l| tokio::time::Instant::now() + l);
+    loop {
+        match get(pool, id).await? {
+            None => return Ok(None),
+            Some(j) if !matches!(j.state.as_str(), "queued" | "running") => return Ok(Some(j)),
+            Some(_) => {}
+        }
+        if until.is_some_and(|u| tokio::time::Instant::now() >= u) {
+            return Ok(None);
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// At start: jobs left running by a previous process are marked interrupted.
 pub async fn mark_interrupted(pool: &SqlitePool) -> Result<u64, sqlx::Error> {
     let r = sqlx::query(

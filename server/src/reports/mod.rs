@@ -180,19 +180,8 @@ impl ReportService {
 
 /// Waits until job `id` ends, at most `limit`.
 async fn wait_for_job(pool: &SqlitePool, id: i64, limit: Duration) {
-    let until = tokio::time::Instant::now() + limit;
-    while tokio::time::Instant::now() < until {
-        match jobs::get(pool, id).await {
-            Ok(Some(j)) if matches!(j.state.as_str(), "done" | "failed" | "interrupted") => {
-                return;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(job = id, error = %e, "the sampler cannot read its scan job");
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+    if let Err(e) = jobs::ended(pool, id, Duration::from_secs(1), Some(limit)).await {
+        tracing::warn!(job = id, error = %e, "the sampler cannot read its scan job");
     }
 }
 

@@ -563,15 +563,9 @@ impl ScheduleService {
 
     /// Waits for a job to end; returns it.
     async fn wait_job(&self, id: i64) -> Result<jobs::Job, ServiceError> {
-        loop {
-            let job = jobs::get(&self.pool, id)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound(format!("job {id} is gone")))?;
-            if !matches!(job.state.as_str(), "queued" | "running") {
-                return Ok(job);
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        jobs::ended(&self.pool, id, Duration::from_millis(300), None)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("job {id} is gone")))
     }
 
     /// The run itself: snapshot on every node of the scope, copy to the store, retention.
