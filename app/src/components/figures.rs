@@ -7,6 +7,9 @@ pub fn rows_text(count: Option<i64>, method: Option<&str>) -> String {
     match (count, method) {
         (Some(n), Some("count")) => format!("{n} rows (counted)"),
         (Some(n), Some("estimate")) => format!("about {n} rows (estimated)"),
+        (Some(n), Some("sstables")) => {
+            format!("about {n} rows (estimated from the snapshot's SSTable metadata)")
+        }
         (Some(n), Some(other)) => format!("{n} rows ({other})"),
         (Some(n), None) => format!("{n} rows"),
         (None, _) => "not recorded".to_string(),
@@ -28,6 +31,10 @@ mod tests {
         assert_eq!(
             rows_text(Some(990), Some("estimate")),
             "about 990 rows (estimated)"
+        );
+        assert_eq!(
+            rows_text(Some(42), Some("sstables")),
+            "about 42 rows (estimated from the snapshot's SSTable metadata)"
         );
         assert_eq!(rows_text(Some(7), Some("sampled")), "7 rows (sampled)");
         assert_eq!(rows_text(Some(7), None), "7 rows");

@@ -216,6 +216,70 @@ fn classify(path: &Path, err: sqlx::Error) -> CatalogError {
 mod tests {
     use super::*;
 
+    /// Rebuilding `snapshot_tables` (0013) keeps every table's files: the old table's drop
+    /// must not cascade into `snapshot_files`.
+    #[tokio::test]
+    async fn the_snapshot_tables_rebuild_keeps_their_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("catalog.db");
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .expect("options")
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .expect("pool");
+        let before = Migrator {
+            migrations: std::borrow::Cow::Owned(
+                MIGRATOR
+                    .iter()
+                    .filter(|m| m.version < 13)
+                    .cloned()
+                    .collect(),
+            ),
+            ..Migrator::DEFAULT
+        };
+        before.run(&pool).await.expect("migrate to 0012");
+        for sql in [
+            "INSERT INTO snapshots (id, node, tag, kind, status, created_at, first_seen_at, measured_at) \
+             VALUES (1, 'n1', 'nightly', 'manual', 'present', 1, 1, 1)",
+            "INSERT INTO snapshot_tables (id, snapshot_id, keyspace_name, table_name, table_id, data_dir, status, row_count, row_count_method) \
+             VALUES (7, 1, 'shop', 'orders', 'abc', '/data', 'present', 10, 'count')",
+            "INSERT INTO snapshot_files (snapshot_table_id, path, size, inode, nlink) VALUES (7, 'nb-1-big-Data.db', 5, 9, 2)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.expect(sql);
+        }
+        MIGRATOR.run(&pool).await.expect("migrate to the latest");
+        let files: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM snapshot_files WHERE snapshot_table_id = 7")
+                .fetch_one(&pool)
+                .await
+                .expect("files");
+        assert_eq!(files, 1, "the rebuild kept the files");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&pool)
+            .await
+            .expect("foreign keys");
+        assert_eq!(fk, 1, "foreign keys stay on");
+        sqlx::query("UPDATE snapshot_tables SET row_count_method = 'sstables' WHERE id = 7")
+            .execute(&pool)
+            .await
+            .expect("the new method is allowed");
+        // Deleting the snapshot still cascades to its tables and their files.
+        sqlx::query("DELETE FROM snapshots WHERE id = 1")
+            .execute(&pool)
+            .await
+            .expect("delete");
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM snapshot_files")
+            .fetch_one(&pool)
+            .await
+            .expect("files");
+        assert_eq!(left, 0);
+    }
+
     #[tokio::test]
     async fn creates_migrates_and_reopens() {
         let dir = tempfile::tempdir().expect("tempdir");

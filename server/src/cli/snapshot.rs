@@ -244,6 +244,7 @@ pub async fn run_snapshot(
             for t in &d.tables {
                 let rows = match (t.row_count, t.row_count_method.as_deref()) {
                     (Some(n), Some("estimate")) => format!("~{n} partitions (estimate)"),
+                    (Some(n), Some("sstables")) => format!("~{n} rows (SSTable metadata)"),
                     (Some(n), _) => format!("{n} rows"),
                     _ => "rows not recorded".into(),
                 };

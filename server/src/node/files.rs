@@ -61,6 +61,12 @@ pub fn read_schema_cql(snapshot_dir: &Path) -> Result<String, SchemaFileError> {
 /// Reads a regular file without following a symbolic link at its last component, refusing one
 /// larger than `max` bytes (checked on the open file, and again while reading).
 pub fn read_capped_no_follow(path: &Path, max: u64) -> Result<String, SchemaFileError> {
+    let bytes = read_bytes_capped_no_follow(path, max)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// [`read_capped_no_follow`] for binary files: the bytes as they are.
+pub fn read_bytes_capped_no_follow(path: &Path, max: u64) -> Result<Vec<u8>, SchemaFileError> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let io = |source: std::io::Error| SchemaFileError::Io {
         path: path.to_path_buf(),
@@ -103,7 +109,7 @@ pub fn read_capped_no_follow(path: &Path, max: u64) -> Result<String, SchemaFile
             max,
         });
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(bytes)
 }
 
 /// Largest `manifest.json` read (it lists every file of a table's snapshot).
@@ -117,9 +123,13 @@ pub struct SnapshotMeta {
     pub schema: Option<String>,
     /// Milliseconds since the epoch.
     pub mtime: Option<i64>,
+    /// Rows its SSTables' metadata records, summed (see [`super::sstable_stats`]).
+    #[serde(default)]
+    pub rows_estimate: Option<u64>,
 }
 
-/// Reads `manifest.json` and `schema.cql` of a snapshot directory, and its mtime.
+/// Reads `manifest.json` and `schema.cql` of a snapshot directory, its mtime and the rows its
+/// SSTables' metadata records.
 pub async fn read_snapshot_meta(dir: &Path) -> SnapshotMeta {
     let manifest = dir.join("manifest.json");
     let owned = dir.to_path_buf();
@@ -127,10 +137,11 @@ pub async fn read_snapshot_meta(dir: &Path) -> SnapshotMeta {
         (
             read_capped_no_follow(&manifest, MAX_MANIFEST_BYTES).ok(),
             read_schema_cql(&owned).ok(),
+            super::sstable_stats::estimated_rows(&owned),
         )
     })
     .await
-    .unwrap_or((None, None));
+    .unwrap_or((None, None, None));
     let mtime = tokio::fs::symlink_metadata(dir)
         .await
         .ok()
@@ -141,6 +152,7 @@ pub async fn read_snapshot_meta(dir: &Path) -> SnapshotMeta {
         manifest: schema.0,
         schema: schema.1,
         mtime,
+        rows_estimate: schema.2,
     }
 }
 

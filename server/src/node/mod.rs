@@ -30,6 +30,7 @@ pub mod files;
 pub mod nodetool;
 pub mod parse;
 pub mod procs;
+pub mod sstable_stats;
 pub mod staging;
 
 use std::path::{Path, PathBuf};
@@ -91,6 +92,12 @@ impl<'a> Node<'a> {
         keyspaces: &[String],
     ) -> Result<(), NodetoolError> {
         self.nodetool().clearsnapshot(tag, keyspaces).await
+    }
+
+    /// Clears every snapshot of one keyspace (used only for Snapkeep's own drill keyspace,
+    /// whose dropped side tables Cassandra snapshots on DROP).
+    pub async fn clear_keyspace_snapshots(&self, keyspace: &str) -> Result<(), NodetoolError> {
+        self.nodetool().clearsnapshot_all(keyspace).await
     }
 
     /// Removes one table's snapshot directory (nodetool cannot clear a single table),

@@ -171,6 +171,14 @@ impl Nodetool {
         self.run(&args).await.map(drop)
     }
 
+    /// `nodetool clearsnapshot --all -- KEYSPACE`: every snapshot of one keyspace.
+    pub async fn clearsnapshot_all(&self, keyspace: &str) -> Result<(), NodetoolError> {
+        not_an_option("a keyspace", keyspace)?;
+        self.run(&["clearsnapshot", "--all", "--", keyspace])
+            .await
+            .map(drop)
+    }
+
     /// `nodetool tablestats [ks[.table]…]` → per-table figures.
     pub async fn tablestats(
         &self,

@@ -69,6 +69,7 @@ struct Meta {
     expires_at: Option<i64>,
     ephemeral: bool,
     mtime: Option<i64>,
+    rows_estimate: Option<u64>,
 }
 
 /// Reads `manifest.json` (created_at, expires_at, ephemeral) and `schema.cql`.
@@ -78,6 +79,7 @@ async fn read_meta(dir: &Path) -> Meta {
         manifest: found.manifest,
         schema: found.schema,
         mtime: found.mtime,
+        rows_estimate: found.rows_estimate,
         ..Meta::default()
     };
     if let Some(text) = &meta.manifest
@@ -96,6 +98,12 @@ async fn read_meta(dir: &Path) -> Meta {
             .unwrap_or(false);
     }
     meta
+}
+
+/// A row estimate from a snapshot's SSTables' metadata, as recorded: method `sstables`.
+fn estimated(rows: Option<u64>) -> Option<(i64, &'static str)> {
+    rows.and_then(|n| i64::try_from(n).ok())
+        .map(|n| (n, "sstables"))
 }
 
 /// Inserts files in batches (5 values each, well under SQLite's 32,766 parameters).
@@ -232,8 +240,9 @@ pub async fn record(
                 .copied()
                 .unwrap_or_default();
             let files = sdir.files.files.len() as i64;
-            let existing: Option<(i64, i64, i64)> = sqlx::query_as(
-                "SELECT id, files, size_bytes FROM snapshot_tables WHERE snapshot_id = ? AND table_id = ? AND data_dir = ?",
+            let existing: Option<(i64, i64, i64, Option<String>)> = sqlx::query_as(
+                "SELECT id, files, size_bytes, row_count_method FROM snapshot_tables \
+                 WHERE snapshot_id = ? AND table_id = ? AND data_dir = ?",
             )
             .bind(snapshot_id)
             .bind(&t.id)
@@ -245,7 +254,13 @@ pub async fn record(
                     let meta = read_meta(&sdir.path).await;
                     let (_, tag_time, _) = classify(tag, Some(&t.keyspace));
                     let created = meta.created_at.or(tag_time).or(meta.mtime).unwrap_or(now);
-                    let rows = intent.and_then(|i| i.row_counts.get(&t.id)).copied();
+                    // Rows Snapkeep counted as it took the snapshot, else what the
+                    // snapshot's own SSTables record (Cassandra's TRUNCATE and DROP
+                    // snapshots, tables too large to count).
+                    let rows = intent
+                        .and_then(|i| i.row_counts.get(&t.id))
+                        .copied()
+                        .or_else(|| estimated(meta.rows_estimate));
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO snapshot_tables (snapshot_id, keyspace_name, table_name, table_id, data_dir, status, created_at, \
                          expires_at, manifest, schema_cql, row_count, row_count_method, files, size_bytes, exclusive_hold_bytes, shared_hold_bytes) \
@@ -279,7 +294,7 @@ pub async fn record(
                     insert_files(&mut tx, id, &sdir.files.files).await?;
                     id
                 }
-                Some((id, old_files, old_size)) => {
+                Some((id, old_files, old_size, method)) => {
                     if old_files != files || old_size != size as i64 {
                         sqlx::query("DELETE FROM snapshot_files WHERE snapshot_table_id = ?")
                             .bind(id)
@@ -287,7 +302,24 @@ pub async fn record(
                             .await?;
                         insert_files(&mut tx, id, &sdir.files.files).await?;
                     }
-                    let rows = intent.and_then(|i| i.row_counts.get(&t.id)).copied();
+                    let mut rows: Option<(Option<i64>, &str)> = intent
+                        .and_then(|i| i.row_counts.get(&t.id))
+                        .map(|(n, m)| (Some(*n), *m));
+                    if rows.is_none() && method.is_none() {
+                        // Recorded before its SSTables' metadata was read: read once, or
+                        // marked `unknown` so that later scans do not read it again.
+                        let dir = sdir.path.clone();
+                        let found = tokio::task::spawn_blocking(move || {
+                            crate::node::sstable_stats::estimated_rows(&dir)
+                        })
+                        .await
+                        .ok()
+                        .flatten();
+                        rows = Some(match estimated(found) {
+                            Some((n, m)) => (Some(n), m),
+                            None => (None, "unknown"),
+                        });
+                    }
                     sqlx::query(
                         "UPDATE snapshot_tables SET status = 'present', files = ?, size_bytes = ?, exclusive_hold_bytes = ?, \
                          shared_hold_bytes = ?, row_count = coalesce(?, row_count), row_count_method = coalesce(?, row_count_method) \
@@ -297,7 +329,7 @@ pub async fn record(
                     .bind(size as i64)
                     .bind(exclusive as i64)
                     .bind(shared as i64)
-                    .bind(rows.map(|r| r.0))
+                    .bind(rows.and_then(|r| r.0))
                     .bind(rows.map(|r| r.1))
                     .bind(id)
                     .execute(&mut *tx)

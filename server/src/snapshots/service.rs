@@ -25,7 +25,7 @@ use crate::node::{Node, NodeConfig, SnapshotRequest, TableRef};
 #[serde(deny_unknown_fields, default)]
 pub struct SnapshotsConfig {
     /// Tables whose live data is at most this many bytes get an exact `SELECT COUNT(*)` when
-    /// snapshotted; larger ones get nodetool's partitions estimate.
+    /// snapshotted; larger ones get the estimate their SSTables' metadata gives.
     pub row_count_max_bytes: u64,
     /// At most this many tables are counted exactly per snapshot.
     pub row_count_max_tables: usize,
@@ -474,8 +474,8 @@ impl SnapshotService {
         Ok(figures.unwrap_or_default())
     }
 
-    /// Rows per table right after the snapshot: `SELECT COUNT(*)` for small user tables,
-    /// otherwise nodetool's partitions estimate. Tables neither gives are left out.
+    /// Rows per table right after the snapshot: `SELECT COUNT(*)` for small user tables. The
+    /// others are left out: recording the snapshot estimates them from its SSTables' metadata.
     async fn row_counts(
         &self,
         node: &NodeConfig,
@@ -483,46 +483,21 @@ impl SnapshotService {
         live: &HashMap<String, u64>,
     ) -> HashMap<String, (i64, &'static str)> {
         let mut out = HashMap::new();
-        let mut estimate = Vec::new();
-        let cql = self.session(node).await;
-        let mut counted = 0;
-        for t in targets.iter().filter(|t| !is_system_keyspace(&t.keyspace)) {
-            let small = live.get(&t.id).copied().unwrap_or(0) <= self.config.row_count_max_bytes;
-            if small
-                && counted < self.config.row_count_max_tables
-                && let Some(cql) = &cql
-            {
-                counted += 1;
-                match cql.count_rows(&t.keyspace, &t.table).await {
-                    Ok(n) => {
-                        out.insert(t.id.clone(), (n, "count"));
-                        continue;
-                    }
-                    Err(e) => {
-                        tracing::info!(table = %format!("{}.{}", t.keyspace, t.table), error = %e, "row count failed; using the estimate");
-                    }
+        let Some(cql) = self.session(node).await else {
+            return out;
+        };
+        let small = targets.iter().filter(|t| {
+            !is_system_keyspace(&t.keyspace)
+                && live.get(&t.id).copied().unwrap_or(0) <= self.config.row_count_max_bytes
+        });
+        for t in small.take(self.config.row_count_max_tables) {
+            match cql.count_rows(&t.keyspace, &t.table).await {
+                Ok(n) => {
+                    out.insert(t.id.clone(), (n, "count"));
                 }
-            }
-            estimate.push(t);
-        }
-        if !estimate.is_empty() {
-            let names: Vec<String> = estimate
-                .iter()
-                .map(|t| format!("{}.{}", t.keyspace, t.table))
-                .collect();
-            match Node::local(node).table_stats(&names).await {
-                Ok(stats) => {
-                    for s in stats {
-                        if let Some(t) = estimate
-                            .iter()
-                            .find(|t| t.keyspace == s.keyspace && t.table == s.table)
-                            && let Some(n) = s.partitions_estimate()
-                        {
-                            out.insert(t.id.clone(), (n as i64, "estimate"));
-                        }
-                    }
+                Err(e) => {
+                    tracing::info!(table = %format!("{}.{}", t.keyspace, t.table), error = %e, "row count failed; the SSTables' estimate is recorded");
                 }
-                Err(e) => tracing::info!(error = %e, "tablestats failed; no row estimates"),
             }
         }
         out

@@ -10,6 +10,7 @@ use app::api::JobDto;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use snapkeep::auth::Role;
+use snapkeep::node::Nodetool;
 
 use crate::support::app::{ADMIN, APPROVER, OPERATOR};
 use crate::support::node::{
@@ -524,18 +525,84 @@ async fn the_war_story_without_a_nightly_cron_restores_from_truncates_own_snapsh
     assert_eq!(list["total"], 1, "{list}");
     let tag = list["items"][0]["tag"].as_str().expect("tag").to_string();
     assert!(tag.starts_with("truncated-"), "{tag}");
-
-    let done = app
-        .request_approve_execute(json!({"snapshot": tag, "tables": ["it_auto.user_profiles"], "target": "in_place", "reason": "TRUNCATE without a nightly snapshot"}))
+    // Snapkeep did not take it, so did not count it: its SSTables' metadata says how many
+    // rows it holds, and the plan expects them.
+    let (_, detail) = app.get(&format!("/api/v1/snapshots/{tag}")).await;
+    assert_eq!(detail["tables"][0]["row_count"], 3_000, "{detail}");
+    assert_eq!(detail["tables"][0]["row_count_method"], "sstables");
+    let request = json!({"snapshot": tag, "tables": ["it_auto.user_profiles"], "target": "in_place", "reason": "TRUNCATE without a nightly snapshot"});
+    let (status, plan) = app
+        .operator()
+        .post("/api/v1/restores/plan", request.clone())
         .await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert_eq!(plan["tables"][0]["expected_rows"], 3_000, "{plan}");
+    assert_eq!(plan["tables"][0]["expected_rows_method"], "sstables");
+
+    let done = app.request_approve_execute(request).await;
     assert_eq!(done["state"], "done", "{done}");
     assert_eq!(done["verification"]["passed"], true, "{done}");
     assert_eq!(done["verification"]["tables"][0]["rows_found"], 3_000);
+    assert_eq!(done["verification"]["tables"][0]["rows_expected"], 3_000);
     assert_eq!(
         rows_of(&cql, "it_auto.user_profiles").await,
         original,
         "every row back from TRUNCATE's own snapshot"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_tables_snapshot_counts_rows_not_partitions_from_its_sstables() {
+    let _node = shared().await;
+    let cql = cql().await;
+    keyspace(&cql, "it_rows").await;
+    cql.execute(
+        "CREATE TABLE it_rows.events (user int, at int, v text, PRIMARY KEY (user, at)) \
+         WITH CLUSTERING ORDER BY (at DESC)",
+    )
+    .await
+    .expect("create");
+    // 40 partitions of 25 rows, in two SSTables (two flushes), then 5 rows overwritten in a
+    // third: the metadata sum counts those twice.
+    for users in [0..20, 20..40] {
+        for u in users {
+            for at in 0..25 {
+                cql.execute(&format!(
+                    "INSERT INTO it_rows.events (user, at, v) VALUES ({u}, {at}, 'e-{u}-{at}')"
+                ))
+                .await
+                .expect("insert");
+            }
+        }
+        Nodetool::for_node(&config())
+            .run(&["flush", "it_rows", "events"])
+            .await
+            .expect("flush");
+    }
+    for at in 0..5 {
+        cql.execute(&format!(
+            "INSERT INTO it_rows.events (user, at, v) VALUES (3, {at}, 'again')"
+        ))
+        .await
+        .expect("overwrite");
+    }
+    cql.execute("DROP TABLE it_rows.events")
+        .await
+        .expect("drop");
+
+    let app = TestApp::init().with_node(config()).build().await;
+    app.rescan().await;
+    let (_, list) = app
+        .get("/api/v1/snapshots?keyspace=it_rows&kind=dropped")
+        .await;
+    assert_eq!(list["total"], 1, "{list}");
+    let tag = list["items"][0]["tag"].as_str().expect("tag").to_string();
+    let (_, detail) = app.get(&format!("/api/v1/snapshots/{tag}")).await;
+    assert_eq!(
+        detail["tables"][0]["row_count"], 1_005,
+        "rows (1,000 and 5 overwritten in a newer SSTable), not the 40 partitions: {detail}"
+    );
+    assert_eq!(detail["tables"][0]["row_count_method"], "sstables");
 }
 
 #[tokio::test(flavor = "multi_thread")]
