@@ -1,11 +1,13 @@
 //! Prometheus metrics in the text exposition format: HTTP requests (by method, route pattern
-//! and status) with a latency histogram, plus process figures read from `/proc/self`.
-//! Domain modules add their gauges through [`Metrics::render`]'s callers later.
+//! and status) with a latency histogram, process figures read from `/proc/self`, and the
+//! backup figures the catalog holds ([`catalog`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub mod catalog;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [
@@ -128,7 +130,8 @@ impl Metrics {
     }
 }
 
-fn escape(v: &str) -> String {
+/// A label value in the exposition format's escaping.
+pub(crate) fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
