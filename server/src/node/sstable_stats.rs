@@ -2,14 +2,16 @@
 //! Snapkeep did not count itself: Cassandra's `truncated-…` and `dropped-…` snapshots, and
 //! tables too large to count at snapshot time.
 //!
-//! `Statistics.db` starts with a table of contents (component type, offset). Its STATS
+//! `Statistics.db` starts with a table of contents (component count, then type and offset of
+//! each; from `na` on, each followed by its CRC32). Its STATS
 //! component begins with the partition size histogram, whose bucket counts add up to the
 //! SSTable's partitions, and further on holds `totalRows`, the rows written into the SSTable.
 //! Big-format versions `ma` to `nb` (Cassandra 3.0 to 4.1, and 5.0 in its default
 //! `storage_compatibility_mode: CASSANDRA_4`), `oa` (5.0) and the trie-indexed `da` (5.0) are
 //! read. From `na` on, each component is followed by its CRC32, which is checked; for every
-//! version the fields after `totalRows` must end exactly where the component ends, so a layout
-//! this reader does not know yields "unknown", never a wrong number.
+//! version the fields after `totalRows` must end where the component ends (Cassandra 5.0 pads
+//! `oa`'s with a few zero bytes), so a layout this reader does not know yields "unknown",
+//! never a wrong number. Real files of versions `nb` and `oa` are the tests' fixtures.
 //!
 //! Summed over a snapshot's SSTables the figures are estimates: a row overwritten or deleted
 //! in several SSTables is counted in each, so the sum is at or above the rows a query counts.
@@ -160,8 +162,15 @@ impl<'a> Reader<'a> {
         let n = usize::try_from(self.uvint()?).ok()?;
         self.take(n)
     }
+    #[cfg(test)]
     fn done(&self) -> bool {
         self.at == self.bytes.len()
+    }
+    /// At the end, or only zero bytes left, a few at most: Cassandra 5.0 sizes the `oa` STATS
+    /// component (and its CRC) a little larger than the fields it writes, leaving zeros.
+    fn done_but_padding(&self) -> bool {
+        let rest = &self.bytes[self.at.min(self.bytes.len())..];
+        rest.len() <= MAX_PADDING && rest.iter().all(|b| *b == 0)
     }
 }
 
@@ -189,6 +198,9 @@ const STATS: i32 = 2;
 fn parse(file: &[u8], layout: Layout) -> Result<SstableCounts, String> {
     let mut toc = Reader::new(file);
     let n = toc.count(16).ok_or("the table of contents is unreadable")?;
+    if layout.checksums {
+        toc.take(4).ok_or("the table of contents is cut short")?; // CRC32 of the count
+    }
     let mut offsets = Vec::with_capacity(n);
     for _ in 0..n {
         let kind = toc.i32().ok_or("the table of contents is cut short")?;
@@ -307,8 +319,11 @@ fn rows(r: &mut Reader<'_>, l: Layout) -> Option<u64> {
     if l.token_space_coverage {
         r.take(8)?;
     }
-    r.done().then_some(rows)
+    r.done_but_padding().then_some(rows)
 }
+
+/// Zero bytes allowed after the last field of the STATS component.
+const MAX_PADDING: usize = 32;
 
 /// The clustering column types (`AbstractType` names), each as its fixed value length or
 /// `None` for a type written with a length. A type this reader does not know ends the read.
