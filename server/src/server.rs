@@ -67,6 +67,14 @@ impl Server {
             ),
             Err(e) => tracing::warn!(error = %e, "cannot mark interrupted restores"),
         }
+        match crate::drills::DrillService::mark_interrupted(catalog.pool()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                drills = n,
+                "drills left running by the previous server are interrupted"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot mark interrupted drills"),
+        }
         match crate::jobs::mark_interrupted(catalog.pool()).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(

@@ -92,6 +92,7 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     ("PATCH", "/api/v1/schedules/{id}", Role::Operator),
     ("DELETE", "/api/v1/schedules/{id}", Role::Operator),
     ("POST", "/api/v1/schedules/{id}/run", Role::Operator),
+    ("POST", "/api/v1/drills", Role::Operator),
 ];
 
 /// `/api/v1` GET routes that need more than a viewer.

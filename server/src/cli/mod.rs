@@ -12,6 +12,7 @@ pub mod admin;
 pub mod backups;
 pub mod client;
 pub mod devnode;
+pub mod drill;
 pub mod restore;
 pub mod schedule;
 pub mod serve;
@@ -132,6 +133,13 @@ pub enum Command {
         #[command(subcommand)]
         action: schedule::ScheduleCommand,
     },
+    /// Restore drills: proof that snapshots restore, without touching live tables.
+    Drill {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        action: drill::DrillCommand,
+    },
     /// A real Apache Cassandra 5.0 node for trying Snapkeep out (fetched with Maven).
     DevNode {
         #[command(subcommand)]
@@ -217,6 +225,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }),
         Command::Schedule { server, action } => api_command(server, |c, json| async move {
             schedule::run_schedule(&c, action, json).await
+        }),
+        Command::Drill { server, action } => api_command(server, |c, json| async move {
+            drill::run_drill(&c, action, json).await
         }),
         Command::DevNode { action } => devnode::run(cli.log_format, action),
     }

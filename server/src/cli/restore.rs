@@ -196,21 +196,7 @@ fn print_restore(r: &app::api::RestoreDto) {
     }
     if let Some(v) = &r.verification {
         for t in &v.tables {
-            println!(
-                "  verify {}: rows {}/{}, {}/{} SSTables linked, {} digests ok, query {} — {}",
-                t.table,
-                t.rows_found
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "?".into()),
-                t.rows_expected
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "?".into()),
-                t.sstables_linked,
-                t.sstables_expected,
-                t.digests_ok,
-                if t.query_ok { "ok" } else { "FAILED" },
-                if t.passed { "passed" } else { "FAILED" }
-            );
+            println!("  verify {}", verification_line(t));
         }
     }
     if let Some(e) = &r.error {
@@ -358,4 +344,20 @@ pub async fn run_restore(
         }
     }
     Ok(())
+}
+
+/// One table's verification in a line: rows found/expected, SSTables, digests, the query.
+pub(super) fn verification_line(t: &app::api::TableVerification) -> String {
+    let n = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_else(|| "?".into());
+    format!(
+        "{}: rows {}/{}, {}/{} SSTables linked, {} digests ok, query {} — {}",
+        t.table,
+        n(t.rows_found),
+        n(t.rows_expected),
+        t.sstables_linked,
+        t.sstables_expected,
+        t.digests_ok,
+        if t.query_ok { "ok" } else { "FAILED" },
+        if t.passed { "passed" } else { "FAILED" }
+    )
 }

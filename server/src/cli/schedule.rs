@@ -26,6 +26,9 @@ pub enum ScheduleCommand {
         /// Cron expression: 5 fields (`0 2 * * *`), 6 with seconds first, or `@daily`.
         #[arg(long)]
         cron: String,
+        /// `snapshot` (default) or `drill` (a restore drill of its --table tables).
+        #[arg(long, value_parser = ["snapshot", "drill"])]
+        kind: Option<String>,
         /// IANA time zone the cron is read in (default UTC).
         #[arg(long)]
         timezone: Option<String>,
@@ -186,6 +189,7 @@ pub async fn run_schedule(
         ScheduleCommand::Add {
             name,
             cron,
+            kind,
             timezone,
             nodes,
             keyspaces,
@@ -205,7 +209,7 @@ pub async fn run_schedule(
         } => {
             let input = ScheduleInput {
                 name,
-                kind: None,
+                kind,
                 cron,
                 timezone,
                 scope: ScheduleScope {

@@ -12,7 +12,7 @@ pub mod service;
 pub mod source;
 pub mod step;
 
-pub use service::{RestoreConfig, RestoreService};
+pub use service::{DRILL_APPROVER, DRILL_KEYSPACE, RestoreConfig, RestoreService};
 
 pub use crate::node::staging::STAGING_DIR;
 

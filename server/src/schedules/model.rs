@@ -246,16 +246,11 @@ pub fn check(
     }
     match input.kind.as_deref().map(str::trim) {
         None | Some("") | Some("snapshot") => input.kind = Some("snapshot".into()),
-        Some("drill") => {
-            return Err(ServiceError::bad(
-                "kind",
-                "restore drills cannot be scheduled yet; kind must be `snapshot`",
-            ));
-        }
+        Some("drill") => input.kind = Some("drill".into()),
         Some(other) => {
             return Err(ServiceError::bad(
                 "kind",
-                format!("kind `{other}` is not known; kind must be `snapshot`"),
+                format!("kind `{other}` is not known; kind must be `snapshot` or `drill`"),
             ));
         }
     }
@@ -322,6 +317,9 @@ pub fn check(
     } else {
         input.upload_to = None;
     }
+    if input.kind.as_deref() == Some("drill") {
+        check_drill(&input)?;
+    }
     if let Some(rule) = input.retention.zero_rule() {
         return Err(ServiceError::bad(
             "retention",
@@ -354,6 +352,35 @@ pub fn check(
         tag_template,
         preview,
     })
+}
+
+/// A drill schedule restores the newest snapshot of its tables on one node: it names its
+/// tables (not whole keyspaces), and takes, copies and clears nothing.
+fn check_drill(input: &ScheduleInput) -> Result<(), ServiceError> {
+    if input.scope.tables.is_empty() || !input.scope.keyspaces.is_empty() {
+        return Err(ServiceError::bad(
+            "scope",
+            "a drill schedule names its tables, e.g. {\"tables\": [\"shop.orders\"]}, and no whole keyspaces",
+        ));
+    }
+    if input.scope.nodes.len() > 1 {
+        return Err(ServiceError::bad(
+            "scope",
+            "a drill schedule runs on one node; name at most one",
+        ));
+    }
+    let extra = [
+        ("upload_to", input.upload_to.is_some()),
+        ("ttl", input.ttl.is_some()),
+        ("retention", input.retention != Retention::default()),
+    ];
+    if let Some((field, _)) = extra.iter().find(|(_, set)| *set) {
+        return Err(ServiceError::bad(
+            field,
+            format!("a drill takes, copies and clears no snapshot: leave `{field}` out"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -410,8 +437,16 @@ mod tests {
                     kind: Some("drill".into()),
                     ..input("0 2 * * *")
                 },
+                "scope",
+                "names its tables",
+            ),
+            (
+                ScheduleInput {
+                    kind: Some("weekly".into()),
+                    ..input("0 2 * * *")
+                },
                 "kind",
-                "drills",
+                "`snapshot` or `drill`",
             ),
             (
                 ScheduleInput {

@@ -37,6 +37,8 @@ pub struct ScheduleService {
     pool: SqlitePool,
     snapshots: SnapshotService,
     backups: BackupService,
+    /// Runs the schedules of kind `drill`.
+    drills: Option<crate::drills::DrillService>,
     nodes: Arc<Vec<String>>,
     stores: Arc<Vec<String>>,
     /// This server process, for the lease.
@@ -141,11 +143,18 @@ impl ScheduleService {
             pool,
             snapshots,
             backups,
+            drills: None,
             nodes: Arc::new(nodes),
             stores: Arc::new(stores),
             owner: format!("{}-{}", std::process::id(), hex::encode(id)).into(),
             clock: Arc::new(crate::clock::now_ms),
         }
+    }
+
+    /// The same service running drill schedules through `drills`.
+    pub fn with_drills(mut self, drills: crate::drills::DrillService) -> Self {
+        self.drills = Some(drills);
+        self
     }
 
     /// The same service reading the time from `clock`.
@@ -568,10 +577,24 @@ impl ScheduleService {
             .ok_or_else(|| ServiceError::NotFound(format!("job {id} is gone")))
     }
 
-    /// The run itself: snapshot on every node of the scope, copy to the store, retention.
+    /// The run itself: snapshot on every node of the scope, copy to the store, retention; or,
+    /// for a drill schedule, the drill.
     async fn execute(&self, run_id: i64, job_id: i64, row: Row, tag: String) {
         let pool = &self.pool;
         let _ = jobs::start(pool, job_id).await;
+        if row.kind == "drill" {
+            let (state, message, drilled) = self.drill(&row).await;
+            self.end_run(
+                run_id,
+                job_id,
+                &row,
+                drilled.as_deref().unwrap_or(&tag),
+                state,
+                &message,
+            )
+            .await;
+            return;
+        }
         let steps = jobs::Steps::new(pool, job_id, 3);
         let scope = row.scope();
         let targets: Vec<Option<String>> = if scope.nodes.is_empty() {
@@ -646,12 +669,60 @@ impl ScheduleService {
         } else {
             ("failed", failures.join("; "))
         };
+        self.end_run(run_id, job_id, &row, &tag, state, &message)
+            .await;
+    }
+
+    /// A drill schedule's run: the newest snapshot of its tables restored into the drill
+    /// keyspace, verified and dropped. Returns the run's state, message and the tag drilled.
+    async fn drill(&self, row: &Row) -> (&'static str, String, Option<String>) {
+        let Some(drills) = &self.drills else {
+            return (
+                "failed",
+                "restore drills are not available here".into(),
+                None,
+            );
+        };
+        let scope = row.scope();
+        let input = crate::drills::DrillInput {
+            tables: scope.tables,
+            snapshot: None,
+            node: scope.nodes.first().cloned(),
+        };
+        match drills
+            .run_to_end(input, &format!("schedule:{}", row.name), Some(row.id))
+            .await
+        {
+            Ok(d) if d.state == "passed" => {
+                ("done", format!("drill {}: {}", d.id, d.message), d.snapshot)
+            }
+            Ok(d) => (
+                "failed",
+                format!("drill {} {}: {}", d.id, d.state, d.message),
+                d.snapshot,
+            ),
+            Err(e) => ("failed", format!("drill: {e}"), None),
+        }
+    }
+
+    /// Records the end of a run and of its job.
+    async fn end_run(
+        &self,
+        run_id: i64,
+        job_id: i64,
+        row: &Row,
+        tag: &str,
+        state: &str,
+        message: &str,
+    ) {
+        let pool = &self.pool;
         let now = self.now();
         if let Err(e) = sqlx::query(
-            "UPDATE schedule_runs SET state = ?, message = ?, finished_at = ? WHERE id = ?",
+            "UPDATE schedule_runs SET state = ?, message = ?, tag = ?, finished_at = ? WHERE id = ?",
         )
         .bind(state)
-        .bind(&message)
+        .bind(message)
+        .bind(tag)
         .bind(now)
         .bind(run_id)
         .execute(pool)
@@ -660,10 +731,10 @@ impl ScheduleService {
             tracing::warn!(error = %e, run_id, "cannot record the end of a schedule run");
         }
         let ended = if state == "done" {
-            jobs::finish(pool, job_id, &message).await
+            jobs::finish(pool, job_id, message).await
         } else {
             tracing::warn!(schedule = %row.name, %tag, %message, "schedule run failed");
-            jobs::fail(pool, job_id, &message).await
+            jobs::fail(pool, job_id, message).await
         };
         if let Err(e) = ended {
             tracing::warn!(error = %e, job_id, "cannot record the end of a schedule job");

@@ -8,6 +8,7 @@
 mod support;
 
 mod backups;
+mod drills;
 mod fullnode;
 mod inventory;
 mod reports;

@@ -4,6 +4,8 @@
 //! crash, and the views the API and pages show.
 
 mod aside;
+mod drill;
+pub use drill::{DRILL_APPROVER, DRILL_KEYSPACE};
 mod execute;
 mod requests;
 
