@@ -30,6 +30,9 @@ pub struct AppState {
     pub backups: crate::backups::BackupService,
     /// Scheduled snapshots and their retention.
     pub schedules: crate::schedules::ScheduleService,
+    pub drills: crate::drills::DrillService,
+    /// `[rpo]`: the targets of the RPO panel.
+    pub rpo: Arc<crate::rpo::RpoConfig>,
 }
 
 /// What the services are built from: the nodes and each domain's section of the
@@ -43,6 +46,7 @@ pub struct ServiceConfig {
     pub sampling: crate::reports::SamplingConfig,
     pub stores: Vec<crate::backups::StoreConfig>,
     pub backups: crate::backups::BackupsConfig,
+    pub rpo: crate::rpo::RpoConfig,
 }
 
 impl ServiceConfig {
@@ -56,6 +60,7 @@ impl ServiceConfig {
             sampling: config.sampling.clone(),
             stores: config.stores.clone(),
             backups: config.backups.clone(),
+            rpo: config.rpo.clone(),
         }
     }
 }
@@ -123,20 +128,24 @@ impl AppState {
             config.stores,
             config.backups,
         );
-        let schedules = crate::schedules::ScheduleService::new(
-            pool.clone(),
-            snapshots.clone(),
-            backups.clone(),
-            nodes.iter().map(|n| n.name.clone()).collect(),
-        );
         let restores = crate::restore::RestoreService::new(
-            pool,
-            nodes,
+            pool.clone(),
+            nodes.clone(),
             snapshots.clone(),
-            sessions,
+            sessions.clone(),
             config.restore,
         )
         .with_backups(backups.clone());
+        let node_names = nodes.iter().map(|n| n.name.clone()).collect();
+        let drills =
+            crate::drills::DrillService::new(pool.clone(), nodes, restores.clone(), sessions);
+        let schedules = crate::schedules::ScheduleService::new(
+            pool,
+            snapshots.clone(),
+            backups.clone(),
+            node_names,
+        )
+        .with_drills(drills.clone());
         Self {
             leptos,
             catalog,
@@ -148,6 +157,8 @@ impl AppState {
             reports,
             backups,
             schedules,
+            drills,
+            rpo: Arc::new(config.rpo),
         }
     }
 }

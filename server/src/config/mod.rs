@@ -92,6 +92,8 @@ pub struct Config {
     pub stores: Vec<crate::backups::StoreConfig>,
     /// `[backups]`: how often incremental backups are shipped, when the backlog warns.
     pub backups: crate::backups::BackupsConfig,
+    /// `[rpo]`: target recovery points of the RPO panel.
+    pub rpo: crate::rpo::RpoConfig,
 }
 
 /// The file form: every field optional, unknown keys refused.
@@ -118,6 +120,8 @@ struct FileConfig {
     stores: Vec<crate::backups::StoreConfig>,
     #[serde(default)]
     backups: crate::backups::BackupsConfig,
+    #[serde(default)]
+    rpo: crate::rpo::RpoConfig,
 }
 
 /// Overrides given on the command line (highest precedence).
@@ -292,6 +296,10 @@ impl Config {
                 source_name: file_name.clone().unwrap_or_else(|| "configuration".into()),
                 message,
             })?;
+        parsed.rpo.check().map_err(|message| ConfigError::Invalid {
+            source_name: file_name.clone().unwrap_or_else(|| "configuration".into()),
+            message,
+        })?;
         Ok(Config {
             listen: listen_addr,
             state_dir,
@@ -306,6 +314,7 @@ impl Config {
             sampling: parsed.sampling,
             stores,
             backups: parsed.backups,
+            rpo: parsed.rpo,
         })
     }
 

@@ -148,12 +148,14 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = state.metrics.render();
+    crate::metrics::catalog::render(state.catalog.pool(), &mut text).await;
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        text,
     )
 }
 
@@ -170,6 +172,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::restore::routes::router())
         .merge(crate::reports::routes::router())
         .merge(crate::schedules::routes::router())
+        .merge(crate::drills::routes::router())
+        .merge(crate::rpo::routes::router())
         .split_for_parts()
 }
 
