@@ -2,9 +2,8 @@
 //! inode), its `schema.cql` and `manifest.json`, each read capped and never through a
 //! symbolic link at the last component.
 
-use std::io::Read as _;
 use std::os::unix::fs::MetadataExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use app::api::PlanFile;
 
@@ -33,22 +32,8 @@ pub fn snapshot_files(dir: &Path) -> Result<Vec<PlanFile>, std::io::Error> {
 /// Largest `schema.cql` read (a table's schema is a few KiB; this leaves room for UDTs).
 pub const MAX_SCHEMA_CQL_BYTES: u64 = 1024 * 1024;
 
-/// Why a snapshot's `schema.cql` could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum SchemaFileError {
-    #[error("{path} is missing")]
-    Missing { path: PathBuf },
-    #[error("{path} is a symbolic link or not a regular file; Snapkeep does not follow it")]
-    NotAFile { path: PathBuf },
-    #[error("{path} is {size} bytes, more than the {max} bytes a schema.cql may have")]
-    TooLarge { path: PathBuf, size: u64, max: u64 },
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
+/// Why a snapshot's `schema.cql` (or `manifest.json`) could not be read.
+pub type SchemaFileError = super::disk::read::ReadFileError;
 
 /// Reads `DIR/schema.cql` of a snapshot: never through a symbolic link (the file is opened with
 /// `O_NOFOLLOW` and must be a regular file) and at most [`MAX_SCHEMA_CQL_BYTES`]. Invalid UTF-8
@@ -61,55 +46,8 @@ pub fn read_schema_cql(snapshot_dir: &Path) -> Result<String, SchemaFileError> {
 /// Reads a regular file without following a symbolic link at its last component, refusing one
 /// larger than `max` bytes (checked on the open file, and again while reading).
 pub fn read_capped_no_follow(path: &Path, max: u64) -> Result<String, SchemaFileError> {
-    let bytes = read_bytes_capped_no_follow(path, max)?;
+    let bytes = super::disk::read::read_bytes_capped_no_follow(path, max)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// [`read_capped_no_follow`] for binary files: the bytes as they are.
-pub fn read_bytes_capped_no_follow(path: &Path, max: u64) -> Result<Vec<u8>, SchemaFileError> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let io = |source: std::io::Error| SchemaFileError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => SchemaFileError::NotAFile {
-                path: path.to_path_buf(),
-            },
-            _ if e.kind() == std::io::ErrorKind::NotFound => SchemaFileError::Missing {
-                path: path.to_path_buf(),
-            },
-            _ => io(e),
-        })?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(SchemaFileError::NotAFile {
-            path: path.to_path_buf(),
-        });
-    }
-    if meta.len() > max {
-        return Err(SchemaFileError::TooLarge {
-            path: path.to_path_buf(),
-            size: meta.len(),
-            max,
-        });
-    }
-    let mut bytes = Vec::new();
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > max {
-        return Err(SchemaFileError::TooLarge {
-            path: path.to_path_buf(),
-            size: bytes.len() as u64,
-            max,
-        });
-    }
-    Ok(bytes)
 }
 
 /// Largest `manifest.json` read (it lists every file of a table's snapshot).

@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::{SchemaFileError, read_bytes_capped_no_follow};
+use super::disk::read::{ReadFileError, read_bytes_capped_no_follow};
 
 /// Largest `Statistics.db` read (real ones are a few KiB; the key range and histograms bound
 /// them).
@@ -36,7 +36,7 @@ pub struct SstableCounts {
 #[derive(Debug, thiserror::Error)]
 pub enum StatsError {
     #[error(transparent)]
-    File(#[from] SchemaFileError),
+    File(#[from] ReadFileError),
     #[error("{path}: not an SSTable statistics file name (version-id-format-Statistics.db)")]
     Name { path: PathBuf },
     #[error("{path}: SSTable version {version} is not one Snapkeep reads")]

@@ -1,10 +1,12 @@
 //! The disk of a node: what a table directory holds ([`tree`]), the streaming inode-aware
 //! scanner of the data directories ([`scan`]) and the snapshot holds it tallies ([`holds`]),
 //! filesystem statistics ([`statvfs`]), directories opened once for linking ([`linkat`]), and
-//! paths checked to stay inside the configured data directories, with removal ([`remove`]).
+//! paths checked to stay inside the configured data directories, with removal ([`remove`]),
+//! and small files read capped and never through a link ([`read`]).
 
 pub mod holds;
 pub mod linkat;
+pub mod read;
 pub mod remove;
 pub mod scan;
 pub mod statvfs;
