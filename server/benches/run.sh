@@ -50,5 +50,6 @@ cargo bench --bench restore
 cargo bench --bench reports
 cargo bench --bench store
 cargo bench --bench schedules
+cargo bench --bench metrics
 # Side by side with cassandra-medusa 0.31 (PyPI) on a dev node and versitygw.
 python3 server/benches/medusa.py
