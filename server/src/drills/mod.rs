@@ -415,10 +415,17 @@ impl DrillService {
             .bind(id)
             .execute(&self.pool)
             .await;
-        self.restores
-            .execute(request.id, false)
-            .await
-            .map_err(|e| format!("restore request {} did not start: {e}", request.id))?;
+        if let Err(e) = self.restores.execute(request.id, false).await {
+            // Free the source snapshot's pin and the tables at once, not at approval expiry.
+            if let Err(c) = self
+                .restores
+                .cancel(request.id, &user, "the drill could not start it")
+                .await
+            {
+                tracing::warn!(restore = request.id, error = %c, "cannot cancel a drill's restore request");
+            }
+            return Err(format!("restore request {} did not start: {e}", request.id));
+        }
         let deadline = tokio::time::Instant::now() + RESTORE_LIMIT;
         let done = loop {
             let r = self
