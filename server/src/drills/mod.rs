@@ -206,14 +206,12 @@ impl DrillService {
         schedule_id: Option<i64>,
     ) -> Result<DrillDto, ServiceError> {
         let d = self.start(input, requested_by, schedule_id).await?;
-        let deadline = tokio::time::Instant::now() + RESTORE_LIMIT + Duration::from_secs(600);
-        loop {
-            let now = self.get(d.id).await?;
-            if now.state != "running" || tokio::time::Instant::now() > deadline {
-                return Ok(now);
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+        // The drill's row is final before its job ends (see `run`).
+        if let Some(job) = d.job_id {
+            let limit = RESTORE_LIMIT + Duration::from_secs(600);
+            jobs::ended(&self.pool, job, Duration::from_millis(500), Some(limit)).await?;
         }
+        self.get(d.id).await
     }
 
     /// Names checked: `keyspace.table`, neither a system keyspace nor the drill keyspace.
@@ -426,6 +424,8 @@ impl DrillService {
             }
             return Err(format!("restore request {} did not start: {e}", request.id));
         }
+        // The request's state, not its job's: the restore ends its job before it records
+        // its own end, so a job that has ended does not yet mean a final request.
         let deadline = tokio::time::Instant::now() + RESTORE_LIMIT;
         let done = loop {
             let r = self
