@@ -100,10 +100,20 @@ async fn read_meta(dir: &Path) -> Meta {
     meta
 }
 
-/// A row estimate from a snapshot's SSTables' metadata, as recorded: method `sstables`.
-fn estimated(rows: Option<u64>) -> Option<(i64, &'static str)> {
-    rows.and_then(|n| i64::try_from(n).ok())
-        .map(|n| (n, "sstables"))
+/// The rows recorded for a snapshot table and how they were had: counted as Snapkeep took it,
+/// else what its SSTables' metadata records (`sstables`), else `unknown` (so that later scans
+/// do not read its metadata again).
+fn recorded_rows(
+    counted: Option<(i64, &'static str)>,
+    estimate: Option<u64>,
+) -> (Option<i64>, &'static str) {
+    counted
+        .or_else(|| {
+            estimate
+                .and_then(|n| i64::try_from(n).ok())
+                .map(|n| (n, "sstables"))
+        })
+        .map_or((None, "unknown"), |(n, m)| (Some(n), m))
 }
 
 /// Inserts files in batches (5 values each, well under SQLite's 32,766 parameters).
@@ -257,10 +267,10 @@ pub async fn record(
                     // Rows Snapkeep counted as it took the snapshot, else what the
                     // snapshot's own SSTables record (Cassandra's TRUNCATE and DROP
                     // snapshots, tables too large to count).
-                    let rows = intent
-                        .and_then(|i| i.row_counts.get(&t.id))
-                        .copied()
-                        .or_else(|| estimated(meta.rows_estimate));
+                    let rows = recorded_rows(
+                        intent.and_then(|i| i.row_counts.get(&t.id)).copied(),
+                        meta.rows_estimate,
+                    );
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO snapshot_tables (snapshot_id, keyspace_name, table_name, table_id, data_dir, status, created_at, \
                          expires_at, manifest, schema_cql, row_count, row_count_method, files, size_bytes, exclusive_hold_bytes, shared_hold_bytes) \
@@ -275,8 +285,8 @@ pub async fn record(
                     .bind(meta.expires_at)
                     .bind(&meta.manifest)
                     .bind(&meta.schema)
-                    .bind(rows.map(|r| r.0))
-                    .bind(rows.map(|r| r.1))
+                    .bind(rows.0)
+                    .bind(rows.1)
                     .bind(files)
                     .bind(size as i64)
                     .bind(exclusive as i64)
@@ -302,12 +312,11 @@ pub async fn record(
                             .await?;
                         insert_files(&mut tx, id, &sdir.files.files).await?;
                     }
-                    let mut rows: Option<(Option<i64>, &str)> = intent
-                        .and_then(|i| i.row_counts.get(&t.id))
-                        .map(|(n, m)| (Some(*n), *m));
-                    if rows.is_none() && method.is_none() {
-                        // Recorded before its SSTables' metadata was read: read once, or
-                        // marked `unknown` so that later scans do not read it again.
+                    let counted = intent.and_then(|i| i.row_counts.get(&t.id)).copied();
+                    let rows = if counted.is_some() {
+                        Some(recorded_rows(counted, None))
+                    } else if method.is_none() {
+                        // Recorded before Snapkeep read SSTables' metadata: read it once.
                         let dir = sdir.path.clone();
                         let found = tokio::task::spawn_blocking(move || {
                             crate::node::sstable_stats::estimated_rows(&dir)
@@ -315,11 +324,10 @@ pub async fn record(
                         .await
                         .ok()
                         .flatten();
-                        rows = Some(match estimated(found) {
-                            Some((n, m)) => (Some(n), m),
-                            None => (None, "unknown"),
-                        });
-                    }
+                        Some(recorded_rows(None, found))
+                    } else {
+                        None
+                    };
                     sqlx::query(
                         "UPDATE snapshot_tables SET status = 'present', files = ?, size_bytes = ?, exclusive_hold_bytes = ?, \
                          shared_hold_bytes = ?, row_count = coalesce(?, row_count), row_count_method = coalesce(?, row_count_method) \
@@ -420,4 +428,20 @@ pub async fn record(
     }
     tx.commit().await?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recorded_rows;
+
+    #[test]
+    fn rows_are_counted_else_estimated_else_unknown() {
+        assert_eq!(
+            recorded_rows(Some((10, "count")), Some(12)),
+            (Some(10), "count")
+        );
+        assert_eq!(recorded_rows(None, Some(12)), (Some(12), "sstables"));
+        assert_eq!(recorded_rows(None, None), (None, "unknown"));
+        assert_eq!(recorded_rows(None, Some(u64::MAX)), (None, "unknown"));
+    }
 }
