@@ -315,8 +315,10 @@ pub async fn record(
                     let counted = intent.and_then(|i| i.row_counts.get(&t.id)).copied();
                     let rows = if counted.is_some() {
                         Some(recorded_rows(counted, None))
-                    } else if method.is_none() {
-                        // Recorded before Snapkeep read SSTables' metadata: read it once.
+                    } else if method.is_none() || intent.is_some() {
+                        // Recorded before Snapkeep read SSTables' metadata: read it once. Or
+                        // Snapkeep has just taken it and a scan recorded it while nodetool was
+                        // still linking its files: read its metadata again, now complete.
                         let dir = sdir.path.clone();
                         let found = tokio::task::spawn_blocking(move || {
                             crate::node::sstable_stats::estimated_rows(&dir)
