@@ -147,27 +147,6 @@ impl DrillService {
         }
     }
 
-    fn node(&self, name: Option<&str>) -> Result<NodeConfig, ServiceError> {
-        match name.map(str::trim).filter(|n| !n.is_empty()) {
-            Some(n) => self
-                .nodes
-                .iter()
-                .find(|c| c.name == n)
-                .cloned()
-                .ok_or_else(|| ServiceError::NotFound(format!("node `{n}` is not configured"))),
-            None => match self.nodes.as_slice() {
-                [one] => Ok(one.clone()),
-                [] => Err(ServiceError::Unavailable(
-                    "no Cassandra node is configured".into(),
-                )),
-                _ => Err(ServiceError::bad(
-                    "node",
-                    "several nodes are configured: name the node to drill on",
-                )),
-            },
-        }
-    }
-
     /// Checks a drill and starts it as a `drill` job; answers at once with the drill running.
     pub async fn start(
         &self,
@@ -216,7 +195,12 @@ impl DrillService {
 
     /// Names checked: `keyspace.table`, neither a system keyspace nor the drill keyspace.
     fn check(&self, input: &DrillInput) -> Result<(NodeConfig, Vec<String>), ServiceError> {
-        let node = self.node(input.node.as_deref())?;
+        let node = crate::node::config::choose(
+            &self.nodes,
+            input.node.as_deref().map(str::trim),
+            "the node to drill on",
+        )?
+        .clone();
         if input.tables.is_empty() {
             return Err(ServiceError::bad(
                 "tables",
@@ -226,18 +210,8 @@ impl DrillService {
         let mut tables = Vec::new();
         for t in &input.tables {
             let t = t.trim();
-            let Some((ks, name)) = t.split_once('.') else {
-                return Err(ServiceError::bad(
-                    "tables",
-                    format!("`{t}` is not keyspace.table, e.g. shop.orders"),
-                ));
-            };
-            if ks.is_empty() || name.is_empty() || name.contains('.') {
-                return Err(ServiceError::bad(
-                    "tables",
-                    format!("`{t}` is not keyspace.table, e.g. shop.orders"),
-                ));
-            }
+            let (ks, _) = crate::snapshots::validate::table_name(t)?;
+            let ks = ks.as_str();
             if ks == DRILL_KEYSPACE || crate::restore::plan::SYSTEM_KEYSPACES.contains(&ks) {
                 return Err(ServiceError::bad(
                     "tables",

@@ -202,6 +202,32 @@ impl NodeConfig {
     }
 }
 
+/// The configured node named `name`, or, without a name, the only configured node. `several`
+/// is what the caller must name when there are more (e.g. "the node that holds snapshot `x`").
+pub fn choose<'a>(
+    nodes: &'a [NodeConfig],
+    name: Option<&str>,
+    several: &str,
+) -> Result<&'a NodeConfig, crate::error::ServiceError> {
+    use crate::error::ServiceError;
+    if let Some(n) = name.filter(|n| !n.is_empty()) {
+        return nodes
+            .iter()
+            .find(|c| c.name == n)
+            .ok_or_else(|| ServiceError::NotFound(format!("node `{n}` is not configured")));
+    }
+    match nodes {
+        [one] => Ok(one),
+        [] => Err(ServiceError::Unavailable(
+            "no Cassandra node is configured".into(),
+        )),
+        _ => Err(ServiceError::bad(
+            "node",
+            format!("several nodes are configured: name {several}"),
+        )),
+    }
+}
+
 /// Splits `HOST:PORT` (IPv6 hosts in brackets).
 pub fn split_host_port(addr: &str) -> Option<(String, u16)> {
     let (host, port) = addr.rsplit_once(':')?;

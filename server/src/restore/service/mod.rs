@@ -154,24 +154,12 @@ impl RestoreService {
     }
 
     fn node_for(&self, name: Option<&str>, tag: &str) -> Result<NodeConfig, RestoreError> {
-        if let Some(n) = name.filter(|n| !n.is_empty()) {
-            return self
-                .nodes
-                .iter()
-                .find(|c| c.name == n)
-                .cloned()
-                .ok_or_else(|| RestoreError::NotFound(format!("node `{n}` is not configured")));
-        }
-        match self.nodes.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(RestoreError::Unavailable(
-                "no Cassandra node is configured".into(),
-            )),
-            _ => Err(RestoreError::bad(
-                "node",
-                format!("several nodes are configured: name the node that holds snapshot `{tag}`"),
-            )),
-        }
+        crate::node::config::choose(
+            &self.nodes,
+            name,
+            &format!("the node that holds snapshot `{tag}`"),
+        )
+        .cloned()
     }
 
     async fn cql(&self, node: &NodeConfig) -> Result<Arc<Cql>, RestoreError> {
