@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from '@playwright/test';
@@ -27,6 +27,8 @@ export default async function globalSetup(): Promise<void> {
     timeout: 300_000,
   });
   const config = path.join(nodeDir, 'snapkeep.toml');
+  // Any disk in use raises a filesystem alert, for the alert tests to see on a real node.
+  appendFileSync(config, '\n[alerts]\ndisk_warn_percent = 1\ndisk_critical_percent = 100\n');
   for (const [role, u] of Object.entries(USERS)) {
     execFileSync(binary, ['user', 'add', u.name, '--role', role, '--password-stdin', '--config', config, '--state-dir', stateDir], {
       input: `${u.password}\n`,

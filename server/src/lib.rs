@@ -4,6 +4,7 @@
 //! types, errors, routes and tests; [`http::app`] assembles the axum router and
 //! [`cli::run`] is what `main` calls.
 
+pub mod alerts;
 pub mod auth;
 pub mod backups;
 pub mod calculator;

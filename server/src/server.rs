@@ -107,6 +107,8 @@ impl Server {
             state.backups.spawn_sweeper();
             // Every few seconds: schedules whose time has come run (missed ones once, now).
             state.schedules.spawn_timer();
+            // Every [alerts] interval_secs: alerts evaluated, due webhooks sent.
+            state.alerts.spawn_timer();
         }
         let router = app(state, &config.http);
         Ok(Self {

@@ -33,6 +33,7 @@ pub struct AppState {
     pub drills: crate::drills::DrillService,
     /// `[rpo]`: the targets of the RPO panel.
     pub rpo: Arc<crate::rpo::RpoConfig>,
+    pub alerts: crate::alerts::AlertService,
 }
 
 /// What the services are built from: the nodes and each domain's section of the
@@ -47,6 +48,7 @@ pub struct ServiceConfig {
     pub stores: Vec<crate::backups::StoreConfig>,
     pub backups: crate::backups::BackupsConfig,
     pub rpo: crate::rpo::RpoConfig,
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 impl ServiceConfig {
@@ -61,6 +63,7 @@ impl ServiceConfig {
             stores: config.stores.clone(),
             backups: config.backups.clone(),
             rpo: config.rpo.clone(),
+            alerts: config.alerts.clone(),
         }
     }
 }
@@ -136,6 +139,7 @@ impl AppState {
             config.restore,
         )
         .with_backups(backups.clone());
+        let alerts = crate::alerts::AlertService::new(pool.clone(), config.alerts, backups.clone());
         let node_names = nodes.iter().map(|n| n.name.clone()).collect();
         let drills =
             crate::drills::DrillService::new(pool.clone(), nodes, restores.clone(), sessions);
@@ -159,6 +163,7 @@ impl AppState {
             schedules,
             drills,
             rpo: Arc::new(config.rpo),
+            alerts,
         }
     }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::{
-    AuditPage, AuditQuery, BackupsPageDto, CreateSnapshotRequest, CurrentUser, JobDto,
+    AlertDto, AuditPage, AuditQuery, BackupsPageDto, CreateSnapshotRequest, CurrentUser, JobDto,
     MeasureScope, Measured, OverviewDto, Plan, ReportDto, ReportQuery, RestoreDto, RestoreInput,
     SettingsDto, SnapshotDetailDto, SnapshotFormOptions, SnapshotJobDto, SnapshotPage,
     SnapshotQuery, StoreCopyDto, UploadDto,
@@ -72,6 +72,9 @@ pub trait Backend: Send + Sync {
     fn measure_scopes(&self) -> BoxFuture<'_, Vec<MeasureScope>>;
     /// Measured live data, churn and growth of a scope (`node[/keyspace[.table]]`).
     fn measured(&self, scope: String, days: Option<i64>) -> BoxFuture<'_, Measured>;
+    /// The open alerts (Overview).
+    fn alerts(&self) -> BoxFuture<'_, Vec<AlertDto>>;
+    fn ack_alert(&self, user: CurrentUser, id: String, hours: f64) -> BoxFuture<'_, AlertDto>;
 }
 
 /// What [`Backend`] methods return: a boxed future with a message for the user on error.

@@ -5,11 +5,13 @@
 //!
 //! - [`inventory`]: nodes, filesystems and tables from the last scan; jobs.
 //! - [`snapshots`], [`backups`], [`restores`], [`reports`]: one domain each.
+//! - [`alerts`]: what needs an operator's attention, and its acknowledgement.
 //! - [`auth`]: who is signed in, roles, users, tokens and the audit log.
 //! - [`backend`]: how the server functions reach the server, and what its errors say.
 //! - [`format`]: bytes, durations and query values as text.
 //! - [`time`]: UTC instants and days as text, and parsed back.
 
+pub mod alerts;
 pub mod auth;
 pub mod backend;
 pub mod backups;
@@ -20,6 +22,7 @@ pub mod restores;
 pub mod snapshots;
 pub mod time;
 
+pub use alerts::*;
 pub use auth::*;
 pub use backend::*;
 pub use backups::*;

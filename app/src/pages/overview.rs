@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{
-    FilesystemDto, JobDto, NodeDto, OverviewDto, StartScan, TableDto, format_bytes, format_utc,
-    get_job, get_overview,
+    AckAlert, AlertDto, FilesystemDto, JobDto, NodeDto, OverviewDto, StartScan, TableDto,
+    format_bytes, format_utc, get_job, get_overview, list_alerts,
 };
 use crate::components::{OkBadge, Time, restore_href};
 
@@ -272,6 +272,74 @@ fn overview_view(o: OverviewDto) -> impl IntoView {
     .into_any()
 }
 
+/// One alert: what is wrong, what to do, and (operators) an Acknowledge button.
+fn alert_view(a: AlertDto, ack: ServerAction<AckAlert>) -> impl IntoView {
+    let state = if a.silenced {
+        format!(
+            "acknowledged by {} until {}",
+            a.acked_by.clone().unwrap_or_default(),
+            format_utc(a.silenced_until.unwrap_or_default())
+        )
+    } else {
+        format!("since {}", format_utc(a.first_seen_at))
+    };
+    let id = a.id.clone();
+    let can_ack = !a.silenced && crate::auth::can(crate::api::Role::Operator);
+    view! {
+        <li class=format!("alert {}", a.severity) data-kind=a.kind.clone() data-silenced=a.silenced.to_string()>
+            <span class=format!("badge {}", if a.severity == "critical" { "bad" } else { "kind loud" })>
+                {a.severity.clone()}
+            </span>
+            " "
+            <strong>{a.message.clone()}</strong>
+            <span class="muted">{format!(" ({state})")}</span>
+            <br />
+            <span>{format!("What to do: {}", a.action)}</span>
+            {a.notify_error.clone().map(|e| view! { <br /><span class="muted">{format!("Webhook {}: {e}", a.notify_state)}</span> })}
+            {can_ack.then(|| view! {
+                <button
+                    type="button"
+                    class="inline"
+                    on:click=move |_| {
+                        ack.dispatch(AckAlert { id: id.clone(), hours: 24.0 });
+                    }
+                >
+                    "Acknowledge for 24 h"
+                </button>
+            })}
+        </li>
+    }
+}
+
+/// The open alerts, worst first; acknowledged ones after the others.
+#[component]
+fn Alerts() -> impl IntoView {
+    let ack = ServerAction::<AckAlert>::new();
+    let alerts = Resource::new(move || ack.version().get(), |_| list_alerts());
+    view! {
+        <section class="alerts" aria-label="Alerts">
+            <Transition fallback=|| ()>
+                {move || {
+                    alerts.get().map(|r| match r {
+                        Ok(list) if list.is_empty() => view! { <p class="muted" data-alerts="0">"No alerts."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <h2>{format!("Alerts ({})", list.iter().filter(|a| !a.silenced).count())}</h2>
+                            <ul class="alert-list">{list.into_iter().map(|a| alert_view(a, ack)).collect_view()}</ul>
+                        }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{format!("Cannot load the alerts: {e}")}</p> }.into_any(),
+                    })
+                }}
+            </Transition>
+            {move || {
+                ack.value()
+                    .get()
+                    .and_then(|r| r.err())
+                    .map(|e| view! { <p class="error" role="alert">{format!("Cannot acknowledge: {}", crate::api::server_message(&e))}</p> })
+            }}
+        </section>
+    }
+}
+
 #[component]
 pub fn Overview() -> impl IntoView {
     let overview = Resource::new(|| (), |_| get_overview());
@@ -351,6 +419,7 @@ pub fn Overview() -> impl IntoView {
                 .and_then(|r| r.err())
                 .map(|e| view! { <p class="error" role="alert">{format!("Cannot start a scan: {e}")}</p> })
         }}
+        <Alerts />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 overview

@@ -55,6 +55,8 @@ pub const RPC: &[(&str, Role, bool)] = &[
     ("snapshot_upload", Role::Operator, true),
     ("measure_scopes", Role::Viewer, false),
     ("measured", Role::Viewer, false),
+    ("alerts", Role::Viewer, false),
+    ("alert_ack", Role::Operator, true),
 ];
 
 /// `/api/v1` routes (axum path patterns) that change state, with the role they need. Every
@@ -93,6 +95,7 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     ("DELETE", "/api/v1/schedules/{id}", Role::Operator),
     ("POST", "/api/v1/schedules/{id}/run", Role::Operator),
     ("POST", "/api/v1/drills", Role::Operator),
+    ("POST", "/api/v1/alerts/{id}/ack", Role::Operator),
 ];
 
 /// `/api/v1` GET routes that need more than a viewer.

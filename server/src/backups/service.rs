@@ -1281,6 +1281,25 @@ impl BackupService {
 
     /// The incremental backups waiting on each node, with the shipping rate.
     pub async fn backlog(&self) -> Result<BacklogDto, ServiceError> {
+        Ok(BacklogDto {
+            nodes: self.backlog_nodes(true).await?,
+            uploads: self.uploads(None, None, 50).await?,
+        })
+    }
+
+    /// Per node, the warning its backlog gives (shipping off, or falling behind), read from
+    /// the disk and the catalog only (no nodetool).
+    pub async fn backlog_warnings(&self) -> Result<Vec<(String, String)>, ServiceError> {
+        Ok(self
+            .backlog_nodes(false)
+            .await?
+            .into_iter()
+            .filter_map(|n| n.warning.map(|w| (n.node, w)))
+            .collect())
+    }
+
+    /// Each node's backlog; `status` also asks nodetool whether incremental backups are on.
+    async fn backlog_nodes(&self, status: bool) -> Result<Vec<BacklogNode>, ServiceError> {
         let now = now_ms();
         let mut nodes = Vec::new();
         for nc in self.nodes.iter() {
@@ -1311,7 +1330,11 @@ impl BackupService {
                     oldest_age_secs: ((now - oldest).max(0) / 1000) as u64,
                 });
             }
-            let status = n.incremental_backups().await.ok();
+            let status = if status {
+                n.incremental_backups().await.ok()
+            } else {
+                None
+            };
             let (shipped_bytes, shipped_files, last): (i64, i64, Option<i64>) = sqlx::query_as(
                 "SELECT COALESCE(SUM(CASE WHEN created_at >= ? THEN bytes END), 0), \
                  COALESCE(SUM(CASE WHEN created_at >= ? THEN files END), 0), MAX(created_at) \
@@ -1360,10 +1383,7 @@ impl BackupService {
                 tables: out_tables,
             });
         }
-        Ok(BacklogDto {
-            nodes,
-            uploads: self.uploads(None, None, 50).await?,
-        })
+        Ok(nodes)
     }
 
     /// `nodetool enablebackup`/`disablebackup` on a node; returns the state it reports after.

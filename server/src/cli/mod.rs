@@ -9,6 +9,7 @@
 //! - [`client`]: the CLI's side of the REST API those two use.
 
 pub mod admin;
+pub mod alerts;
 pub mod backups;
 pub mod client;
 pub mod devnode;
@@ -133,6 +134,13 @@ pub enum Command {
         #[command(subcommand)]
         action: schedule::ScheduleCommand,
     },
+    /// Alerts: what needs attention now, and acknowledging it.
+    Alerts {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        action: alerts::AlertsCommand,
+    },
     /// Restore drills: proof that snapshots restore, without touching live tables.
     Drill {
         #[command(flatten)]
@@ -225,6 +233,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }),
         Command::Schedule { server, action } => api_command(server, |c, json| async move {
             schedule::run_schedule(&c, action, json).await
+        }),
+        Command::Alerts { server, action } => api_command(server, |c, json| async move {
+            alerts::run_alerts(&c, action, json).await
         }),
         Command::Drill { server, action } => api_command(server, |c, json| async move {
             drill::run_drill(&c, action, json).await

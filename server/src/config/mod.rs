@@ -94,6 +94,8 @@ pub struct Config {
     pub backups: crate::backups::BackupsConfig,
     /// `[rpo]`: target recovery points of the RPO panel.
     pub rpo: crate::rpo::RpoConfig,
+    /// `[alerts]`: thresholds, the webhook.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// The file form: every field optional, unknown keys refused.
@@ -122,6 +124,8 @@ struct FileConfig {
     backups: crate::backups::BackupsConfig,
     #[serde(default)]
     rpo: crate::rpo::RpoConfig,
+    #[serde(default)]
+    alerts: crate::alerts::AlertsConfig,
 }
 
 /// Overrides given on the command line (highest precedence).
@@ -300,6 +304,13 @@ impl Config {
             source_name: file_name.clone().unwrap_or_else(|| "configuration".into()),
             message,
         })?;
+        parsed
+            .alerts
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                source_name: file_name.clone().unwrap_or_else(|| "configuration".into()),
+                message,
+            })?;
         Ok(Config {
             listen: listen_addr,
             state_dir,
@@ -315,6 +326,7 @@ impl Config {
             stores,
             backups: parsed.backups,
             rpo: parsed.rpo,
+            alerts: parsed.alerts,
         })
     }
 

@@ -25,6 +25,7 @@ pub struct Services {
     pub restores: crate::restore::RestoreService,
     pub reports: crate::reports::ReportService,
     pub backups: crate::backups::BackupService,
+    pub alerts: crate::alerts::AlertService,
 }
 
 fn msg(e: impl std::fmt::Display) -> String {
@@ -32,6 +33,23 @@ fn msg(e: impl std::fmt::Display) -> String {
 }
 
 impl Backend for Services {
+    fn alerts(&self) -> BoxFuture<'_, Vec<app::api::AlertDto>> {
+        Box::pin(async move { self.alerts.list(false).await.map_err(msg) })
+    }
+    fn ack_alert(
+        &self,
+        user: CurrentUser,
+        id: String,
+        hours: f64,
+    ) -> BoxFuture<'_, app::api::AlertDto> {
+        Box::pin(async move {
+            let input = app::api::AckInput {
+                hours: Some(hours),
+                comment: None,
+            };
+            self.alerts.ack(&id, &user.name, input).await.map_err(msg)
+        })
+    }
     fn backups(&self) -> BoxFuture<'_, app::api::BackupsPageDto> {
         Box::pin(async move {
             Ok(app::api::BackupsPageDto {

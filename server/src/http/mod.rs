@@ -57,6 +57,7 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         restores: state.restores.clone(),
         reports: state.reports.clone(),
         backups: state.backups.clone(),
+        alerts: state.alerts.clone(),
     });
     let context = move || {
         leptos::prelude::provide_context(backend.clone());
@@ -174,6 +175,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::schedules::routes::router())
         .merge(crate::drills::routes::router())
         .merge(crate::rpo::routes::router())
+        .merge(crate::alerts::routes::router())
         .split_for_parts()
 }
 

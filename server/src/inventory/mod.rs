@@ -445,6 +445,20 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
             .await
             .map_err(|e| e.to_string())?;
     }
+    for l in &scan.leftovers {
+        sqlx::query(
+            "INSERT OR IGNORE INTO scan_leftovers (scan_id, path, kind, bytes, files, modified_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(scan_id)
+        .bind(l.path.display().to_string())
+        .bind(l.kind)
+        .bind(l.bytes as i64)
+        .bind(l.files as i64)
+        .bind(l.modified_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    }
     tx.commit().await.map_err(|e| e.to_string())?;
     let opts = RecordOptions {
         scope: Scope::Node,

@@ -2,7 +2,7 @@
 //! hold and `backups/` bytes of the newest scan, snapshot counts and the times of the newest
 //! snapshot, off-node copy and passed restore drill; per data directory the filesystem's free bytes and inodes;
 //! jobs finished by kind and outcome with their durations; per schedule the next run and the
-//! runs by outcome. Label values come only from names in the catalog (node, keyspace, table,
+//! runs by outcome; open alerts by kind and severity. Label values come only from names in the catalog (node, keyspace, table,
 //! data directory, job kind, schedule), never from a request.
 
 use std::fmt::Write as _;
@@ -286,6 +286,28 @@ async fn write_all(pool: &SqlitePool, out: &mut String) -> Result<(), sqlx::Erro
     for (name, state, n) in &runs {
         let l = labels(&[("schedule", name), ("outcome", state)]);
         let _ = writeln!(out, "snapkeep_schedule_runs_total{l} {n}");
+    }
+    let alerts: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT kind, severity, coalesce(silenced_until > ?, 0), count(*) FROM alerts \
+         WHERE resolved_at IS NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    )
+    .bind(crate::clock::now_ms())
+    .fetch_all(pool)
+    .await?;
+    help(
+        out,
+        "snapkeep_alerts",
+        "gauge",
+        "Open alerts by kind and severity, as of their last evaluation; silenced = 1 for acknowledged ones.",
+    );
+    for (kind, severity, silenced, n) in &alerts {
+        let silenced = if *silenced != 0 { "1" } else { "0" };
+        let l = labels(&[
+            ("kind", kind),
+            ("severity", severity),
+            ("silenced", silenced),
+        ]);
+        let _ = writeln!(out, "snapkeep_alerts{l} {n}");
     }
     Ok(())
 }

@@ -15,9 +15,7 @@ use super::control::require_down;
 use super::disk::{TableRef, real_dirs_below};
 use super::staging::{check_snapshot_unchanged, link_files};
 
-/// Directory (in each table directory and in the commit log directory) where a full-node
-/// restore moves the files it replaces, one subdirectory per restore (its safety tag).
-pub const ASIDE_DIR: &str = ".snapkeep-aside";
+pub use crate::node::disk::ASIDE_DIR;
 
 /// The directory of a table as the plan names it, re-derived from the configuration and
 /// catalog names and checked: under a configured data directory, no `..`, no symbolic link.

@@ -13,8 +13,7 @@ use super::NodeConfig;
 use crate::node::Nodetool;
 use crate::node::disk::OpenDir;
 
-/// Directory under a data directory where restores stage hard links before `nodetool import`.
-pub const STAGING_DIR: &str = ".snapkeep-staging";
+pub use crate::node::disk::STAGING_DIR;
 
 /// The staging directory of a table, checked to be inside the node's data directory; neither
 /// the data directory nor any staging directory on the way may be a symbolic link (a link

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod alerts;
 mod backups;
 mod drills;
 mod fullnode;

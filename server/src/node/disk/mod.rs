@@ -18,8 +18,8 @@ pub use remove::{
     RemoveError, TableRef, component, real_dirs_below, remove_snapshot_dir, snapshot_dir, table_dir,
 };
 pub use scan::{
-    DataDirScan, NodeScan, ScanError, TableFilter, TableSink, TableSummary, scan_data_dirs,
-    scan_data_dirs_filtered, scan_streaming,
+    ASIDE_DIR, DataDirScan, Leftover, NodeScan, STAGING_DIR, ScanError, TableFilter, TableSink,
+    TableSummary, scan_data_dirs, scan_data_dirs_filtered, scan_streaming,
 };
 pub use statvfs::{FsStats, fs_stats};
 pub use tree::{FileEntry, FileFigures, FileSet, SnapshotDir, TableDir};

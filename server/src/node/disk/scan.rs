@@ -66,6 +66,28 @@ pub struct UnknownEntry {
     pub reason: String,
 }
 
+/// Directory under a data directory where restores stage hard links before `nodetool import`.
+pub const STAGING_DIR: &str = ".snapkeep-staging";
+
+/// Directory (in each table directory and in the commit log directory) where a full-node
+/// restore moves the files it replaces, one subdirectory per restore (its safety tag).
+pub const ASIDE_DIR: &str = ".snapkeep-aside";
+
+/// A directory Snapkeep's own restores made in a data directory: a restore's staging
+/// (`<data dir>/.snapkeep-staging/<name>/`) or files a full-node restore set aside
+/// (`<table dir>/.snapkeep-aside/<tag>/`). Neither is live data nor a snapshot; the scan
+/// measures them so that one left behind is seen (and never counted as live SSTables).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Leftover {
+    pub path: PathBuf,
+    /// `staging` or `aside`.
+    pub kind: &'static str,
+    pub bytes: u64,
+    pub files: u64,
+    /// Last modification of the directory itself (Unix ms), when readable.
+    pub modified_ms: Option<i64>,
+}
+
 /// One scanned data directory and its filesystem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DataDirScan {
@@ -78,6 +100,7 @@ pub struct DataDirScan {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 struct Findings {
     unknown: Vec<UnknownEntry>,
+    leftovers: Vec<Leftover>,
     problems: Vec<String>,
     files_seen: u64,
 }
@@ -92,6 +115,8 @@ pub struct NodeScan {
     /// several data directories) are next to each other.
     pub tables: Vec<TableSummary>,
     pub unknown: Vec<UnknownEntry>,
+    /// Staging and aside directories of Snapkeep's restores.
+    pub leftovers: Vec<Leftover>,
     /// Files or directories that could not be read (the scan goes on without them).
     pub problems: Vec<String>,
     /// Files seen, all sets together.
@@ -210,6 +235,7 @@ pub fn scan_streaming(
     });
     read_tables(groups, &mut scan, &mut found, each);
     scan.unknown = found.unknown;
+    scan.leftovers = found.leftovers;
     scan.problems = found.problems;
     scan.files_seen = found.files_seen;
     scan.finish()
@@ -277,6 +303,10 @@ fn list_tables(
             continue;
         }
         let keyspace = ks.file_name().to_string_lossy().into_owned();
+        if keyspace == STAGING_DIR {
+            measure_leftovers(&ks_path, "staging", found);
+            continue;
+        }
         let tables = match fs::read_dir(&ks_path) {
             Ok(t) => t,
             Err(e) => {
@@ -358,6 +388,7 @@ fn read_tables(
         drop(tx);
         for (parts, local) in rx {
             found.unknown.extend(local.unknown);
+            found.leftovers.extend(local.leftovers);
             found.problems.extend(local.problems);
             found.files_seen += local.files_seen;
             let (first, parts) = scan.add_table(parts);
@@ -399,6 +430,7 @@ fn read_table(p: &Pending, scan: &mut Findings) -> TableDir {
             match name.as_str() {
                 "snapshots" => snapshots = scan_snapshots(&entry.path(), scan),
                 "backups" => walk_files(&entry.path(), "", &mut backups, scan),
+                ASIDE_DIR => measure_leftovers(&entry.path(), "aside", scan),
                 // Secondary-index SSTables live in `.<index name>/`.
                 n if n.starts_with('.') => walk_files(&entry.path(), n, &mut live, scan),
                 _ => scan.unknown.push(UnknownEntry {
@@ -420,6 +452,45 @@ fn read_table(p: &Pending, scan: &mut Findings) -> TableDir {
         live,
         snapshots,
         backups,
+    }
+}
+
+/// Measures each directory in `parent` (one per restore) as a [`Leftover`] of `kind`.
+fn measure_leftovers(parent: &Path, kind: &'static str, scan: &mut Findings) {
+    let entries = match fs::read_dir(parent) {
+        Ok(e) => e,
+        Err(e) => {
+            scan.problems
+                .push(format!("cannot read {}: {e}", parent.display()));
+            return;
+        }
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if !entry.file_type().is_ok_and(|ft| ft.is_dir()) {
+            scan.unknown.push(UnknownEntry {
+                path: entry.path(),
+                reason: format!(
+                    "not a directory inside {kind} directory {}",
+                    parent.display()
+                ),
+            });
+            continue;
+        }
+        let mut files = FileSet::default();
+        walk_files(&entry.path(), "", &mut files, scan);
+        let modified_ms = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64);
+        scan.leftovers.push(Leftover {
+            path: entry.path(),
+            kind,
+            bytes: files.files.iter().map(|f| f.size).sum(),
+            files: files.files.len() as u64,
+            modified_ms,
+        });
     }
 }
 
@@ -583,6 +654,46 @@ mod tests {
         assert_eq!(t.snapshots[0].files.bytes(), 1630);
         assert_eq!(t.backups.bytes, 900);
         assert!(scan.data_dirs[0].fs.is_some());
+    }
+
+    #[test]
+    fn restore_staging_and_aside_directories_are_leftovers_not_live_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = tree(dir.path());
+        write(
+            &t.join(ASIDE_DIR)
+                .join("pre-restore-1")
+                .join("nb-7-big-Data.db"),
+            4000,
+        );
+        let staged = dir
+            .path()
+            .join(STAGING_DIR)
+            .join("restore-3")
+            .join("shop")
+            .join("orders");
+        write(&staged.join("nb-1-big-Data.db"), 250);
+        let scan = scan_data_dirs(&[dir.path().to_path_buf()]);
+        assert!(scan.problems.is_empty(), "{:?}", scan.problems);
+        assert_eq!(
+            scan.tables.len(),
+            1,
+            "the staging directory is not a keyspace"
+        );
+        assert_eq!(scan.tables[0].live.bytes, 1400, "aside files are not live");
+        assert!(scan.unknown.is_empty(), "{:?}", scan.unknown);
+        let mut found: Vec<(&str, u64, u64)> = scan
+            .leftovers
+            .iter()
+            .map(|l| (l.kind, l.bytes, l.files))
+            .collect();
+        found.sort();
+        assert_eq!(found, [("aside", 4000, 1), ("staging", 250, 1)]);
+        assert!(
+            scan.leftovers
+                .iter()
+                .any(|l| l.path == t.join(ASIDE_DIR).join("pre-restore-1"))
+        );
     }
 
     #[test]
