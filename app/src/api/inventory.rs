@@ -7,6 +7,42 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use super::backend::backend;
 
+/// A filesystem's bytes (or inodes) with the one definition every page, API figure, report
+/// and alert uses: **free** is what Cassandra's user can still write (statvfs `f_bavail`;
+/// for inodes `f_ffree`), **reserved** what only root may still use (`f_bfree − f_bavail`,
+/// zero for inodes), and **used = total − free**, so the reserve counts as used: a disk is
+/// full for Cassandra when `free` is zero, whatever root could still write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskUse {
+    pub total: i64,
+    pub free: i64,
+    pub reserved: i64,
+}
+
+impl DiskUse {
+    /// From statvfs figures: `avail` is `f_bavail` (in bytes), `bfree` is `f_bfree` when known.
+    pub fn new(total: i64, avail: i64, bfree: Option<i64>) -> Self {
+        let total = total.max(0);
+        let free = avail.clamp(0, total);
+        Self {
+            total,
+            free,
+            reserved: bfree.map_or(0, |b| (b.min(total) - free).max(0)),
+        }
+    }
+    pub fn used(&self) -> i64 {
+        self.total - self.free
+    }
+    /// Used over total, in percent (0 for an empty total).
+    pub fn used_percent(&self) -> f64 {
+        if self.total > 0 {
+            self.used() as f64 * 100.0 / self.total as f64
+        } else {
+            0.0
+        }
+    }
+}
+
 /// One filesystem holding a data directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -19,6 +55,21 @@ pub struct FilesystemDto {
     pub free_inodes: Option<i64>,
     /// Why the directory could not be scanned, if it could not.
     pub error: Option<String>,
+}
+
+impl FilesystemDto {
+    /// Its bytes, as [`DiskUse`] defines them.
+    pub fn bytes(&self) -> Option<DiskUse> {
+        Some(DiskUse::new(
+            self.total_bytes?,
+            self.avail_bytes?,
+            self.free_bytes,
+        ))
+    }
+    /// Its inodes, as [`DiskUse`] defines them.
+    pub fn inodes(&self) -> Option<DiskUse> {
+        Some(DiskUse::new(self.total_inodes?, self.free_inodes?, None))
+    }
 }
 
 /// One Cassandra node and what Snapkeep last saw of it.
@@ -135,4 +186,37 @@ pub async fn start_scan() -> Result<JobDto, ServerFnError> {
 #[server(prefix = "/rpc", endpoint = "job")]
 pub async fn get_job(id: i64) -> Result<Option<JobDto>, ServerFnError> {
     backend()?.job(id).await.map_err(ServerFnError::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_definition_of_free_and_used_with_roots_reserve_counted_as_used() {
+        // statvfs: 1000 bytes, 200 free (f_bfree), of which 150 for Cassandra (f_bavail).
+        let d = DiskUse::new(1000, 150, Some(200));
+        assert_eq!((d.free, d.reserved, d.used()), (150, 50, 850));
+        assert_eq!(d.used_percent(), 85.0);
+        // Figures out of order (a racing statvfs, a bad row) never give negative parts.
+        let d = DiskUse::new(100, 150, Some(120));
+        assert_eq!((d.free, d.reserved, d.used()), (100, 0, 0));
+        assert_eq!(DiskUse::new(0, 0, None).used_percent(), 0.0);
+        let fs = FilesystemDto {
+            data_dir: "/d".into(),
+            total_bytes: Some(1000),
+            avail_bytes: Some(150),
+            free_bytes: Some(200),
+            total_inodes: Some(10),
+            free_inodes: Some(4),
+            error: None,
+        };
+        assert_eq!(fs.bytes().map(|b| b.used()), Some(850));
+        assert_eq!(fs.inodes().map(|i| (i.used(), i.reserved)), Some((6, 0)));
+        let unknown = FilesystemDto {
+            avail_bytes: None,
+            ..fs
+        };
+        assert_eq!(unknown.bytes(), None);
+    }
 }

@@ -45,28 +45,31 @@ fn UsageBar(label: &'static str, used: i64, total: i64, text: String) -> impl In
 }
 
 fn filesystem_view(fs: FilesystemDto) -> impl IntoView {
-    let body = match (
-        &fs.error,
-        fs.total_bytes,
-        fs.free_bytes,
-        fs.total_inodes,
-        fs.free_inodes,
-    ) {
-        (None, Some(tb), Some(fb), Some(ti), Some(fi)) => {
-            let ub = tb - fb;
-            let ui = ti - fi;
+    let body = match (&fs.error, fs.bytes(), fs.inodes()) {
+        (None, Some(b), Some(i)) => {
+            // Free is what Cassandra can still write; root's reserve counts as used.
+            let reserved = if b.reserved > 0 {
+                format!(", {} more reserved for root", format_bytes(b.reserved))
+            } else {
+                String::new()
+            };
             view! {
                 <UsageBar
                     label="Disk"
-                    used=ub
-                    total=tb
-                    text=format!("{} used of {} ({} free)", format_bytes(ub), format_bytes(tb), format_bytes(fb))
+                    used=b.used()
+                    total=b.total
+                    text=format!(
+                        "{} used of {} ({} free for Cassandra{reserved})",
+                        format_bytes(b.used()),
+                        format_bytes(b.total),
+                        format_bytes(b.free),
+                    )
                 />
                 <UsageBar
                     label="Inodes"
-                    used=ui
-                    total=ti
-                    text=format!("{ui} used of {ti} ({fi} free)")
+                    used=i.used()
+                    total=i.total
+                    text=format!("{} used of {} ({} free)", i.used(), i.total, i.free)
                 />
             }
             .into_any()

@@ -1,7 +1,7 @@
 //! The rules: from what the catalog (and each node's `backups/` backlog) says now, the alerts
 //! that fire, each with what to do. Pure: [`evaluate`] takes [`Facts`] and a time.
 
-use app::api::format_bytes;
+use app::api::{DiskUse, format_bytes};
 
 use super::AlertsConfig;
 
@@ -114,17 +114,10 @@ const HOUR: i64 = 3_600_000;
 /// Cassandra clears a snapshot whose TTL passed within minutes; past this, it did not.
 const TTL_GRACE_MS: i64 = HOUR;
 
-fn percent(part: i64, whole: i64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
-}
-
-/// `df`'s use: used over what a user could have (used + available), so root's reserve does not
-/// hide a full disk.
+/// Used over total as `app::api::DiskUse` defines it (root's reserve counts as used).
 fn bytes_used_percent(f: &FsFact) -> Option<f64> {
-    let total = f.total_bytes?;
-    let avail = f.avail_bytes?;
-    let used = total - f.free_bytes.unwrap_or(avail);
-    percent(used, used + avail)
+    let d = DiskUse::new(f.total_bytes?, f.avail_bytes?, f.free_bytes);
+    (d.total > 0).then(|| d.used_percent())
 }
 
 fn level(pct: f64, warn: f64, critical: f64) -> Option<&'static str> {
@@ -229,7 +222,7 @@ fn filesystems(facts: &Facts, c: &AlertsConfig, out: &mut Vec<Fired>) {
                 node: Some(f.node.clone()),
                 subject: format!("{}:{}", f.node, f.data_dir),
                 message: format!(
-                    "the filesystem of {} on node {} is {pct:.1} % full ({} available)",
+                    "the filesystem of {} on node {} is {pct:.1} % full ({} free for Cassandra)",
                     f.data_dir,
                     f.node,
                     format_bytes(f.avail_bytes.unwrap_or(0).max(0))
@@ -237,8 +230,13 @@ fn filesystems(facts: &Facts, c: &AlertsConfig, out: &mut Vec<Fired>) {
                 action: "free space: clear old snapshots (the Snapshots page shows what each one holds exclusively) and ship incremental backups; compaction needs free space to run".into(),
             });
         }
-        if let (Some(total), Some(free)) = (f.total_inodes, f.free_inodes)
-            && let Some(pct) = percent(total - free, total)
+        let inodes = match (f.total_inodes, f.free_inodes) {
+            (Some(total), Some(free)) if total > 0 => {
+                Some((DiskUse::new(total, free, None).used_percent(), free))
+            }
+            _ => None,
+        };
+        if let Some((pct, free)) = inodes
             && let Some(severity) = level(pct, c.inodes_warn_percent, c.inodes_critical_percent)
         {
             out.push(Fired {

@@ -29,10 +29,14 @@ fn filesystems_warn_then_turn_critical_as_df_counts_use() {
         ..Facts::default()
     };
     assert!(evaluate(&fs(500, 550, 50), &c, NOW).is_empty());
-    // 800 used of 950 a user could have (150 available; root keeps 50): 84 %.
+    // 150 free for Cassandra of 1000 (root keeps 50 more, counted as used): 85 % used.
     let fired = evaluate(&fs(150, 200, 50), &c, NOW);
     assert_eq!(kinds(&fired), [("filesystem_bytes", "warning")]);
-    assert!(fired[0].message.contains("84.2 %"), "{}", fired[0].message);
+    assert!(
+        fired[0].message.contains("85.0 % full"),
+        "{}",
+        fired[0].message
+    );
     assert!(fired[0].action.contains("clear old snapshots"));
     let fired = evaluate(&fs(50, 100, 5), &c, NOW);
     assert_eq!(

@@ -715,13 +715,13 @@ impl BackupService {
         let (_, bytes) = manifest.totals();
         for dir in &nc.data_dirs {
             if let Ok(fs) = n.fs_stats(dir)
-                && fs.free_bytes < bytes.saturating_mul(11) / 10
+                && fs.avail_bytes < bytes.saturating_mul(11) / 10
             {
                 return Err(ServiceError::Conflict(format!(
-                    "fetching snapshot {tag} needs {} on {}, which has {} free",
+                    "fetching snapshot {tag} needs {} on {}, which has {} free for Cassandra",
                     format_bytes(bytes as i64),
                     dir.display(),
-                    format_bytes(fs.free_bytes as i64)
+                    format_bytes(fs.avail_bytes as i64)
                 )));
             }
         }

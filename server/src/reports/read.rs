@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use app::api::{FsPoint, GroupSummary, StoragePoint, TopHold, TopSnapshot};
+use app::api::{DiskUse, FsPoint, GroupSummary, StoragePoint, TopHold, TopSnapshot};
 use futures::TryStreamExt as _;
 use sqlx::SqlitePool;
 
@@ -449,14 +449,15 @@ pub async fn filesystem_data(
             .into_iter()
             .map(|(at, (n, tb, ab, ti, fi))| {
                 let (tb, ab, ti, fi) = (avg(tb, n), avg(ab, n), avg(ti, n), avg(fi, n));
+                let (bytes, inodes) = (DiskUse::new(tb, ab, None), DiskUse::new(ti, fi, None));
                 FsPoint {
                     at,
-                    used_bytes: tb - ab,
-                    avail_bytes: ab,
-                    total_bytes: tb,
-                    used_inodes: ti - fi,
-                    free_inodes: fi,
-                    total_inodes: ti,
+                    used_bytes: bytes.used(),
+                    avail_bytes: bytes.free,
+                    total_bytes: bytes.total,
+                    used_inodes: inodes.used(),
+                    free_inodes: inodes.free,
+                    total_inodes: inodes.total,
                 }
             })
             .collect();

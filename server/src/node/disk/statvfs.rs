@@ -18,8 +18,9 @@ pub struct FsStats {
 }
 
 impl FsStats {
+    /// Total − available: root's reserve counts as used (see `app::api::DiskUse`).
     pub fn used_bytes(&self) -> u64 {
-        self.total_bytes.saturating_sub(self.free_bytes)
+        self.total_bytes.saturating_sub(self.avail_bytes)
     }
     pub fn used_inodes(&self) -> u64 {
         self.total_inodes.saturating_sub(self.free_inodes)
