@@ -40,3 +40,8 @@ CREATE TABLE scan_leftovers (
     modified_at INTEGER,
     PRIMARY KEY (scan_id, path)
 ) STRICT;
+
+-- What clearing a snapshot frees in inodes (links only it has), next to the bytes; measured
+-- by each scan like exclusive_hold_bytes.
+ALTER TABLE snapshot_tables ADD COLUMN exclusive_hold_inodes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE snapshots ADD COLUMN exclusive_hold_inodes INTEGER NOT NULL DEFAULT 0;

@@ -109,6 +109,8 @@ impl Server {
             state.schedules.spawn_timer();
             // Every [alerts] interval_secs: alerts evaluated, due webhooks sent.
             state.alerts.spawn_timer();
+            // Every [retention] interval_secs: TRUNCATE/DROP snapshots past their days go.
+            state.auto_retention.spawn_timer();
         }
         let router = app(state, &config.http);
         Ok(Self {

@@ -34,6 +34,8 @@ pub struct AppState {
     /// `[rpo]`: the targets of the RPO panel.
     pub rpo: Arc<crate::rpo::RpoConfig>,
     pub alerts: crate::alerts::AlertService,
+    /// Retention of TRUNCATE/DROP snapshots.
+    pub auto_retention: crate::schedules::auto::AutoRetention,
 }
 
 /// What the services are built from: the nodes and each domain's section of the
@@ -49,6 +51,7 @@ pub struct ServiceConfig {
     pub backups: crate::backups::BackupsConfig,
     pub rpo: crate::rpo::RpoConfig,
     pub alerts: crate::alerts::AlertsConfig,
+    pub retention: crate::schedules::auto::RetentionConfig,
 }
 
 impl ServiceConfig {
@@ -64,6 +67,7 @@ impl ServiceConfig {
             backups: config.backups.clone(),
             rpo: config.rpo.clone(),
             alerts: config.alerts.clone(),
+            retention: config.retention.clone(),
         }
     }
 }
@@ -139,7 +143,17 @@ impl AppState {
             config.restore,
         )
         .with_backups(backups.clone());
-        let alerts = crate::alerts::AlertService::new(pool.clone(), config.alerts, backups.clone());
+        let alerts = crate::alerts::AlertService::new(
+            pool.clone(),
+            config.alerts,
+            config.retention.auto_snapshot_days,
+            backups.clone(),
+        );
+        let auto_retention = crate::schedules::auto::AutoRetention::new(
+            pool.clone(),
+            snapshots.clone(),
+            config.retention,
+        );
         let node_names = nodes.iter().map(|n| n.name.clone()).collect();
         let drills =
             crate::drills::DrillService::new(pool.clone(), nodes, restores.clone(), sessions);
@@ -164,6 +178,7 @@ impl AppState {
             drills,
             rpo: Arc::new(config.rpo),
             alerts,
+            auto_retention,
         }
     }
 }

@@ -35,9 +35,6 @@ pub struct AlertsConfig {
     /// The same for its inodes.
     pub inodes_warn_percent: f64,
     pub inodes_critical_percent: f64,
-    /// Snapshots Cassandra takes on TRUNCATE and DROP (`auto_snapshot`) are kept this many
-    /// days; older ones still on a node are an alert.
-    pub auto_snapshot_days: f64,
     /// A schedule this many minutes past its due time without a run is an alert.
     pub schedule_late_minutes: u64,
     /// How often the server evaluates the alerts and sends webhooks (seconds).
@@ -55,7 +52,6 @@ impl Default for AlertsConfig {
             disk_critical_percent: 90.0,
             inodes_warn_percent: 80.0,
             inodes_critical_percent: 90.0,
-            auto_snapshot_days: 7.0,
             schedule_late_minutes: 30,
             interval_secs: 60,
             keep_resolved_days: 30,
@@ -115,12 +111,6 @@ impl AlertsConfig {
                 "[alerts] a *_warn_percent is above its *_critical_percent; e.g. 80 and 90".into(),
             );
         }
-        if !(self.auto_snapshot_days.is_finite() && self.auto_snapshot_days > 0.0) {
-            return Err(format!(
-                "[alerts] auto_snapshot_days = {} is not a positive number of days, e.g. 7",
-                self.auto_snapshot_days
-            ));
-        }
         if self.interval_secs == 0 {
             return Err("[alerts] interval_secs must be at least 1, e.g. 60".into());
         }
@@ -142,6 +132,8 @@ impl AlertsConfig {
 pub struct AlertService {
     pool: SqlitePool,
     config: Arc<AlertsConfig>,
+    /// `[retention] auto_snapshot_days`: TRUNCATE/DROP snapshots older than this fire.
+    auto_snapshot_days: f64,
     backups: crate::backups::BackupService,
     /// One evaluation at a time (the timer and readers).
     evaluating: Arc<tokio::sync::Mutex<()>>,
@@ -151,11 +143,13 @@ impl AlertService {
     pub fn new(
         pool: SqlitePool,
         config: AlertsConfig,
+        auto_snapshot_days: f64,
         backups: crate::backups::BackupService,
     ) -> Self {
         Self {
             pool,
             config: Arc::new(config),
+            auto_snapshot_days,
             backups,
             evaluating: Arc::default(),
         }
@@ -174,7 +168,7 @@ impl AlertService {
         };
         let mut facts = store::gather(&self.pool, now).await?;
         facts.backlog = backlog;
-        let fired = rules::evaluate(&facts, &self.config, now);
+        let fired = rules::evaluate(&facts, &self.config, self.auto_snapshot_days, now);
         store::record(&self.pool, &fired, now, self.config.webhook.is_some()).await?;
         store::prune(
             &self.pool,

@@ -131,7 +131,12 @@ fn level(pct: f64, warn: f64, critical: f64) -> Option<&'static str> {
 }
 
 /// The alerts that fire at `now`.
-pub fn evaluate(facts: &Facts, config: &AlertsConfig, now: i64) -> Vec<Fired> {
+pub fn evaluate(
+    facts: &Facts,
+    config: &AlertsConfig,
+    auto_snapshot_days: f64,
+    now: i64,
+) -> Vec<Fired> {
     let mut out = Vec::new();
     filesystems(facts, config, &mut out);
     for n in &facts.unreachable {
@@ -161,7 +166,7 @@ pub fn evaluate(facts: &Facts, config: &AlertsConfig, now: i64) -> Vec<Fired> {
             action: "ship them (`snapkeep backups ship`, or ship_backups = true for the node) or turn incremental backups off; see the Backups page".into(),
         });
     }
-    snapshots(facts, config, now, &mut out);
+    snapshots(facts, auto_snapshot_days, now, &mut out);
     for d in &facts.dropped {
         if d.keyspace == crate::restore::DRILL_KEYSPACE {
             continue;
@@ -254,9 +259,9 @@ fn filesystems(facts: &Facts, c: &AlertsConfig, out: &mut Vec<Fired>) {
     }
 }
 
-fn snapshots(facts: &Facts, c: &AlertsConfig, now: i64, out: &mut Vec<Fired>) {
+fn snapshots(facts: &Facts, auto_snapshot_days: f64, now: i64, out: &mut Vec<Fired>) {
     use std::collections::BTreeMap;
-    let auto_ms = (c.auto_snapshot_days * 24.0 * HOUR as f64) as i64;
+    let auto_ms = (auto_snapshot_days * 24.0 * HOUR as f64) as i64;
     // Per node: the snapshots past their TTL, and the TRUNCATE/DROP ones past their days.
     let mut expired: BTreeMap<&str, Vec<&SnapshotFact>> = BTreeMap::new();
     let mut auto: BTreeMap<&str, Vec<&SnapshotFact>> = BTreeMap::new();
@@ -302,11 +307,11 @@ fn snapshots(facts: &Facts, c: &AlertsConfig, now: i64, out: &mut Vec<Fired>) {
             message: format!(
                 "{} snapshot(s) Cassandra took on TRUNCATE or DROP on node {node} are older than {} days ({}), holding {}",
                 list.len(),
-                c.auto_snapshot_days,
+                auto_snapshot_days,
                 tags(&list),
                 held(&list)
             ),
-            action: "restore from them if the TRUNCATE or DROP was a mistake; otherwise clear them (Snapshots page)".into(),
+            action: "Snapkeep's retention clears them unless a restore pins one or it is a table's last snapshot (GET /api/v1/retention/auto-snapshots says which): restore from them if the TRUNCATE or DROP was a mistake, else confirm their clearing (POST /api/v1/retention/auto-snapshots with confirm) or clear them on the Snapshots page".into(),
         });
     }
 }

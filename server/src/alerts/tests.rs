@@ -28,9 +28,9 @@ fn filesystems_warn_then_turn_critical_as_df_counts_use() {
         }],
         ..Facts::default()
     };
-    assert!(evaluate(&fs(500, 550, 50), &c, NOW).is_empty());
+    assert!(evaluate(&fs(500, 550, 50), &c, 7.0, NOW).is_empty());
     // 150 free for Cassandra of 1000 (root keeps 50 more, counted as used): 85 % used.
-    let fired = evaluate(&fs(150, 200, 50), &c, NOW);
+    let fired = evaluate(&fs(150, 200, 50), &c, 7.0, NOW);
     assert_eq!(kinds(&fired), [("filesystem_bytes", "warning")]);
     assert!(
         fired[0].message.contains("85.0 % full"),
@@ -38,7 +38,7 @@ fn filesystems_warn_then_turn_critical_as_df_counts_use() {
         fired[0].message
     );
     assert!(fired[0].action.contains("clear old snapshots"));
-    let fired = evaluate(&fs(50, 100, 5), &c, NOW);
+    let fired = evaluate(&fs(50, 100, 5), &c, 7.0, NOW);
     assert_eq!(
         kinds(&fired),
         [
@@ -69,7 +69,7 @@ fn snapshots_past_their_ttl_or_the_auto_snapshot_days_fire_per_node() {
         ],
         ..Facts::default()
     };
-    let fired = evaluate(&facts, &c, NOW);
+    let fired = evaluate(&facts, &c, 7.0, NOW);
     assert_eq!(
         kinds(&fired),
         [
@@ -163,7 +163,7 @@ fn tables_leftovers_schedules_drills_and_nodes() {
         backlog: vec![("n1".into(), "shipping is off".into())],
         ..Facts::default()
     };
-    let fired = evaluate(&facts, &c, NOW);
+    let fired = evaluate(&facts, &c, 7.0, NOW);
     assert_eq!(
         kinds(&fired),
         [

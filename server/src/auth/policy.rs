@@ -96,6 +96,7 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/schedules/{id}/run", Role::Operator),
     ("POST", "/api/v1/drills", Role::Operator),
     ("POST", "/api/v1/alerts/{id}/ack", Role::Operator),
+    ("POST", "/api/v1/retention/auto-snapshots", Role::Operator),
 ];
 
 /// `/api/v1` GET routes that need more than a viewer.

@@ -96,6 +96,8 @@ pub struct Config {
     pub rpo: crate::rpo::RpoConfig,
     /// `[alerts]`: thresholds, the webhook.
     pub alerts: crate::alerts::AlertsConfig,
+    /// `[retention]`: how long TRUNCATE/DROP snapshots stay.
+    pub retention: crate::schedules::auto::RetentionConfig,
 }
 
 /// The file form: every field optional, unknown keys refused.
@@ -126,6 +128,8 @@ struct FileConfig {
     rpo: crate::rpo::RpoConfig,
     #[serde(default)]
     alerts: crate::alerts::AlertsConfig,
+    #[serde(default)]
+    retention: crate::schedules::auto::RetentionConfig,
 }
 
 /// Overrides given on the command line (highest precedence).
@@ -311,6 +315,13 @@ impl Config {
                 source_name: file_name.clone().unwrap_or_else(|| "configuration".into()),
                 message,
             })?;
+        parsed
+            .retention
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                source_name: file_name.clone().unwrap_or_else(|| "configuration".into()),
+                message,
+            })?;
         Ok(Config {
             listen: listen_addr,
             state_dir,
@@ -327,6 +338,7 @@ impl Config {
             backups: parsed.backups,
             rpo: parsed.rpo,
             alerts: parsed.alerts,
+            retention: parsed.retention,
         })
     }
 

@@ -7,8 +7,10 @@
 //! - [`retention`]: which of a schedule's snapshots stay (last N, D days, daily/weekly/monthly).
 //! - [`model`]: what the API takes and answers, and the checks before saving.
 //! - [`service`]: saving, the timer (lease, catch-up, overlap) and the runs.
-//! - [`routes`]: the `/api/v1/schedules` routes.
+//! - [`auto`]: retention of the snapshots Cassandra takes on TRUNCATE and DROP.
+//! - [`routes`]: the `/api/v1/schedules` and `/api/v1/retention/auto-snapshots` routes.
 
+pub mod auto;
 pub mod model;
 pub mod retention;
 pub mod routes;

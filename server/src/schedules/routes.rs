@@ -22,6 +22,44 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, update, delete))
         .routes(routes!(runs))
         .routes(routes!(run_now))
+        .routes(routes!(auto_plan, auto_apply))
+}
+
+/// What the retention of TRUNCATE/DROP snapshots would clear now (older than
+/// `[retention] auto_snapshot_days`), what each frees, and which stay: pinned, or the last
+/// snapshot of a table (cleared only when confirmed).
+#[utoipa::path(get, path = "/api/v1/retention/auto-snapshots", tag = "schedules",
+    responses((status = 200, description = "The plan, oldest first", body = super::auto::AutoPlan)))]
+pub async fn auto_plan(
+    State(state): State<AppState>,
+) -> Result<Json<super::auto::AutoPlan>, ApiError> {
+    Ok(Json(
+        state.auto_retention.plan(crate::clock::now_ms()).await?,
+    ))
+}
+
+/// Applies that retention now: clears the `clear` candidates and those confirmed by
+/// `node/tag`; answers what was cleared, what stays and why, and what was freed.
+#[utoipa::path(post, path = "/api/v1/retention/auto-snapshots", tag = "schedules",
+    request_body(content = super::auto::AutoApply, description = "Confirmations; may be empty"),
+    responses(
+        (status = 200, description = "What was cleared and kept", body = super::auto::AutoResult),
+        (status = 400, description = "A confirmation names no snapshot that needs one", body = ErrorBody)))]
+pub async fn auto_apply(
+    State(state): State<AppState>,
+    body: Result<Json<super::auto::AutoApply>, JsonRejection>,
+) -> Result<Json<super::auto::AutoResult>, ApiError> {
+    let input = match body {
+        Ok(Json(input)) => input,
+        Err(JsonRejection::MissingJsonContentType(_)) => super::auto::AutoApply::default(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(
+        state
+            .auto_retention
+            .apply(input, crate::clock::now_ms())
+            .await?,
+    ))
 }
 
 fn id(raw: &str) -> Result<i64, ApiError> {

@@ -243,7 +243,7 @@ pub async fn record(
         for (ti, sdir) in entries {
             let t = &scan.tables[*ti];
             let data_dir = t.data_dir.display().to_string();
-            let (size, exclusive, shared) = holds
+            let (size, exclusive, shared, exclusive_inodes) = holds
                 .snapshots
                 .get(*tag)
                 .and_then(|h| h.tables.get(ti))
@@ -273,8 +273,8 @@ pub async fn record(
                     );
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO snapshot_tables (snapshot_id, keyspace_name, table_name, table_id, data_dir, status, created_at, \
-                         expires_at, manifest, schema_cql, row_count, row_count_method, files, size_bytes, exclusive_hold_bytes, shared_hold_bytes) \
-                         VALUES (?, ?, ?, ?, ?, 'present', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                         expires_at, manifest, schema_cql, row_count, row_count_method, files, size_bytes, exclusive_hold_bytes, shared_hold_bytes, \
+                         exclusive_hold_inodes) VALUES (?, ?, ?, ?, ?, 'present', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     )
                     .bind(snapshot_id)
                     .bind(&t.keyspace)
@@ -291,6 +291,7 @@ pub async fn record(
                     .bind(size as i64)
                     .bind(exclusive as i64)
                     .bind(shared as i64)
+                    .bind(exclusive_inodes as i64)
                     .fetch_one(&mut *tx)
                     .await?;
                     if meta.ephemeral {
@@ -332,13 +333,14 @@ pub async fn record(
                     };
                     sqlx::query(
                         "UPDATE snapshot_tables SET status = 'present', files = ?, size_bytes = ?, exclusive_hold_bytes = ?, \
-                         shared_hold_bytes = ?, row_count = coalesce(?, row_count), row_count_method = coalesce(?, row_count_method) \
+                         shared_hold_bytes = ?, exclusive_hold_inodes = ?, row_count = coalesce(?, row_count), row_count_method = coalesce(?, row_count_method) \
                          WHERE id = ?",
                     )
                     .bind(files)
                     .bind(size as i64)
                     .bind(exclusive as i64)
                     .bind(shared as i64)
+                    .bind(exclusive_inodes as i64)
                     .bind(rows.and_then(|r| r.0))
                     .bind(rows.map(|r| r.1))
                     .bind(id)
@@ -415,6 +417,7 @@ pub async fn record(
                files = (SELECT coalesce(sum(files), 0) FROM snapshot_tables WHERE snapshot_id = ?1 AND status = 'present'), \
                size_bytes = (SELECT coalesce(sum(size_bytes), 0) FROM snapshot_tables WHERE snapshot_id = ?1 AND status = 'present'), \
                exclusive_hold_bytes = (SELECT coalesce(sum(exclusive_hold_bytes), 0) FROM snapshot_tables WHERE snapshot_id = ?1 AND status = 'present'), \
+               exclusive_hold_inodes = (SELECT coalesce(sum(exclusive_hold_inodes), 0) FROM snapshot_tables WHERE snapshot_id = ?1 AND status = 'present'), \
                shared_hold_bytes = (SELECT coalesce(sum(shared_hold_bytes), 0) FROM snapshot_tables WHERE snapshot_id = ?1 AND status = 'present'), \
                tables = (SELECT coalesce(group_concat(n, ','), '') FROM (SELECT DISTINCT keyspace_name || '.' || table_name AS n \
                          FROM snapshot_tables WHERE snapshot_id = ?1 AND status = 'present' ORDER BY n)), \

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use snapkeep::node::Nodetool;
 
 use crate::support::app::{OPERATOR, VIEWER};
-use crate::support::node::{config, cql, exclusive, keyspace, node, table, write_rows};
+use crate::support::node::{
+    config, cql, exclusive, keyspace, node, shared, table, table_dir, write_rows,
+};
 use crate::support::{TestApp, snapkeep};
 
 fn find<'a>(alerts: &'a Value, kind: &str, subject: &dyn Fn(&str) -> bool) -> Option<&'a Value> {
@@ -157,4 +159,146 @@ async fn a_dropped_tables_snapshot_and_a_crashed_restores_staging_raise_alerts_u
     let resolved =
         find(&all, "leftover_staging", &|s| s == crashed_text).unwrap_or_else(|| panic!("{all}"));
     assert!(resolved["resolved_at"].as_i64().is_some(), "{resolved}");
+}
+
+/// The candidate of the retention plan holding exactly `table`.
+fn candidate<'a>(plan: &'a Value, table: &str) -> Option<&'a Value> {
+    plan["candidates"]
+        .as_array()?
+        .iter()
+        .find(|c| c["tables"] == json!([table]))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn truncate_snapshots_past_their_days_are_cleared_but_a_tables_last_only_when_confirmed() {
+    let _node = shared().await;
+    let cql = cql().await;
+    keyspace(&cql, "it_autoret").await;
+    for t in ["it_autoret.kept", "it_autoret.only"] {
+        table(&cql, t).await;
+        write_rows(&cql, t, 0, 500).await;
+    }
+    let app = TestApp::init().with_node(config()).build().await;
+    // `kept` has a snapshot of its own besides TRUNCATE's; `only` has just TRUNCATE's.
+    app.take_snapshot(json!({"tag": "it-autoret-manual", "tables": ["it_autoret.kept"]}))
+        .await;
+    for t in ["it_autoret.kept", "it_autoret.only"] {
+        cql.execute(&format!("TRUNCATE {t}"))
+            .await
+            .expect("truncate");
+    }
+    // Twice: the first may be the scan the snapshot job started before the TRUNCATEs.
+    app.rescan().await;
+    app.rescan().await;
+    // Eight days pass (in the catalog).
+    let eight_days = 8 * 86_400_000i64;
+    for sql in [
+        "UPDATE snapshot_tables SET created_at = created_at - ? WHERE keyspace_name = 'it_autoret' \
+         AND snapshot_id IN (SELECT id FROM snapshots WHERE kind = 'truncated')",
+        "UPDATE snapshots SET created_at = created_at - ? WHERE kind = 'truncated' AND tables LIKE 'it_autoret.%'",
+    ] {
+        sqlx::query(sql)
+            .bind(eight_days)
+            .execute(app.pool())
+            .await
+            .expect(sql);
+    }
+
+    let (status, plan) = app.viewer().get("/api/v1/retention/auto-snapshots").await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert_eq!(plan["auto_snapshot_days"], 7.0);
+    let kept = candidate(&plan, "it_autoret.kept").unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(kept["decision"], "clear", "{kept}");
+    assert_eq!(kept["kind"], "truncated");
+    // TRUNCATE removed the live SSTables: the snapshot alone holds them.
+    assert!(
+        kept["frees_bytes"].as_i64().is_some_and(|b| b > 0),
+        "{kept}"
+    );
+    assert!(
+        kept["frees_inodes"].as_i64().is_some_and(|n| n > 0),
+        "{kept}"
+    );
+    let only = candidate(&plan, "it_autoret.only").unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(only["decision"], "needs_confirmation", "{only}");
+    assert_eq!(only["alone"], json!(["it_autoret.only"]));
+    let (kept_tag, only_tag) = (
+        kept["tag"].as_str().unwrap_or_default().to_string(),
+        only["tag"].as_str().unwrap_or_default().to_string(),
+    );
+    let node_name = config().name;
+
+    // The alert names the old TRUNCATE snapshots.
+    let (_, alerts) = app.get("/api/v1/alerts").await;
+    assert!(
+        find(&alerts, "auto_snapshot_old", &|_| true)
+            .and_then(|a| a["message"].as_str())
+            .is_some_and(|m| m.contains("older than 7 days")),
+        "{alerts}"
+    );
+
+    // Viewers may not apply it; a confirmation must name a candidate that needs one.
+    let (status, v) = app
+        .viewer()
+        .post("/api/v1/retention/auto-snapshots", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    let (status, v) = app
+        .operator()
+        .post(
+            "/api/v1/retention/auto-snapshots",
+            json!({"confirm": [format!("{node_name}/{kept_tag}")]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+
+    // Applied: the one with another snapshot goes, the table's last one stays.
+    let (status, done) = app
+        .operator()
+        .post("/api/v1/retention/auto-snapshots", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(
+        done["cleared"],
+        json!([format!("{node_name}/{kept_tag}")]),
+        "{done}"
+    );
+    assert!(
+        done["kept"].as_array().is_some_and(|k| k.iter().any(|k| k
+            .as_str()
+            .is_some_and(|k| k.contains(&only_tag) && k.contains("confirm")))),
+        "{done}"
+    );
+    assert_eq!(done["freed_bytes"], kept["frees_bytes"]);
+    let kept_dir = table_dir("it_autoret", "kept")
+        .join("snapshots")
+        .join(&kept_tag);
+    let only_dir = table_dir("it_autoret", "only")
+        .join("snapshots")
+        .join(&only_tag);
+    assert!(!kept_dir.exists(), "{} is cleared", kept_dir.display());
+    assert!(only_dir.exists(), "{} stays", only_dir.display());
+    assert!(
+        table_dir("it_autoret", "kept")
+            .join("snapshots")
+            .join("it-autoret-manual")
+            .exists(),
+        "the manual snapshot is not TRUNCATE's"
+    );
+
+    // Confirmed by name, the last one goes too.
+    let (status, done) = app
+        .operator()
+        .post(
+            "/api/v1/retention/auto-snapshots",
+            json!({"confirm": [format!("{node_name}/{only_tag}")]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(
+        done["cleared"],
+        json!([format!("{node_name}/{only_tag}")]),
+        "{done}"
+    );
+    assert!(!only_dir.exists(), "{} is cleared", only_dir.display());
 }

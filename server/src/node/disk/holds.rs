@@ -43,8 +43,8 @@ pub struct SnapshotHold {
     pub exclusive_inodes: u64,
     /// Bytes no live SSTable links, which this snapshot links together with others.
     pub shared_bytes: u64,
-    /// Per table index: (size, exclusive, shared) bytes.
-    pub tables: BTreeMap<usize, (u64, u64, u64)>,
+    /// Per table index: (size, exclusive, shared) bytes and the exclusive inodes.
+    pub tables: BTreeMap<usize, (u64, u64, u64, u64)>,
 }
 
 /// The links of one inode that a scan saw.
@@ -113,6 +113,7 @@ impl Holds {
                 e.0 += u.size;
                 if exclusive {
                     e.1 += u.size;
+                    e.3 += 1;
                 } else if held {
                     e.2 += u.size;
                 }
