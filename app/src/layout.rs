@@ -5,12 +5,14 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 /// The navigation entries, in order: (path, label).
-pub const NAV_ITEMS: [(&str, &str); 7] = [
+pub const NAV_ITEMS: [(&str, &str); 9] = [
     ("/", "Overview"),
     ("/snapshots", "Snapshots"),
     ("/backups", "Backups"),
     ("/calculator", "Calculator"),
     ("/restores", "Restores"),
+    ("/schedules", "Schedules"),
+    ("/rpo", "RPO"),
     ("/reports", "Reports"),
     ("/settings", "Settings"),
 ];

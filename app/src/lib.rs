@@ -87,6 +87,8 @@ pub fn App() -> impl IntoView {
                     />
                     // Rendered whole before sending, so the report reads without JavaScript.
                     <Route path=StaticSegment("reports") view=pages::Reports ssr=SsrMode::Async />
+                    <Route path=StaticSegment("schedules") view=pages::Schedules ssr=SsrMode::Async />
+                    <Route path=StaticSegment("rpo") view=pages::Rpo ssr=SsrMode::Async />
                     <Route path=StaticSegment("settings") view=pages::Settings />
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("audit"))

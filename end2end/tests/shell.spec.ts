@@ -22,7 +22,7 @@ test('home page renders with the navigation and hydrates without console errors'
   expect(response?.status()).toBe(200);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Overview');
   const nav = page.getByRole('navigation', { name: 'Main' });
-  for (const label of ['Overview', 'Snapshots', 'Backups', 'Calculator', 'Restores', 'Reports', 'Settings']) {
+  for (const label of ['Overview', 'Snapshots', 'Backups', 'Calculator', 'Restores', 'Schedules', 'RPO', 'Reports', 'Settings']) {
     await expect(nav.getByRole('link', { name: label })).toBeVisible();
   }
   await expect(nav.getByRole('link', { name: 'Overview' })).toHaveAttribute('aria-current', 'page');

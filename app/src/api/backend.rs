@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use super::{
     AlertDto, AuditPage, AuditQuery, BackupsPageDto, CreateSnapshotRequest, CurrentUser, JobDto,
     MeasureScope, Measured, OverviewDto, Plan, ReportDto, ReportQuery, RestoreDto, RestoreInput,
-    SettingsDto, SnapshotDetailDto, SnapshotFormOptions, SnapshotJobDto, SnapshotPage,
-    SnapshotQuery, StoreCopyDto, UploadDto,
+    RpoRow, ScheduleForm, SchedulePreviewDto, ScheduleRow, SettingsDto, SnapshotDetailDto,
+    SnapshotFormOptions, SnapshotJobDto, SnapshotPage, SnapshotQuery, StoreCopyDto, UploadDto,
 };
 
 /// What the server provides to server functions (through Leptos context).
@@ -75,6 +75,12 @@ pub trait Backend: Send + Sync {
     /// The open alerts (Overview).
     fn alerts(&self) -> BoxFuture<'_, Vec<AlertDto>>;
     fn ack_alert(&self, user: CurrentUser, id: String, hours: f64) -> BoxFuture<'_, AlertDto>;
+    /// Schedules page and RPO panel.
+    fn schedules(&self) -> BoxFuture<'_, Vec<ScheduleRow>>;
+    fn preview_schedule(&self, form: ScheduleForm) -> BoxFuture<'_, SchedulePreviewDto>;
+    fn create_schedule(&self, user: CurrentUser, form: ScheduleForm) -> BoxFuture<'_, ScheduleRow>;
+    fn pause_schedule(&self, id: i64, paused: bool) -> BoxFuture<'_, ScheduleRow>;
+    fn rpo(&self) -> BoxFuture<'_, Vec<RpoRow>>;
 }
 
 /// What [`Backend`] methods return: a boxed future with a message for the user on error.

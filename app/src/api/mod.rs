@@ -7,6 +7,7 @@
 //! - [`snapshots`], [`backups`], [`restores`], [`reports`]: one domain each.
 //! - [`alerts`]: what needs an operator's attention, and its acknowledgement.
 //! - [`auth`]: who is signed in, roles, users, tokens and the audit log.
+//! - [`protection`]: schedules and the RPO panel as the console shows them.
 //! - [`backend`]: how the server functions reach the server, and what its errors say.
 //! - [`format`]: bytes, durations and query values as text.
 //! - [`time`]: UTC instants and days as text, and parsed back.
@@ -17,6 +18,7 @@ pub mod backend;
 pub mod backups;
 pub mod format;
 pub mod inventory;
+pub mod protection;
 pub mod reports;
 pub mod restores;
 pub mod snapshots;
@@ -28,6 +30,7 @@ pub use backend::*;
 pub use backups::*;
 pub use format::*;
 pub use inventory::*;
+pub use protection::*;
 pub use reports::*;
 pub use restores::*;
 pub use snapshots::*;

@@ -8,6 +8,7 @@ mod not_found;
 mod overview;
 mod reports;
 mod restores;
+mod schedules;
 mod settings;
 mod snapshots;
 
@@ -18,5 +19,6 @@ pub use not_found::NotFound;
 pub use overview::Overview;
 pub use reports::Reports;
 pub use restores::{RestoreDetail, Restores};
+pub use schedules::{Rpo, Schedules};
 pub use settings::{Audit, Settings};
 pub use snapshots::{SnapshotDetail, Snapshots};

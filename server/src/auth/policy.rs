@@ -57,6 +57,11 @@ pub const RPC: &[(&str, Role, bool)] = &[
     ("measured", Role::Viewer, false),
     ("alerts", Role::Viewer, false),
     ("alert_ack", Role::Operator, true),
+    ("schedules", Role::Viewer, false),
+    ("schedule_preview", Role::Operator, false),
+    ("schedule_create", Role::Operator, true),
+    ("schedule_pause", Role::Operator, true),
+    ("rpo", Role::Viewer, false),
 ];
 
 /// `/api/v1` routes (axum path patterns) that change state, with the role they need. Every

@@ -26,6 +26,9 @@ pub struct Services {
     pub reports: crate::reports::ReportService,
     pub backups: crate::backups::BackupService,
     pub alerts: crate::alerts::AlertService,
+    pub schedules: crate::schedules::ScheduleService,
+    pub rpo: std::sync::Arc<crate::rpo::RpoConfig>,
+    pub pool: sqlx::SqlitePool,
 }
 
 fn msg(e: impl std::fmt::Display) -> String {
@@ -33,6 +36,57 @@ fn msg(e: impl std::fmt::Display) -> String {
 }
 
 impl Backend for Services {
+    fn schedules(&self) -> BoxFuture<'_, Vec<app::api::ScheduleRow>> {
+        Box::pin(async move {
+            let list = self.schedules.list().await.map_err(msg)?;
+            Ok(list.iter().map(app::api::ScheduleRow::from).collect())
+        })
+    }
+    fn preview_schedule(
+        &self,
+        form: app::api::ScheduleForm,
+    ) -> BoxFuture<'_, app::api::SchedulePreviewDto> {
+        Box::pin(async move {
+            let input = crate::schedules::model::ScheduleInput::from_form(&form).map_err(msg)?;
+            let p = self.schedules.preview(input).map_err(msg)?;
+            Ok(app::api::SchedulePreviewDto {
+                next_runs_local: p.next_runs_local,
+                tags: p.tags,
+            })
+        })
+    }
+    fn create_schedule(
+        &self,
+        user: CurrentUser,
+        form: app::api::ScheduleForm,
+    ) -> BoxFuture<'_, app::api::ScheduleRow> {
+        Box::pin(async move {
+            let input = crate::schedules::model::ScheduleInput::from_form(&form).map_err(msg)?;
+            let d = self
+                .schedules
+                .create(input, Some(&user.name))
+                .await
+                .map_err(msg)?;
+            Ok(app::api::ScheduleRow::from(&d))
+        })
+    }
+    fn pause_schedule(&self, id: i64, paused: bool) -> BoxFuture<'_, app::api::ScheduleRow> {
+        Box::pin(async move {
+            let patch = crate::schedules::model::SchedulePatch {
+                paused: Some(paused),
+                ..Default::default()
+            };
+            let d = self.schedules.update(id, patch).await.map_err(msg)?;
+            Ok(app::api::ScheduleRow::from(&d))
+        })
+    }
+    fn rpo(&self) -> BoxFuture<'_, Vec<app::api::RpoRow>> {
+        Box::pin(async move {
+            crate::rpo::panel(&self.pool, &self.rpo, now_ms())
+                .await
+                .map_err(msg)
+        })
+    }
     fn alerts(&self) -> BoxFuture<'_, Vec<app::api::AlertDto>> {
         Box::pin(async move { self.alerts.list(false).await.map_err(msg) })
     }

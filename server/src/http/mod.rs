@@ -58,6 +58,9 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         reports: state.reports.clone(),
         backups: state.backups.clone(),
         alerts: state.alerts.clone(),
+        schedules: state.schedules.clone(),
+        rpo: state.rpo.clone(),
+        pool: state.catalog.pool().clone(),
     });
     let context = move || {
         leptos::prelude::provide_context(backend.clone());

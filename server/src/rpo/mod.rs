@@ -65,27 +65,7 @@ impl RpoConfig {
     }
 }
 
-/// One table on the panel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RpoRow {
-    pub node: String,
-    pub keyspace: String,
-    pub table: String,
-    /// `red`, `amber` or `green`.
-    pub status: String,
-    /// Why, in a sentence (what to do when not green).
-    pub reason: String,
-    pub target_hours: f64,
-    /// Newest snapshot still on the node (Unix ms) and its tag.
-    pub last_snapshot_at: Option<i64>,
-    pub last_snapshot: Option<String>,
-    /// Hours since that snapshot: what a loss now would lose.
-    pub snapshot_age_hours: Option<f64>,
-    /// Newest complete off-node copy (Unix ms).
-    pub last_upload_at: Option<i64>,
-    /// Newest passed drill of the table (Unix ms).
-    pub last_drill_at: Option<i64>,
-}
+pub use app::api::RpoRow;
 
 fn rank(status: &str) -> u8 {
     match status {

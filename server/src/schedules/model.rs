@@ -383,9 +383,122 @@ fn check_drill(input: &ScheduleInput) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// The schedule as the console's Schedules page lists it.
+impl From<&ScheduleDto> for app::api::ScheduleRow {
+    fn from(d: &ScheduleDto) -> Self {
+        let list =
+            |what: &str, v: &[String]| (!v.is_empty()).then(|| format!("{what} {}", v.join(", ")));
+        let scope: Vec<String> = [
+            list("nodes", &d.scope.nodes),
+            list("keyspaces", &d.scope.keyspaces),
+            list("tables", &d.scope.tables),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let r = &d.retention;
+        let rules: Vec<String> = [
+            r.keep_last.map(|n| format!("keep last {n}")),
+            r.keep_days.map(|n| format!("keep {n} days")),
+            r.daily.map(|n| format!("{n} daily")),
+            r.weekly.map(|n| format!("{n} weekly")),
+            r.monthly.map(|n| format!("{n} monthly")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        app::api::ScheduleRow {
+            id: d.id,
+            name: d.name.clone(),
+            kind: d.kind.clone(),
+            cron: d.cron.clone(),
+            timezone: d.timezone.clone(),
+            scope: if scope.is_empty() {
+                "every user table".into()
+            } else {
+                scope.join("; ")
+            },
+            retention: if rules.is_empty() {
+                "keeps everything".into()
+            } else {
+                rules.join(", ")
+            },
+            paused: d.paused,
+            next_runs: d.next_runs.clone(),
+            last_run_state: d.last_run.as_ref().map(|r| r.state.clone()),
+            last_run_at: d.last_run.as_ref().map(|r| r.started_at),
+            last_run_message: d.last_run.as_ref().map(|r| r.message.clone()),
+        }
+    }
+}
+
+impl ScheduleInput {
+    /// A snapshot schedule from the console's form; a `keep_last` that is not a whole
+    /// number is refused naming the field.
+    pub fn from_form(f: &app::api::ScheduleForm) -> Result<Self, crate::error::ServiceError> {
+        let keep_last = match f.keep_last.trim() {
+            "" => None,
+            n => Some(n.parse::<u32>().map_err(|_| {
+                crate::error::ServiceError::bad(
+                    "keep_last",
+                    format!("keep last `{n}` is not a whole number, e.g. 7"),
+                )
+            })?),
+        };
+        let timezone = f.timezone.trim();
+        Ok(Self {
+            name: f.name.trim().to_string(),
+            cron: f.cron.trim().to_string(),
+            timezone: (!timezone.is_empty()).then(|| timezone.to_string()),
+            scope: ScheduleScope {
+                keyspaces: f
+                    .keyspaces
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                ..ScheduleScope::default()
+            },
+            retention: Retention {
+                keep_last,
+                ..Retention::default()
+            },
+            ..Self::default()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_consoles_form_becomes_a_snapshot_schedule() {
+        let form = app::api::ScheduleForm {
+            name: " nightly ".into(),
+            cron: "0 2 * * *".into(),
+            timezone: "".into(),
+            keyspaces: "shop, , billing".into(),
+            keep_last: "7".into(),
+        };
+        let input = ScheduleInput::from_form(&form).expect("form");
+        assert_eq!(input.name, "nightly");
+        assert_eq!(input.timezone, None, "empty: the default zone");
+        assert_eq!(input.scope.keyspaces, ["shop", "billing"]);
+        assert_eq!(input.retention.keep_last, Some(7));
+        let bad = app::api::ScheduleForm {
+            keep_last: "seven".into(),
+            ..form
+        };
+        assert!(matches!(
+            ScheduleInput::from_form(&bad),
+            Err(crate::error::ServiceError::BadRequest {
+                field: "keep_last",
+                ..
+            })
+        ));
+    }
 
     const NOW: i64 = 1_796_083_200_000; // 2026-12-01 00:00 UTC
 
