@@ -15,6 +15,7 @@ pub mod client;
 pub mod devnode;
 pub mod drill;
 pub mod restore;
+pub mod retention;
 pub mod schedule;
 pub mod serve;
 pub mod snapshot;
@@ -134,6 +135,13 @@ pub enum Command {
         #[command(subcommand)]
         action: schedule::ScheduleCommand,
     },
+    /// Retention of the snapshots Cassandra takes on TRUNCATE and DROP.
+    Retention {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        action: retention::RetentionCommand,
+    },
     /// Alerts: what needs attention now, and acknowledging it.
     Alerts {
         #[command(flatten)]
@@ -233,6 +241,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }),
         Command::Schedule { server, action } => api_command(server, |c, json| async move {
             schedule::run_schedule(&c, action, json).await
+        }),
+        Command::Retention { server, action } => api_command(server, |c, json| async move {
+            retention::run_retention(&c, action, json).await
         }),
         Command::Alerts { server, action } => api_command(server, |c, json| async move {
             alerts::run_alerts(&c, action, json).await

@@ -286,19 +286,39 @@ async fn truncate_snapshots_past_their_days_are_cleared_but_a_tables_last_only_w
         "the manual snapshot is not TRUNCATE's"
     );
 
-    // Confirmed by name, the last one goes too.
-    let (status, done) = app
-        .operator()
-        .post(
-            "/api/v1/retention/auto-snapshots",
-            json!({"confirm": [format!("{node_name}/{only_tag}")]}),
-        )
+    // The CLI shows what waits for a confirmation; confirmed by name, the last one goes too.
+    let url = app.serve().await;
+    let planned = snapkeep(["retention", "--server", url.as_str(), "plan"])
+        .token(app.token(VIEWER))
+        .run()
         .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
-    assert_eq!(
-        done["cleared"],
-        json!([format!("{node_name}/{only_tag}")]),
-        "{done}"
+    assert_eq!(planned.code, 0, "{planned:?}");
+    assert!(
+        planned
+            .stdout
+            .contains(&format!("{node_name}/{only_tag} truncated"))
+            && planned.stdout.contains("needs_confirmation")
+            && planned
+                .stdout
+                .contains("the last snapshot of it_autoret.only"),
+        "{planned:?}"
+    );
+    let confirm = format!("{node_name}/{only_tag}");
+    let applied = snapkeep([
+        "retention",
+        "--server",
+        url.as_str(),
+        "apply",
+        "--confirm",
+        confirm.as_str(),
+    ])
+    .token(app.token(OPERATOR))
+    .run()
+    .await;
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert!(
+        applied.stdout.contains(&format!("cleared {confirm}")),
+        "{applied:?}"
     );
     assert!(!only_dir.exists(), "{} is cleared", only_dir.display());
 }
