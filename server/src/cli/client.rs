@@ -113,7 +113,7 @@ fn root_store(ca_file: Option<&Path>) -> Result<rustls::RootCertStore, ClientErr
 }
 
 /// The TLS settings: rustls with the ring provider, TLS 1.2 and 1.3, no client certificate.
-pub(crate) fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, ClientError> {
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, ClientError> {
     let roots = root_store(ca_file)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
