@@ -166,7 +166,7 @@ impl AlertService {
                 Vec::new()
             }
         };
-        let mut facts = store::gather(&self.pool, now).await?;
+        let mut facts = store::gather(&self.pool).await?;
         facts.backlog = backlog;
         let fired = rules::evaluate(&facts, &self.config, self.auto_snapshot_days, now);
         store::record(&self.pool, &fired, now, self.config.webhook.is_some()).await?;

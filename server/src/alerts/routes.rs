@@ -67,10 +67,6 @@ pub async fn ack(
     body: Result<Json<AckInput>, JsonRejection>,
 ) -> Result<Json<AlertDto>, ApiError> {
     // An empty body is a plain acknowledgement.
-    let input = match body {
-        Ok(Json(input)) => input,
-        Err(JsonRejection::MissingJsonContentType(_)) => AckInput::default(),
-        Err(e) => return Err(e.into()),
-    };
+    let input = crate::http::error::json_or_default(body)?;
     Ok(Json(state.alerts.ack(&id, &user.name, input).await?))
 }

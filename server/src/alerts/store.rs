@@ -24,7 +24,7 @@ pub fn alert_id(f: &Fired) -> String {
 }
 
 /// What the rules look at, from the catalog (the backlog is added by the caller).
-pub async fn gather(pool: &SqlitePool, _now: i64) -> Result<Facts, sqlx::Error> {
+pub async fn gather(pool: &SqlitePool) -> Result<Facts, sqlx::Error> {
     type FsRow = (
         String,
         String,

@@ -404,7 +404,7 @@ async fn facts_come_from_the_newest_scan_the_schedules_the_drills_and_the_restor
                 (1, 'n1', '[\"shop.a\"]', 'passed', '', 1), (2, 'n1', '[\"shop.a\"]', 'failed', 'rows', 2), \
                 (3, 'n1', '[\"shop.b\"]', 'failed', 'rows', 3), (4, 'n1', '[\"shop.b\"]', 'passed', '', 4)").await;
 
-    let f = store::gather(pool, NOW).await.expect("gather");
+    let f = store::gather(pool).await.expect("gather");
     let dirs: Vec<&str> = f.filesystems.iter().map(|x| x.data_dir.as_str()).collect();
     assert_eq!(dirs, ["/d"], "the newest finished scan only");
     assert_eq!(
@@ -449,7 +449,7 @@ async fn facts_come_from_the_newest_scan_the_schedules_the_drills_and_the_restor
     // The staging is in use while a restore of the node is open.
     exec(pool, "INSERT INTO restore_requests (node, tag, tables, target, reason, requested_by, requested_at, plan, plan_hash, state) VALUES \
                 ('n1', 't', '[]', 'in_place', 'r', 'u', 1, '{}', 'h', 'running')").await;
-    let f = store::gather(pool, NOW).await.expect("gather");
+    let f = store::gather(pool).await.expect("gather");
     assert!(f.leftovers[0].in_use);
 }
 

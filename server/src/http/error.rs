@@ -64,6 +64,18 @@ impl ApiError {
     }
 }
 
+/// A JSON body that may be left out: no body (no JSON content type) is `T::default()`; a body
+/// that is not valid JSON for `T` is refused as usual.
+pub fn json_or_default<T: Default>(
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    match body {
+        Ok(Json(input)) => Ok(input),
+        Err(axum::extract::rejection::JsonRejection::MissingJsonContentType(_)) => Ok(T::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, field) = match &self {

@@ -49,11 +49,7 @@ pub async fn auto_apply(
     State(state): State<AppState>,
     body: Result<Json<super::auto::AutoApply>, JsonRejection>,
 ) -> Result<Json<super::auto::AutoResult>, ApiError> {
-    let input = match body {
-        Ok(Json(input)) => input,
-        Err(JsonRejection::MissingJsonContentType(_)) => super::auto::AutoApply::default(),
-        Err(e) => return Err(e.into()),
-    };
+    let input = crate::http::error::json_or_default(body)?;
     Ok(Json(
         state
             .auto_retention
