@@ -354,10 +354,10 @@ impl BackupService {
         let message = what.doing("the nodes", "the store");
         let this = self.clone();
         tokio::spawn(async move {
-            let _guards = guards;
             let _ = jobs::start(&this.pool, id).await;
             let steps = jobs::Steps::new(&this.pool, id, targets.len());
             let mut summary = Vec::new();
+            let mut failed = None;
             for (i, (node, store)) in targets.iter().enumerate() {
                 steps
                     .at(i as f64, &what.doing(&node.name, store.name()))
@@ -369,12 +369,18 @@ impl BackupService {
                 match done {
                     Ok(s) => summary.push(s),
                     Err(e) => {
-                        let _ = jobs::fail(&this.pool, id, &format!("{}: {e}", node.name)).await;
-                        return;
+                        failed = Some(format!("{}: {e}", node.name));
+                        break;
                     }
                 }
             }
-            let _ = jobs::finish(&this.pool, id, &summary.join("; ")).await;
+            // The nodes are free before the job says it ended: whoever waits for the job
+            // (a schedule's retention purging copies) finds nothing busy.
+            drop(guards);
+            let _ = match failed {
+                Some(e) => jobs::fail(&this.pool, id, &e).await,
+                None => jobs::finish(&this.pool, id, &summary.join("; ")).await,
+            };
         });
         Ok(job_dto(id, kind, message))
     }
@@ -1067,21 +1073,7 @@ impl BackupService {
         let (store_name, key, kind, name) =
             row.ok_or_else(|| ServiceError::NotFound(format!("no upload {id}")))?;
         let store = self.store(Some(&store_name), None)?;
-        let node: String = sqlx::query_scalar("SELECT node FROM uploads WHERE id = ?")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        // A restore from this store that is open may still download what the upload names.
-        let restoring: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM restore_requests WHERE node = ?              AND state IN ('awaiting_approval', 'approved', 'running', 'interrupted')              AND json_extract(plan, '$.source_store') = ? AND (? = 'backup' OR tag = ?) LIMIT 1",
-        )
-        .bind(&node)
-        .bind(&store_name)
-        .bind(&kind)
-        .bind(&name)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(r) = restoring {
+        if let Some(r) = self.restoring_from(id).await? {
             return Err(ServiceError::Busy(format!(
                 "restore request {r} restores from this {kind} in store {store_name}; purge it once that request is done, rejected or cancelled"
             )));
@@ -1110,6 +1102,21 @@ impl BackupService {
             .await?;
         tx.commit().await?;
         Ok((format!("{kind} {name} in store {store_name}"), orphaned))
+    }
+
+    /// The open restore request (if any) that restores from this upload's store and may
+    /// still download what the upload names.
+    pub async fn restoring_from(&self, upload: i64) -> Result<Option<i64>, ServiceError> {
+        Ok(sqlx::query_scalar(
+            "SELECT r.id FROM restore_requests r JOIN uploads u ON u.id = ? \
+             WHERE r.node = u.node \
+             AND r.state IN ('awaiting_approval', 'approved', 'running', 'interrupted') \
+             AND json_extract(r.plan, '$.source_store') = u.store \
+             AND (u.kind = 'backup' OR r.tag = u.name) LIMIT 1",
+        )
+        .bind(upload)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     fn claim_purge(&self) -> Result<BusyGuard, ServiceError> {

@@ -71,6 +71,22 @@ pub enum ScheduleCommand {
         /// … of each of the last N months.
         #[arg(long)]
         monthly: Option<u32>,
+        /// Copies in the `--upload-to` store: keep the newest N (without any `--store-*`
+        /// rule every copy stays).
+        #[arg(long)]
+        store_keep_last: Option<u32>,
+        /// Copies in the store: keep those younger than D days.
+        #[arg(long)]
+        store_keep_days: Option<u32>,
+        /// Copies in the store: the newest of each of the last N days.
+        #[arg(long)]
+        store_daily: Option<u32>,
+        /// … of each of the last N ISO weeks.
+        #[arg(long)]
+        store_weekly: Option<u32>,
+        /// … of each of the last N months.
+        #[arg(long)]
+        store_monthly: Option<u32>,
         /// Save it paused.
         #[arg(long)]
         paused: bool,
@@ -204,9 +220,22 @@ pub async fn run_schedule(
             daily,
             weekly,
             monthly,
+            store_keep_last,
+            store_keep_days,
+            store_daily,
+            store_weekly,
+            store_monthly,
             paused,
             dry_run,
         } => {
+            let store = Retention {
+                keep_last: store_keep_last,
+                keep_days: store_keep_days,
+                daily: store_daily,
+                weekly: store_weekly,
+                monthly: store_monthly,
+                store: None,
+            };
             let input = ScheduleInput {
                 name,
                 kind,
@@ -228,6 +257,7 @@ pub async fn run_schedule(
                     daily,
                     weekly,
                     monthly,
+                    store: (!store.keeps_everything()).then(|| Box::new(store)),
                 },
                 paused: Some(paused),
             };

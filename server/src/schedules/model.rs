@@ -170,6 +170,21 @@ pub struct RetentionCandidate {
     pub pinned: bool,
 }
 
+/// A copy in the schedule's store that the store retention would purge now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoreRetentionCandidate {
+    /// The upload (`DELETE /api/v1/uploads/{id}` purges it by hand).
+    pub upload_id: i64,
+    pub store: String,
+    pub node: String,
+    pub tag: String,
+    pub created_at: i64,
+    /// The copy's size; the store frees only the objects no other copy names.
+    pub bytes: i64,
+    /// An open restore from the store uses it: kept anyway.
+    pub pinned: bool,
+}
+
 /// A schedule as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScheduleDto {
@@ -195,6 +210,8 @@ pub struct ScheduleDto {
     pub last_run: Option<ScheduleRunDto>,
     /// Snapshots of this schedule the retention would clear now.
     pub retention_clears: Vec<RetentionCandidate>,
+    /// Copies in `upload_to` that `retention.store` would purge now.
+    pub store_retention_clears: Vec<StoreRetentionCandidate>,
     pub created_at: i64,
     pub created_by: Option<String>,
     pub updated_at: i64,
@@ -326,6 +343,20 @@ pub fn check(
             format!("retention `{rule}` is 0; leave a rule out instead of setting it to 0"),
         ));
     }
+    if let Some(store) = &input.retention.store {
+        if store.store.is_some() {
+            return Err(ServiceError::bad(
+                "retention",
+                "retention.store holds the store copies' rules and has no `store` of its own, e.g. {\"keep_last\": 7, \"store\": {\"monthly\": 12}}",
+            ));
+        }
+        if input.upload_to.is_none() {
+            return Err(ServiceError::bad(
+                "retention",
+                "retention.store clears copies in the schedule's store: set `upload_to` too, or leave retention.store out",
+            ));
+        }
+    }
     let tag_template = input
         .tag_template
         .as_deref()
@@ -396,17 +427,25 @@ impl From<&ScheduleDto> for app::api::ScheduleRow {
         .into_iter()
         .flatten()
         .collect();
-        let r = &d.retention;
-        let rules: Vec<String> = [
-            r.keep_last.map(|n| format!("keep last {n}")),
-            r.keep_days.map(|n| format!("keep {n} days")),
-            r.daily.map(|n| format!("{n} daily")),
-            r.weekly.map(|n| format!("{n} weekly")),
-            r.monthly.map(|n| format!("{n} monthly")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let words = |r: &Retention| -> Option<String> {
+            let rules: Vec<String> = [
+                r.keep_last.map(|n| format!("keep last {n}")),
+                r.keep_days.map(|n| format!("keep {n} days")),
+                r.daily.map(|n| format!("{n} daily")),
+                r.weekly.map(|n| format!("{n} weekly")),
+                r.monthly.map(|n| format!("{n} monthly")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            (!rules.is_empty()).then(|| rules.join(", "))
+        };
+        let local = words(&d.retention).unwrap_or_else(|| "keeps everything".into());
+        let retention = match (&d.upload_to, d.retention.store.as_deref().and_then(words)) {
+            (Some(store), Some(rules)) => format!("{local}; copies in {store}: {rules}"),
+            (Some(store), None) => format!("{local}; copies in {store}: all kept"),
+            (None, _) => local,
+        };
         app::api::ScheduleRow {
             id: d.id,
             name: d.name.clone(),
@@ -418,11 +457,7 @@ impl From<&ScheduleDto> for app::api::ScheduleRow {
             } else {
                 scope.join("; ")
             },
-            retention: if rules.is_empty() {
-                "keeps everything".into()
-            } else {
-                rules.join(", ")
-            },
+            retention,
             paused: d.paused,
             next_runs: d.next_runs.clone(),
             last_run_state: d.last_run.as_ref().map(|r| r.state.clone()),
@@ -609,6 +644,35 @@ mod tests {
                 },
                 "retention",
                 "keep_last",
+            ),
+            (
+                ScheduleInput {
+                    retention: Retention {
+                        store: Some(Box::new(Retention {
+                            monthly: Some(12),
+                            ..Retention::default()
+                        })),
+                        ..Retention::default()
+                    },
+                    ..input("0 2 * * *")
+                },
+                "retention",
+                "set `upload_to`",
+            ),
+            (
+                ScheduleInput {
+                    upload_to: Some("local".into()),
+                    retention: Retention {
+                        store: Some(Box::new(Retention {
+                            daily: Some(0),
+                            ..Retention::default()
+                        })),
+                        ..Retention::default()
+                    },
+                    ..input("0 2 * * *")
+                },
+                "retention",
+                "store.daily",
             ),
             (
                 ScheduleInput {

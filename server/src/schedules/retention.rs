@@ -27,6 +27,11 @@ pub struct Retention {
     pub weekly: Option<u32>,
     /// … of each of the last N months.
     pub monthly: Option<u32>,
+    /// The same rules for the schedule's copies in its `upload_to` store, applied apart from
+    /// the local ones (copies usually stay longer). Absent: every copy stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub store: Option<Box<Retention>>,
 }
 
 impl Retention {
@@ -43,9 +48,10 @@ impl Retention {
         .all(Option::is_none)
     }
 
-    /// The rule set to 0, if any (0 would mean "keep none by this rule": leave it out instead).
-    pub fn zero_rule(&self) -> Option<&'static str> {
-        [
+    /// The rule set to 0, if any (0 would mean "keep none by this rule": leave it out instead),
+    /// `store.` before it when it is one of the store copies' rules.
+    pub fn zero_rule(&self) -> Option<String> {
+        let own = [
             ("keep_last", self.keep_last),
             ("keep_days", self.keep_days),
             ("daily", self.daily),
@@ -54,7 +60,18 @@ impl Retention {
         ]
         .into_iter()
         .find(|(_, v)| *v == Some(0))
-        .map(|(name, _)| name)
+        .map(|(name, _)| name.to_string());
+        own.or_else(|| {
+            self.store
+                .as_ref()
+                .and_then(|s| s.zero_rule())
+                .map(|r| format!("store.{r}"))
+        })
+    }
+
+    /// The store copies' rules, when some are set.
+    pub fn for_store(&self) -> Option<&Retention> {
+        self.store.as_deref().filter(|s| !s.keeps_everything())
     }
 
     /// For snapshots taken at `created` (Unix ms, any order): whether each stays at `now_ms`.
@@ -221,7 +238,7 @@ mod tests {
         ) {
             created.dedup();
             let now = 1_800_000_000_000i64;
-            let p = Retention { keep_last: last, keep_days: days, daily, weekly: None, monthly };
+            let p = Retention { keep_last: last, keep_days: days, daily, weekly: None, monthly, store: None };
             let keep = p.keep(&created, now, Tz::UTC);
             let newest = created.iter().enumerate().max_by_key(|(_, c)| **c).map(|(i, _)| i).expect("one");
             prop_assert!(keep[newest]);

@@ -11,7 +11,7 @@ use sqlx::SqlitePool;
 
 use super::model::{
     self, Overlap, RetentionCandidate, ScheduleDto, ScheduleInput, SchedulePatch, SchedulePreview,
-    ScheduleRunDto, ScheduleScope,
+    ScheduleRunDto, ScheduleScope, StoreRetentionCandidate,
 };
 use super::retention::Retention;
 use super::template;
@@ -266,6 +266,7 @@ impl ScheduleService {
         .fetch_optional(&self.pool)
         .await?;
         let retention_clears = self.retention_plan(&row, now).await?;
+        let store_retention_clears = self.store_retention_plan(&row, now).await?;
         Ok(ScheduleDto {
             id: row.id,
             scope: row.scope(),
@@ -285,6 +286,7 @@ impl ScheduleService {
             next_tags,
             last_run,
             retention_clears,
+            store_retention_clears,
             created_at: row.created_at,
             created_by: row.created_by,
             updated_at: row.updated_at,
@@ -613,6 +615,7 @@ impl ScheduleService {
         for node in targets {
             let req = CreateSnapshotRequest {
                 node: node.clone(),
+                cluster: None,
                 keyspaces: Some(scope.keyspaces.clone()).filter(|k| !k.is_empty()),
                 tables: Some(scope.tables.clone()).filter(|t| !t.is_empty()),
                 tag: Some(tag.clone()),
@@ -662,6 +665,11 @@ impl ScheduleService {
                 Ok(Some(msg)) => notes.push(msg),
                 Ok(None) => {}
                 Err(e) => failures.push(format!("retention: {e}")),
+            }
+            match self.apply_store_retention(&row).await {
+                Ok(Some(msg)) => notes.push(msg),
+                Ok(None) => {}
+                Err(e) => failures.push(format!("store retention: {e}")),
             }
         }
         let (state, message) = if failures.is_empty() {
@@ -832,6 +840,89 @@ impl ScheduleService {
             msg.push_str(&format!("; kept {}", kept.join(", ")));
         }
         tracing::info!(schedule = %row.name, %msg, "retention applied");
+        Ok(Some(msg))
+    }
+
+    /// The schedule's copies in its `upload_to` store (taken by its runs) that
+    /// `retention.store` purges now, per node.
+    async fn store_retention_plan(
+        &self,
+        row: &Row,
+        now: i64,
+    ) -> Result<Vec<StoreRetentionCandidate>, ServiceError> {
+        let retention = row.retention();
+        let (Some(rules), Some(store)) = (retention.for_store(), row.upload_to.as_deref()) else {
+            return Ok(Vec::new());
+        };
+        let tz = row
+            .timing()
+            .map(|t| t.time_zone())
+            .unwrap_or(chrono_tz::UTC);
+        let copies: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT u.id, u.node, u.name, u.created_at, u.bytes FROM uploads u \
+             WHERE u.store = ? AND u.kind = 'snapshot' AND u.name IN \
+             (SELECT tag FROM schedule_runs WHERE schedule_id = ? AND tag IS NOT NULL) \
+             ORDER BY u.node, u.created_at",
+        )
+        .bind(store)
+        .bind(row.id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        let mut nodes: Vec<&str> = copies.iter().map(|c| c.1.as_str()).collect();
+        nodes.dedup();
+        for node in nodes {
+            let mine: Vec<&(i64, String, String, i64, i64)> =
+                copies.iter().filter(|c| c.1 == node).collect();
+            let created: Vec<i64> = mine.iter().map(|c| c.3).collect();
+            let keep = rules.keep(&created, now, tz);
+            for (c, kept) in mine.into_iter().zip(keep) {
+                if kept {
+                    continue;
+                }
+                let pinned = self.backups.restoring_from(c.0).await?.is_some();
+                out.push(StoreRetentionCandidate {
+                    upload_id: c.0,
+                    store: store.to_string(),
+                    node: c.1.clone(),
+                    tag: c.2.clone(),
+                    created_at: c.3,
+                    bytes: c.4,
+                    pinned,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Purges the copies the store retention does not keep (those an open restore uses
+    /// stay); a sentence on what it did, or `None` when there was nothing to purge.
+    async fn apply_store_retention(&self, row: &Row) -> Result<Option<String>, ServiceError> {
+        let plan = self.store_retention_plan(row, self.now()).await?;
+        let Some(store) = plan.first().map(|c| c.store.clone()) else {
+            return Ok(None);
+        };
+        let (mut purged, mut orphaned, mut kept) = (0usize, 0u64, Vec::new());
+        for c in plan {
+            if c.pinned {
+                kept.push(format!("{} of {} (an open restore uses it)", c.tag, c.node));
+                continue;
+            }
+            match self.backups.purge(c.upload_id).await {
+                Ok((_, n)) => {
+                    purged += 1;
+                    orphaned += n;
+                }
+                Err(e) => kept.push(format!("{} of {} ({e})", c.tag, c.node)),
+            }
+        }
+        let mut msg = format!(
+            "store retention purged {purged} copy(ies) from {store}; {orphaned} object(s) no other copy names leave the store after the grace period"
+        );
+        if !kept.is_empty() {
+            msg.push_str(&format!("; kept {}", kept.join(", ")));
+        }
+        tracing::info!(schedule = %row.name, %msg, "store retention applied");
         Ok(Some(msg))
     }
 

@@ -1,7 +1,7 @@
 //! Schedules on the real node: saved through the CLI, run by the server's own timer every ten
 //! seconds, each run a job that takes a real snapshot and copies it to the store; retention
-//! clears the oldest and keeps the one an open restore request uses; paused, the timer leaves
-//! it alone; a run on demand.
+//! clears the oldest and keeps the one an open restore request uses, the store's copies have
+//! a retention of their own; paused, the timer leaves it alone; a run on demand.
 
 use std::time::{Duration, Instant};
 
@@ -137,6 +137,8 @@ async fn a_ten_second_schedule_takes_snapshots_and_retention_keeps_the_last_two_
         "2",
         "--upload-to",
         "local",
+        "--store-keep-last",
+        "3",
         "--paused",
         "--json",
     ])
@@ -244,6 +246,30 @@ async fn a_ten_second_schedule_takes_snapshots_and_retention_keeps_the_last_two_
     present.sort();
     assert_eq!(present, expected, "{list}");
     assert_eq!(on_disk(), expected);
+
+    // The store's copies have their own retention: the newest three stay there (the oldest's
+    // copy too is purged: its open restore reads the node's snapshot, not the store).
+    assert!(
+        settled.iter().any(|r| r["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("store retention purged")),
+        "{settled:#?}"
+    );
+    let (_, uploads) = app.get("/api/v1/uploads?kind=snapshot").await;
+    let mut copies: Vec<String> = uploads
+        .as_array()
+        .expect("uploads")
+        .iter()
+        .filter_map(|u| u["name"].as_str())
+        .filter(|n| n.starts_with("snapkeep-sched-it-sched-"))
+        .map(str::to_string)
+        .collect();
+    copies.sort();
+    assert_eq!(copies, all_done[all_done.len() - 3..].to_vec(), "{uploads}");
+    let (_, one) = app.get(&format!("/api/v1/schedules/{id}")).await;
+    assert_eq!(one["retention"]["store"]["keep_last"], 3, "{one}");
+    assert_eq!(one["store_retention_clears"], json!([]), "{one}");
     let run = cli(&["list"]).run().await;
     assert!(
         run.stdout.contains("it-sched") && run.stdout.contains("*/10 * * * * *"),
