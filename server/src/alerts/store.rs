@@ -207,6 +207,7 @@ pub async fn record(
                        acked_at = CASE WHEN ?5 THEN NULL ELSE acked_at END, \
                        silenced_until = CASE WHEN ?5 THEN NULL ELSE silenced_until END, \
                        notify_state = CASE WHEN ?5 THEN ?6 ELSE notify_state END, \
+                       notify_event = CASE WHEN ?5 THEN 'firing' ELSE notify_event END, \
                        notify_attempts = CASE WHEN ?5 THEN 0 ELSE notify_attempts END, \
                        notify_next_at = CASE WHEN ?5 THEN ?4 ELSE notify_next_at END \
                      WHERE id = ?7",
@@ -228,7 +229,7 @@ pub async fn record(
                        notify_state, notify_next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?8) \
                      ON CONFLICT (id) DO UPDATE SET severity = ?3, message = ?6, action = ?7, first_seen_at = ?8, \
                        last_seen_at = ?8, resolved_at = NULL, acked_by = NULL, acked_at = NULL, silenced_until = NULL, \
-                       ack_comment = NULL, notify_state = ?9, notify_attempts = 0, notify_next_at = ?8, \
+                       ack_comment = NULL, notify_state = ?9, notify_event = 'firing', notify_attempts = 0, notify_next_at = ?8, \
                        notify_error = NULL, notified_at = NULL",
                 )
                 .bind(&id)
@@ -250,10 +251,15 @@ pub async fn record(
         .fetch_all(&mut *tx)
         .await?;
     for id in open.iter().filter(|id| !ids.contains(id)) {
+        // One the webhook announced is announced resolved too; one it never announced
+        // (still pending, or failed) is not.
         sqlx::query(
-            "UPDATE alerts SET resolved_at = ?, \
-               notify_state = CASE notify_state WHEN 'pending' THEN 'none' ELSE notify_state END \
-             WHERE id = ?",
+            "UPDATE alerts SET resolved_at = ?1, \
+               notify_state = CASE notify_state WHEN 'pending' THEN 'none' WHEN 'sent' THEN 'pending' ELSE notify_state END, \
+               notify_event = CASE notify_state WHEN 'sent' THEN 'resolved' ELSE notify_event END, \
+               notify_attempts = CASE notify_state WHEN 'sent' THEN 0 ELSE notify_attempts END, \
+               notify_next_at = CASE notify_state WHEN 'sent' THEN ?1 ELSE notify_next_at END \
+             WHERE id = ?2",
         )
         .bind(now)
         .bind(id)

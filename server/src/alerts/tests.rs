@@ -532,6 +532,28 @@ async fn the_webhook_is_retried_with_backoff_until_it_answers() {
     assert_eq!(bodies[1]["alert"]["id"], a.id.as_str());
     assert_eq!(bodies[1]["alert"]["kind"], "schedule_failed");
 
+    // It stops firing: the receiver, told it fired, is told it resolved.
+    let calm = later + 1_000;
+    store::record(pool, &[], calm, true).await.expect("record");
+    assert_eq!(
+        webhook::deliver_due(pool, &config, &client, calm)
+            .await
+            .expect("deliver"),
+        1
+    );
+    let bodies = got.lock().expect("lock").clone();
+    assert_eq!(bodies.len(), 3);
+    assert_eq!(bodies[2]["event"], "resolved");
+    assert_eq!(bodies[2]["alert"]["id"], a.id.as_str());
+    assert!(bodies[2]["alert"]["resolved_at"].is_i64(), "{}", bodies[2]);
+    // Once: nothing more is due.
+    assert_eq!(
+        webhook::deliver_due(pool, &config, &client, calm + 3_600_000)
+            .await
+            .expect("deliver"),
+        0
+    );
+
     // A webhook that never answers: failed after max_attempts, the error kept.
     let dead = WebhookConfig {
         url: "http://127.0.0.1:9/hook".into(),

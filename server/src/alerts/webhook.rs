@@ -1,5 +1,6 @@
 //! The optional alert webhook: each new alert is POSTed as JSON
-//! (`{"event": "firing", "alert": {…}}`) to `[alerts.webhook] url`. A delivery that fails (no
+//! (`{"event": "firing", "alert": {…}}`) to `[alerts.webhook] url`, and once it resolves,
+//! `{"event": "resolved", …}` (only for alerts whose firing was delivered). A delivery that fails (no
 //! answer, an error status) is retried with exponential backoff up to `max_attempts`, its
 //! state and last error kept on the alert; a delivery never blocks a job or another alert.
 
@@ -128,18 +129,22 @@ pub async fn deliver_due(
     client: &Client,
     now: i64,
 ) -> Result<usize, ServiceError> {
-    let due: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT id, notify_attempts FROM alerts WHERE notify_state = 'pending' AND resolved_at IS NULL \
-         AND coalesce(notify_next_at, 0) <= ? AND NOT coalesce(silenced_until > ?, 0) ORDER BY first_seen_at, id",
+    // Firing: open and not silenced. Resolved: whatever the silence, the receiver was told
+    // it fired.
+    let due: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT id, notify_attempts, notify_event FROM alerts WHERE notify_state = 'pending' \
+         AND coalesce(notify_next_at, 0) <= ?1 \
+         AND ((notify_event = 'firing' AND resolved_at IS NULL AND NOT coalesce(silenced_until > ?1, 0)) \
+              OR notify_event = 'resolved') \
+         ORDER BY first_seen_at, id",
     )
-    .bind(now)
     .bind(now)
     .fetch_all(pool)
     .await?;
     let mut sent = 0;
-    for (id, attempts) in due {
+    for (id, attempts, event) in due {
         let alert = super::store::get(pool, &id, now).await?;
-        let body = serde_json::to_vec(&serde_json::json!({ "event": "firing", "alert": alert }))
+        let body = serde_json::to_vec(&serde_json::json!({ "event": event, "alert": alert }))
             .map_err(|e| ServiceError::Unavailable(format!("cannot encode alert {id}: {e}")))?;
         let attempts = attempts.max(0) as u32 + 1;
         let result = client
