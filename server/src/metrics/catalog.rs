@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use sqlx::SqlitePool;
 
-use super::escape;
+use super::push_escaped;
 
 /// Appends the catalog's metrics to `out`. A catalog that cannot be read is reported by
 /// `snapkeep_catalog_up 0` and the figures are left out, never shown stale or as zeros.
@@ -37,11 +37,19 @@ fn help(out: &mut String, name: &str, kind: &str, text: &str) {
 
 /// `{a="x",b="y"}` from label names and catalog values.
 fn labels(pairs: &[(&str, &str)]) -> String {
-    let inner: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-        .collect();
-    format!("{{{}}}", inner.join(","))
+    let mut out = String::with_capacity(64);
+    out.push('{');
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        push_escaped(&mut out, v);
+        out.push('"');
+    }
+    out.push('}');
+    out
 }
 
 fn seconds(ms: i64) -> f64 {
@@ -99,11 +107,15 @@ async fn write_all(pool: &SqlitePool, out: &mut String) -> Result<(), sqlx::Erro
             |r| Some(r.7),
         ),
     ];
+    // Each table's labels, built once for its five series.
+    let table_labels: Vec<String> = tables
+        .iter()
+        .map(|r| labels(&[("node", &r.0), ("keyspace", &r.1), ("table", &r.2)]))
+        .collect();
     for (name, text, value) in series {
         help(out, name, "gauge", text);
-        for r in &tables {
+        for (r, l) in tables.iter().zip(&table_labels) {
             if let Some(v) = value(r) {
-                let l = labels(&[("node", &r.0), ("keyspace", &r.1), ("table", &r.2)]);
                 let _ = writeln!(out, "{name}{l} {v}");
             }
         }

@@ -132,9 +132,21 @@ impl Metrics {
 
 /// A label value in the exposition format's escaping.
 pub(crate) fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    let mut out = String::with_capacity(v.len());
+    push_escaped(&mut out, v);
+    out
+}
+
+/// Appends `v` to `out` escaped as a label value (backslash, double quote, newline).
+pub(crate) fn push_escaped(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// Process metrics from `/proc/self` (Linux); silently omitted elsewhere.
