@@ -5,7 +5,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 /// The navigation entries, in order: (path, label).
-pub const NAV_ITEMS: [(&str, &str); 9] = [
+pub const NAV_ITEMS: [(&str, &str); 10] = [
     ("/", "Overview"),
     ("/snapshots", "Snapshots"),
     ("/backups", "Backups"),
@@ -13,6 +13,7 @@ pub const NAV_ITEMS: [(&str, &str); 9] = [
     ("/restores", "Restores"),
     ("/schedules", "Schedules"),
     ("/rpo", "RPO"),
+    ("/drills", "Drills"),
     ("/reports", "Reports"),
     ("/settings", "Settings"),
 ];

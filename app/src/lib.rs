@@ -89,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("reports") view=pages::Reports ssr=SsrMode::Async />
                     <Route path=StaticSegment("schedules") view=pages::Schedules ssr=SsrMode::Async />
                     <Route path=StaticSegment("rpo") view=pages::Rpo ssr=SsrMode::Async />
+                    <Route path=StaticSegment("drills") view=pages::Drills ssr=SsrMode::Async />
                     <Route path=StaticSegment("settings") view=pages::Settings />
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("audit"))

@@ -5,10 +5,11 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::{
-    AlertDto, AuditPage, AuditQuery, BackupsPageDto, CreateSnapshotRequest, CurrentUser, JobDto,
-    MeasureScope, Measured, OverviewDto, Plan, ReportDto, ReportQuery, RestoreDto, RestoreInput,
-    RpoRow, ScheduleForm, SchedulePreviewDto, ScheduleRow, SettingsDto, SnapshotDetailDto,
-    SnapshotFormOptions, SnapshotJobDto, SnapshotPage, SnapshotQuery, StoreCopyDto, UploadDto,
+    AlertDto, AuditPage, AuditQuery, BackupsPageDto, CreateSnapshotRequest, CurrentUser,
+    DrillsPageDto, JobDto, MeasureScope, Measured, OverviewDto, Plan, ReportDto, ReportQuery,
+    RestoreDto, RestoreInput, RpoRow, ScheduleForm, SchedulePreviewDto, ScheduleRow, SettingsDto,
+    SnapshotDetailDto, SnapshotFormOptions, SnapshotJobDto, SnapshotPage, SnapshotQuery,
+    StoreCopyDto, UploadDto,
 };
 
 /// What the server provides to server functions (through Leptos context).
@@ -81,6 +82,8 @@ pub trait Backend: Send + Sync {
     fn create_schedule(&self, user: CurrentUser, form: ScheduleForm) -> BoxFuture<'_, ScheduleRow>;
     fn pause_schedule(&self, id: i64, paused: bool) -> BoxFuture<'_, ScheduleRow>;
     fn rpo(&self) -> BoxFuture<'_, Vec<RpoRow>>;
+    /// The Drills page.
+    fn drills(&self) -> BoxFuture<'_, DrillsPageDto>;
 }
 
 /// What [`Backend`] methods return: a boxed future with a message for the user on error.

@@ -1,9 +1,12 @@
 //! Schedules and the RPO panel as the console shows them: a schedule's essentials with its
 //! next runs, the form that creates one (previewed before saving), and per table how much a
-//! loss now would cost. The REST API (`/api/v1/schedules`, `/api/v1/rpo`) has every field.
+//! loss now would cost, and the restore drills that prove the backups restore. The REST API
+//! (`/api/v1/schedules`, `/api/v1/rpo`, `/api/v1/drills`) has every field.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use super::TableVerification;
 
 #[cfg(feature = "ssr")]
 use super::{auth::signed_in, backend::backend};
@@ -71,6 +74,53 @@ pub struct RpoRow {
     pub last_drill_at: Option<i64>,
 }
 
+/// One drill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DrillDto {
+    pub id: i64,
+    pub schedule_id: Option<i64>,
+    pub node: String,
+    pub snapshot: Option<String>,
+    pub tables: Vec<String>,
+    /// The restore request that did the work (plan, journal, verification).
+    pub restore_id: Option<i64>,
+    pub job_id: Option<i64>,
+    /// `running`, `passed`, `failed` or `interrupted`.
+    pub state: String,
+    pub requested_by: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// Time the restore took, staging to verification (ms).
+    pub restore_ms: Option<i64>,
+    pub message: String,
+    /// Per table: rows expected and found, SSTables linked, digests, the query, notes.
+    pub results: Vec<TableVerification>,
+}
+
+/// The newest passed drill of one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProofDto {
+    pub node: String,
+    /// `keyspace.table`.
+    pub table: String,
+    pub drill_id: i64,
+    pub snapshot: Option<String>,
+    /// When the drill finished (Unix ms).
+    pub proved_at: i64,
+    pub rows_expected: Option<i64>,
+    pub rows_found: Option<i64>,
+    pub restore_ms: Option<i64>,
+}
+
+/// The Drills page: the last good restore proof of each table, and the newest drills.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillsPageDto {
+    pub proof: Vec<ProofDto>,
+    pub history: Vec<DrillDto>,
+}
+
 /// Every schedule (Schedules page).
 #[server(prefix = "/rpc", endpoint = "schedules")]
 pub async fn list_schedules() -> Result<Vec<ScheduleRow>, ServerFnError> {
@@ -102,6 +152,12 @@ pub async fn pause_schedule(id: i64, paused: bool) -> Result<ScheduleRow, Server
         .pause_schedule(id, paused)
         .await
         .map_err(ServerFnError::new)
+}
+
+/// The Drills page.
+#[server(prefix = "/rpc", endpoint = "drills")]
+pub async fn get_drills() -> Result<DrillsPageDto, ServerFnError> {
+    backend()?.drills().await.map_err(ServerFnError::new)
 }
 
 /// The RPO panel, worst first.

@@ -2,6 +2,7 @@
 
 mod backups;
 mod calculator;
+mod drills;
 mod growth_chart;
 mod login;
 mod not_found;
@@ -14,6 +15,7 @@ mod snapshots;
 
 pub use backups::Backups;
 pub use calculator::Calculator;
+pub use drills::Drills;
 pub use login::Login;
 pub use not_found::NotFound;
 pub use overview::Overview;

@@ -62,6 +62,7 @@ pub const RPC: &[(&str, Role, bool)] = &[
     ("schedule_create", Role::Operator, true),
     ("schedule_pause", Role::Operator, true),
     ("rpo", Role::Viewer, false),
+    ("drills", Role::Viewer, false),
 ];
 
 /// `/api/v1` routes (axum path patterns) that change state, with the role they need. Every
@@ -102,6 +103,11 @@ pub const API_CHANGES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/drills", Role::Operator),
     ("POST", "/api/v1/alerts/{id}/ack", Role::Operator),
     ("POST", "/api/v1/retention/auto-snapshots", Role::Operator),
+    (
+        "POST",
+        "/api/v1/clusters/{name}/snapshots/{tag}/retry",
+        Role::Operator,
+    ),
 ];
 
 /// `/api/v1` GET routes that need more than a viewer.

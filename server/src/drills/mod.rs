@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::api::{CurrentUser, Role, TableVerification};
+pub use app::api::{DrillDto, ProofDto};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
@@ -41,44 +42,6 @@ pub struct DrillInput {
     /// The node (default: the only configured node).
     #[serde(default)]
     pub node: Option<String>,
-}
-
-/// One drill.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct DrillDto {
-    pub id: i64,
-    pub schedule_id: Option<i64>,
-    pub node: String,
-    pub snapshot: Option<String>,
-    pub tables: Vec<String>,
-    /// The restore request that did the work (plan, journal, verification).
-    pub restore_id: Option<i64>,
-    pub job_id: Option<i64>,
-    /// `running`, `passed`, `failed` or `interrupted`.
-    pub state: String,
-    pub requested_by: Option<String>,
-    pub started_at: i64,
-    pub finished_at: Option<i64>,
-    /// Time the restore took, staging to verification (ms).
-    pub restore_ms: Option<i64>,
-    pub message: String,
-    /// Per table: rows expected and found, SSTables linked, digests, the query, notes.
-    pub results: Vec<TableVerification>,
-}
-
-/// The newest passed drill of one table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ProofDto {
-    pub node: String,
-    /// `keyspace.table`.
-    pub table: String,
-    pub drill_id: i64,
-    pub snapshot: Option<String>,
-    /// When the drill finished (Unix ms).
-    pub proved_at: i64,
-    pub rows_expected: Option<i64>,
-    pub rows_found: Option<i64>,
-    pub restore_ms: Option<i64>,
 }
 
 /// Starts drills, runs them, keeps their history.

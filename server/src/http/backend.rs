@@ -28,6 +28,7 @@ pub struct Services {
     pub alerts: crate::alerts::AlertService,
     pub schedules: crate::schedules::ScheduleService,
     pub rpo: std::sync::Arc<crate::rpo::RpoConfig>,
+    pub drills: crate::drills::DrillService,
     pub pool: sqlx::SqlitePool,
 }
 
@@ -85,6 +86,14 @@ impl Backend for Services {
             crate::rpo::panel(&self.pool, &self.rpo, now_ms())
                 .await
                 .map_err(msg)
+        })
+    }
+    fn drills(&self) -> BoxFuture<'_, app::api::DrillsPageDto> {
+        Box::pin(async move {
+            Ok(app::api::DrillsPageDto {
+                proof: self.drills.proof().await.map_err(msg)?,
+                history: self.drills.list(50).await.map_err(msg)?,
+            })
         })
     }
     fn alerts(&self) -> BoxFuture<'_, Vec<app::api::AlertDto>> {

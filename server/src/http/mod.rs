@@ -60,6 +60,7 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         alerts: state.alerts.clone(),
         schedules: state.schedules.clone(),
         rpo: state.rpo.clone(),
+        drills: state.drills.clone(),
         pool: state.catalog.pool().clone(),
     });
     let context = move || {
@@ -170,6 +171,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(healthz))
         .routes(routes!(crate::calculator::calculator))
         .merge(crate::inventory::routes::router())
+        .merge(crate::clusters::routes::router())
         .merge(crate::snapshots::routes::router())
         .merge(crate::backups::routes::router())
         .merge(crate::auth::routes::router())
