@@ -10,11 +10,16 @@ use crate::config::LogFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum DevNodeAction {
-    /// Start (or reuse) the node in DIR and write DIR/snapkeep.toml.
+    /// Start (or reuse) the node in DIR (or, with --cluster N, a cluster of N nodes in
+    /// DIR/node1 … DIR/nodeN) and write DIR/snapkeep.toml.
     Start {
         /// The node's directory (conf, data, commitlog, logs).
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
+        /// Start a cluster of N nodes (2 to 9) on 127.0.0.1 … 127.0.0.N, one after another;
+        /// ports are chosen for each node.
+        #[arg(long, value_name = "N", conflicts_with_all = ["cql_port", "jmx_port", "storage_port", "listen", "name"])]
+        cluster: Option<usize>,
         /// CQL port (default: a free port; kept across restarts).
         #[arg(long)]
         cql_port: Option<u16>,
@@ -34,14 +39,15 @@ pub enum DevNodeAction {
         #[arg(long, default_value = "node1")]
         name: String,
     },
-    /// Stop the node in DIR (SIGTERM, then SIGKILL after --timeout seconds).
+    /// Stop the node in DIR, or every node of the cluster in DIR (SIGTERM, then SIGKILL
+    /// after --timeout seconds).
     Stop {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
-    /// Say whether the node in DIR runs.
+    /// Say whether the node in DIR (or each node of the cluster in DIR) runs.
     Status {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
@@ -74,6 +80,29 @@ async fn dev_node(action: DevNodeAction) -> anyhow::Result<()> {
     match action {
         DevNodeAction::Start {
             dir,
+            cluster: Some(n),
+            incremental_backups,
+            ..
+        } => {
+            let mut opts = devnode::StartOptions::new(&dir);
+            opts.incremental_backups = incremental_backups;
+            let started = devnode::start_cluster(&dir, n, &opts).await?;
+            let nodes: Vec<devnode::DevNode> = started.iter().map(|s| s.node.clone()).collect();
+            let config = devnode::write_cluster_config(&dir, &nodes)?;
+            for s in &started {
+                print_started(s);
+            }
+            println!(
+                "Cassandra {} dev cluster `{}` of {n} nodes; serve it with: snapkeep serve --config {}",
+                devnode::CASSANDRA_VERSION,
+                devnode::CLUSTER_NAME,
+                config.display()
+            );
+            Ok(())
+        }
+        DevNodeAction::Start {
+            dir,
+            cluster: None,
             cql_port,
             jmx_port,
             storage_port,
@@ -90,20 +119,7 @@ async fn dev_node(action: DevNodeAction) -> anyhow::Result<()> {
             opts.name = name;
             let started = devnode::start(&opts).await?;
             let config = devnode::write_config(&started.node)?;
-            let n = &started.node;
-            println!(
-                "Cassandra {} dev node {} {} in {} (CQL {}, JMX 127.0.0.1:{})",
-                devnode::CASSANDRA_VERSION,
-                n.name,
-                if started.reused {
-                    "already running"
-                } else {
-                    "started"
-                },
-                n.dir.display(),
-                n.cql_addr(),
-                n.jmx_port
-            );
+            print_started(&started);
             println!(
                 "serve it with: snapkeep serve --config {}",
                 config.display()
@@ -111,10 +127,17 @@ async fn dev_node(action: DevNodeAction) -> anyhow::Result<()> {
             Ok(())
         }
         DevNodeAction::Stop { dir, timeout } => {
-            if devnode::stop(&dir, std::time::Duration::from_secs(timeout)).await? {
-                println!("stopped the dev node in {}", dir.display());
-            } else {
-                println!("the dev node in {} was not running", dir.display());
+            let dirs: Vec<PathBuf> = match devnode::load_cluster(&dir)? {
+                // The last to join leaves first.
+                Some(nodes) => nodes.into_iter().rev().map(|n| n.dir).collect(),
+                None => vec![dir],
+            };
+            for d in dirs {
+                if devnode::stop(&d, std::time::Duration::from_secs(timeout)).await? {
+                    println!("stopped the dev node in {}", d.display());
+                } else {
+                    println!("the dev node in {} was not running", d.display());
+                }
             }
             Ok(())
         }
@@ -125,7 +148,10 @@ async fn dev_node(action: DevNodeAction) -> anyhow::Result<()> {
         } => {
             use crate::cassandra::cql::Cql;
             use crate::node::{Nodetool, demo};
-            let node = devnode::load(&dir)?.node_config();
+            let node = match devnode::load_cluster(&dir)? {
+                Some(nodes) => nodes[0].node_config(),
+                None => devnode::load(&dir)?.node_config(),
+            };
             let cql = Cql::connect(&node.cql, std::time::Duration::from_secs(30)).await?;
             if demo::is_loaded(&cql).await? {
                 println!("demo keyspace `shop` already loaded");
@@ -146,20 +172,47 @@ async fn dev_node(action: DevNodeAction) -> anyhow::Result<()> {
             Ok(())
         }
         DevNodeAction::Status { dir } => {
-            let node = devnode::load(&dir)?;
-            match node.running_pid() {
-                Some(pid) => println!(
-                    "running (pid {pid}, CQL {} {})",
-                    node.cql_addr(),
-                    if node.cql_open() {
-                        "open"
-                    } else {
-                        "not answering yet"
+            match devnode::load_cluster(&dir)? {
+                Some(nodes) => {
+                    for node in nodes {
+                        println!("{}: {}", node.name, status(&node));
                     }
-                ),
-                None => println!("stopped"),
+                }
+                None => println!("{}", status(&devnode::load(&dir)?)),
             }
             Ok(())
         }
     }
+}
+
+fn status(node: &crate::node::devnode::DevNode) -> String {
+    match node.running_pid() {
+        Some(pid) => format!(
+            "running (pid {pid}, CQL {} {})",
+            node.cql_addr(),
+            if node.cql_open() {
+                "open"
+            } else {
+                "not answering yet"
+            }
+        ),
+        None => "stopped".into(),
+    }
+}
+
+fn print_started(started: &crate::node::devnode::Started) {
+    let n = &started.node;
+    println!(
+        "Cassandra {} dev node {} {} in {} (CQL {}, JMX 127.0.0.1:{})",
+        crate::node::devnode::CASSANDRA_VERSION,
+        n.name,
+        if started.reused {
+            "already running"
+        } else {
+            "started"
+        },
+        n.dir.display(),
+        n.cql_addr(),
+        n.jmx_port
+    );
 }

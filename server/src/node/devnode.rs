@@ -108,6 +108,17 @@ pub struct StartOptions {
     /// The node gets SIGTERM when the thread that started it ends (tests).
     pub exit_with_parent: bool,
     pub start_timeout: Duration,
+    /// Joins this ring instead of forming a ring of its own.
+    pub ring: Option<Ring>,
+}
+
+/// A node's place in a dev cluster: the cluster's name, its seed (`IP:PORT`) and the node's
+/// one token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ring {
+    pub cluster_name: String,
+    pub seeds: String,
+    pub initial_token: i64,
 }
 
 impl StartOptions {
@@ -121,6 +132,7 @@ impl StartOptions {
             jmx_port: Some(node.jmx_port),
             storage_port: Some(node.storage_port),
             incremental_backups: node.incremental_backups,
+            ring: node.ring.clone(),
             ..Self::new(&node.dir)
         }
     }
@@ -136,6 +148,7 @@ impl StartOptions {
             incremental_backups: false,
             exit_with_parent: false,
             start_timeout: Duration::from_secs(240),
+            ring: None,
         }
     }
 }
@@ -152,6 +165,9 @@ pub struct DevNode {
     pub lib_dir: PathBuf,
     pub java: PathBuf,
     pub incremental_backups: bool,
+    /// Set for a node of a dev cluster (`--cluster N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<Ring>,
 }
 
 impl DevNode {
@@ -447,7 +463,16 @@ pub async fn start(opts: &StartOptions) -> Result<Started, DevNodeError> {
         lib_dir: lib_dir.clone(),
         java: java.clone(),
         incremental_backups: opts.incremental_backups,
+        ring: opts
+            .ring
+            .clone()
+            .or(existing.as_ref().and_then(|n| n.ring.clone())),
     };
+    let ring = node.ring.clone().unwrap_or_else(|| Ring {
+        cluster_name: format!("snapkeep-dev-{}", node.name),
+        seeds: format!("{}:{storage_port}", opts.listen),
+        initial_token: 0,
+    });
     let conf = dir.join("conf");
     let logs = dir.join("logs");
     for sub in [
@@ -472,7 +497,20 @@ pub async fn start(opts: &StartOptions) -> Result<Started, DevNodeError> {
         ("LISTEN", opts.listen.to_string()),
         ("CQL_PORT", cql_port.to_string()),
         ("STORAGE_PORT", storage_port.to_string()),
-        ("CLUSTER_NAME", format!("snapkeep-dev-{}", node.name)),
+        ("CLUSTER_NAME", ring.cluster_name.clone()),
+        ("SEEDS", ring.seeds.clone()),
+        ("INITIAL_TOKEN", ring.initial_token.to_string()),
+        // A node that joins a ring waits this long to hear from its seed before it gives up;
+        // a node that is its own seed has no one to wait for.
+        (
+            "RING_DELAY_MS",
+            if ring.seeds.starts_with(&format!("{}:", opts.listen)) {
+                "0"
+            } else {
+                "5000"
+            }
+            .to_string(),
+        ),
         ("INCREMENTAL_BACKUPS", opts.incremental_backups.to_string()),
         ("LIB_DIR", s(lib_dir.clone())),
         ("CONF_DIR", s(conf.clone())),
@@ -600,6 +638,93 @@ fn kill_group(pid: i32, sig: i32) -> bool {
     unsafe { libc::killpg(pid, sig) == 0 }
 }
 
+/// The name of a dev cluster's ring.
+pub const CLUSTER_NAME: &str = "snapkeep-dev";
+
+/// Most nodes a dev cluster has (one loopback address each, 127.0.0.1 up).
+pub const MAX_CLUSTER: usize = 9;
+
+/// The one token of node `i` (0-based) of `n`: the Murmur3 ring cut in `n` equal ranges.
+pub fn ring_token(i: usize, n: usize) -> i64 {
+    let step = (1i128 << 64) / n.max(1) as i128;
+    (i64::MIN as i128 + step * i as i128) as i64
+}
+
+/// The directories of a dev cluster's nodes: `DIR/node1` … `DIR/nodeN`.
+pub fn cluster_dirs(dir: &Path, n: usize) -> Vec<PathBuf> {
+    (1..=n).map(|i| dir.join(format!("node{i}"))).collect()
+}
+
+/// The nodes of the dev cluster in `dir` (its `node1`, `node2`, … subdirectories in order),
+/// or `None` when `dir` holds no cluster.
+pub fn load_cluster(dir: &Path) -> Result<Option<Vec<DevNode>>, DevNodeError> {
+    let mut nodes = Vec::new();
+    for d in cluster_dirs(dir, MAX_CLUSTER) {
+        match load(&d) {
+            Ok(n) => nodes.push(n),
+            Err(DevNodeError::NotADevNode { .. }) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((!nodes.is_empty()).then_some(nodes))
+}
+
+/// Starts (or reuses) a dev cluster of `n` nodes in `dir`: `nodeK` on 127.0.0.K, one after
+/// another (a node joins the ring only once the one before it answers), the same storage port
+/// on every address, a JMX and CQL port each, one token each, node1 the seed. `template`
+/// gives the options every node shares (incremental backups, timeouts, exit with parent).
+pub async fn start_cluster(
+    dir: &Path,
+    n: usize,
+    template: &StartOptions,
+) -> Result<Vec<Started>, DevNodeError> {
+    if !(2..=MAX_CLUSTER).contains(&n) {
+        return Err(DevNodeError::Template(format!(
+            "a dev cluster has 2 to {MAX_CLUSTER} nodes, not {n}"
+        )));
+    }
+    let dir = absolute(dir)?;
+    let dirs = cluster_dirs(&dir, n);
+    let ip = |i: usize| Ipv4Addr::new(127, 0, 0, i as u8 + 1);
+    // One storage port for the ring: node1's if it ran before, else one free on every address.
+    let storage_port = match load(&dirs[0]) {
+        Ok(first) => first.storage_port,
+        Err(DevNodeError::NotADevNode { .. }) => {
+            let mut found = None;
+            for _ in 0..20 {
+                let p = free_port(ip(0))?;
+                if (1..n).all(|i| TcpListener::bind((ip(i), p)).is_ok()) {
+                    found = Some(p);
+                    break;
+                }
+            }
+            found.ok_or_else(|| {
+                DevNodeError::Template(format!(
+                    "no storage port is free on all of 127.0.0.1 to 127.0.0.{n}"
+                ))
+            })?
+        }
+        Err(e) => return Err(e),
+    };
+    let mut started = Vec::with_capacity(n);
+    for (i, node_dir) in dirs.iter().enumerate() {
+        let mut opts = template.clone();
+        opts.dir = node_dir.clone();
+        opts.name = format!("node{}", i + 1);
+        opts.listen = ip(i);
+        opts.storage_port = Some(storage_port);
+        opts.cql_port = None;
+        opts.jmx_port = None;
+        opts.ring = Some(Ring {
+            cluster_name: CLUSTER_NAME.into(),
+            seeds: format!("{}:{storage_port}", ip(0)),
+            initial_token: ring_token(i, n),
+        });
+        started.push(start(&opts).await?);
+    }
+    Ok(started)
+}
+
 /// Stops the dev node in `dir`: SIGTERM, wait up to `timeout`, then SIGKILL.
 /// Returns false when it was not running.
 pub async fn stop(dir: &Path, timeout: Duration) -> Result<bool, DevNodeError> {
@@ -628,20 +753,28 @@ pub async fn stop(dir: &Path, timeout: Duration) -> Result<bool, DevNodeError> {
 /// Writes `DIR/snapkeep.toml`: a server configuration for this node, with Snapkeep's state
 /// under `DIR/snapkeep`.
 pub fn write_config(node: &DevNode) -> Result<PathBuf, DevNodeError> {
+    write_config_for(&node.dir, std::slice::from_ref(node), "the dev node")
+}
+
+/// Writes `DIR/snapkeep.toml` for the nodes of a dev cluster in `dir`.
+pub fn write_cluster_config(dir: &Path, nodes: &[DevNode]) -> Result<PathBuf, DevNodeError> {
+    write_config_for(&absolute(dir)?, nodes, "the dev cluster")
+}
+
+fn write_config_for(dir: &Path, nodes: &[DevNode], what: &str) -> Result<PathBuf, DevNodeError> {
     #[derive(Serialize)]
-    struct File<'a> {
+    struct File {
         state_dir: PathBuf,
-        nodes: Vec<&'a NodeConfig>,
+        nodes: Vec<NodeConfig>,
     }
-    let cfg = node.node_config();
     let text = toml::to_string_pretty(&File {
-        state_dir: node.dir.join("snapkeep"),
-        nodes: vec![&cfg],
+        state_dir: dir.join("snapkeep"),
+        nodes: nodes.iter().map(DevNode::node_config).collect(),
     })
     .map_err(|e| DevNodeError::Template(e.to_string()))?;
-    let path = node.dir.join("snapkeep.toml");
+    let path = dir.join("snapkeep.toml");
     let text = format!(
-        "# Written by `snapkeep dev-node start`: Snapkeep pointed at the dev node in this directory.\n{text}"
+        "# Written by `snapkeep dev-node start`: Snapkeep pointed at {what} in this directory.\n{text}"
     );
     fs::write(&path, text).map_err(io_err(&path))?;
     Ok(path)
@@ -660,6 +793,16 @@ fn absolute(p: &Path) -> Result<PathBuf, DevNodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clusters_tokens_cut_the_ring_in_equal_ranges() {
+        assert_eq!(ring_token(0, 3), i64::MIN);
+        assert_eq!(ring_token(1, 3), -3_074_457_345_618_258_603);
+        assert_eq!(ring_token(2, 3), 3_074_457_345_618_258_602);
+        assert_eq!(ring_token(1, 2), 0);
+        let five: Vec<i64> = (0..5).map(|i| ring_token(i, 5)).collect();
+        assert!(five.windows(2).all(|w| w[0] < w[1]), "{five:?}");
+    }
 
     #[test]
     fn render_fills_every_placeholder_or_fails() {
@@ -682,6 +825,9 @@ mod tests {
             "CQL_PORT",
             "STORAGE_PORT",
             "CLUSTER_NAME",
+            "SEEDS",
+            "INITIAL_TOKEN",
+            "RING_DELAY_MS",
             "INCREMENTAL_BACKUPS",
             "LIB_DIR",
             "CONF_DIR",
@@ -709,6 +855,7 @@ mod tests {
             lib_dir: "/cache/lib".into(),
             java: "/usr/bin/java".into(),
             incremental_backups: false,
+            ring: None,
         };
         let argv = n.nodetool_argv();
         assert_eq!(argv.first().map(String::as_str), Some("/usr/bin/java"));
