@@ -14,6 +14,10 @@ test('the overview shows the real node, its filesystem and its tables', async ({
     await expect(node.getByRole('meter', { name: 'Disk' })).toBeVisible({ timeout: 1000 });
   }).toPass({ timeout: 60_000 });
   await expect(node.getByRole('meter', { name: 'Inodes' })).toBeVisible();
+  // Its place in its cluster, as the node itself reports it (system.local).
+  const [api] = await (await page.request.get('/api/v1/nodes')).json();
+  expect(api.cluster).toBeTruthy();
+  await expect(node.getByTestId('node-place')).toHaveText(`Cluster ${api.cluster} · data centre ${api.dc} · rack ${api.rack}`);
   await page.getByText(/System keyspaces \(\d+ tables\)/).click();
   await expect(page.locator('tr[data-table="system.local"]')).toBeVisible();
 });

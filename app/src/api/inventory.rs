@@ -95,6 +95,48 @@ pub struct NodeDto {
     /// Incremental backups on (`nodetool statusbackup` at the last check); `None`: unknown.
     #[serde(default)]
     pub incremental_backups: Option<bool>,
+    /// The cluster, data centre and rack the node reported (`system.local`) at the last check
+    /// that reached it; `None` until one did.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub dc: Option<String>,
+    #[serde(default)]
+    pub rack: Option<String>,
+    #[serde(default)]
+    pub host_id: Option<String>,
+    /// The agent that reaches the node; `None`: Snapkeep reaches it on this machine.
+    #[serde(default)]
+    pub agent: Option<String>,
+}
+
+/// A cluster of the configured nodes, as `GET /api/v1/clusters` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ClusterDto {
+    /// `cluster_name` from the nodes' `system.local`.
+    pub name: String,
+    /// Data centres, sorted.
+    pub dcs: Vec<String>,
+    pub nodes: Vec<ClusterNodeDto>,
+}
+
+/// One node of a cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ClusterNodeDto {
+    pub name: String,
+    pub dc: String,
+    pub rack: String,
+    /// `up` (the last check reached it) or `down` (it did not: `error` says why).
+    pub state: String,
+    pub version: Option<String>,
+    pub host_id: Option<String>,
+    pub tokens: Option<i64>,
+    pub checked_at: Option<i64>,
+    pub error: Option<String>,
+    /// The agent that reaches the node; `None`: this machine.
+    pub agent: Option<String>,
 }
 
 /// One table of one node, from the last good scan.
@@ -219,4 +261,41 @@ mod tests {
         };
         assert_eq!(unknown.bytes(), None);
     }
+}
+
+/// A snapshot of a whole cluster: one tag on each of its nodes, taken together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ClusterSnapshotDto {
+    pub id: i64,
+    pub cluster: String,
+    pub tag: String,
+    /// `running`, `complete` (taken on every node) or `incomplete` (some node failed: retry
+    /// it with `POST /api/v1/clusters/{name}/snapshots/{tag}/retry`).
+    pub state: String,
+    pub keyspaces: Vec<String>,
+    pub tables: Vec<String>,
+    pub requested_by: Option<String>,
+    /// The job of the latest attempt (the whole cluster).
+    pub job_id: Option<i64>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+    pub nodes: Vec<ClusterSnapshotNodeDto>,
+}
+
+/// One node's part of a cluster snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ClusterSnapshotNodeDto {
+    pub node: String,
+    /// `running`, `done` or `failed`.
+    pub state: String,
+    /// The node's own snapshot job.
+    pub job_id: Option<i64>,
+    /// What it did, or why it failed.
+    pub message: String,
+    /// Attempts so far (a retry adds one to the nodes it retries).
+    pub attempts: i64,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
 }

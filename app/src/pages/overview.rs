@@ -96,6 +96,15 @@ fn node_view(n: NodeDto) -> impl IntoView {
                 </span>
             </header>
             {n.error.clone().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {n.cluster.clone().map(|c| view! {
+                <p class="small" data-testid="node-place">
+                    {format!(
+                        "Cluster {c} · data centre {} · rack {}",
+                        n.dc.clone().unwrap_or_default(),
+                        n.rack.clone().unwrap_or_default()
+                    )}
+                </p>
+            })}
             <p class="muted small">
                 "CQL " <code>{n.cql.clone()}</code> " · JMX " <code>{n.jmx.clone()}</code>
                 {n.scanned_at.map(|t| format!(" · last scan {}", format_utc(t)))}

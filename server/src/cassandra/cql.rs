@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
+use scylla::policies::host_filter::AllowListHostFilter;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -17,6 +18,20 @@ pub enum CqlError {
     Connect { addr: String, detail: String },
     #[error("CQL `{statement}` failed: {detail}")]
     Query { statement: String, detail: String },
+}
+
+/// How long a schema change waits for every node to have it.
+const SCHEMA_AGREEMENT_WAIT: Duration = Duration::from_secs(60);
+
+/// One node's place in its cluster, from its own `system.local`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeIdentity {
+    pub cluster_name: String,
+    pub data_center: String,
+    pub rack: String,
+    pub host_id: Option<String>,
+    /// How many tokens it owns.
+    pub tokens: usize,
 }
 
 /// The nodes of the cluster as one node sees them, and where each keyspace keeps replicas.
@@ -143,12 +158,19 @@ fn q(statement: &str) -> impl Fn(String) -> CqlError + '_ {
 }
 
 impl Cql {
-    /// Connects to the node at `addr` (`HOST:PORT`).
+    /// Connects to the node at `addr` (`HOST:PORT`), and to that node only: in a cluster,
+    /// every statement of this session has this node as its coordinator, so node-local tables
+    /// (`system.local`, `system_views.snapshots`) answer for it and not for a peer.
     pub async fn connect(addr: &str, timeout: Duration) -> Result<Self, CqlError> {
+        let only = AllowListHostFilter::new([addr]).map_err(|e| CqlError::Connect {
+            addr: addr.to_string(),
+            detail: format!("cannot resolve the address: {e}"),
+        })?;
         let session = tokio::time::timeout(
             timeout,
             SessionBuilder::new()
                 .known_node(addr)
+                .host_filter(std::sync::Arc::new(only))
                 .connection_timeout(timeout)
                 .build(),
         )
@@ -176,13 +198,57 @@ impl Cql {
         &self.session
     }
 
-    /// Runs a statement without bound values (DDL, TRUNCATE).
+    /// Runs a statement without bound values (DDL, TRUNCATE). After a schema change
+    /// (CREATE, ALTER, DROP) it waits until every node of the cluster has the new schema, so
+    /// that the next statement finds it on every replica.
     pub async fn execute(&self, statement: &str) -> Result<(), CqlError> {
         self.session
             .query_unpaged(statement, &[])
             .await
-            .map(drop)
-            .map_err(|e| q(statement)(e.to_string()))
+            .map_err(|e| q(statement)(e.to_string()))?;
+        let first = statement
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        if matches!(first.as_str(), "CREATE" | "ALTER" | "DROP") {
+            self.await_schema_agreement(SCHEMA_AGREEMENT_WAIT).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until this node and every peer it knows report one schema version
+    /// (`system.local` and `system.peers`, as this node's gossip sees them). The driver's own
+    /// check asks only the nodes a session connects to, and Snapkeep's sessions connect to one.
+    pub async fn await_schema_agreement(&self, within: Duration) -> Result<(), CqlError> {
+        let started = std::time::Instant::now();
+        loop {
+            let local = self
+                .rows::<(Option<Uuid>,)>("SELECT schema_version FROM system.local")
+                .await?;
+            let peers = self
+                .rows::<(std::net::IpAddr, Option<Uuid>)>(
+                    "SELECT peer, schema_version FROM system.peers",
+                )
+                .await?;
+            let mine = local.first().and_then(|r| r.0);
+            let behind: Vec<String> = peers
+                .iter()
+                .filter(|(_, v)| v.is_some() && *v != mine)
+                .map(|(p, _)| p.to_string())
+                .collect();
+            if behind.is_empty() {
+                return Ok(());
+            }
+            if started.elapsed() >= within {
+                return Err(q("schema agreement")(format!(
+                    "{} still had another schema version after {} s",
+                    behind.join(", "),
+                    within.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Counts the rows of `keyspace.table` (a full scan: use on small tables only).
@@ -203,6 +269,32 @@ impl Cql {
             .single_row()
             .map_err(|e| q(&statement)(e.to_string()))?;
         Ok(count)
+    }
+
+    /// Who this node is: its cluster, data center, rack, host id and tokens
+    /// (`system.local`).
+    pub async fn identity(&self) -> Result<NodeIdentity, CqlError> {
+        let s = "SELECT cluster_name, data_center, rack, host_id, tokens FROM system.local";
+        type Local = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<Uuid>,
+            Option<Vec<String>>,
+        );
+        let row = self
+            .rows::<Local>(s)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| q(s)("system.local has no row".into()))?;
+        Ok(NodeIdentity {
+            cluster_name: row.0.unwrap_or_default(),
+            data_center: row.1.unwrap_or_default(),
+            rack: row.2.unwrap_or_default(),
+            host_id: row.3.map(|u| u.to_string()),
+            tokens: row.4.map_or(0, |t| t.len()),
+        })
     }
 
     /// The ring as this node sees it: itself and its peers with their data centers, and each

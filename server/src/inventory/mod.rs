@@ -5,11 +5,11 @@
 
 pub mod routes;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::api::{FilesystemDto, JobDto, NodeDto, OverviewDto, TableDto};
+use app::api::{ClusterDto, ClusterNodeDto, FilesystemDto, JobDto, NodeDto, OverviewDto, TableDto};
 use sqlx::SqlitePool;
 
 use crate::cassandra::cql::Cql;
@@ -35,6 +35,11 @@ struct NodeRow {
     last_error: Option<String>,
     checked_at: Option<i64>,
     incremental_backups: Option<i64>,
+    cluster_name: Option<String>,
+    dc: Option<String>,
+    rack: Option<String>,
+    host_id: Option<String>,
+    tokens: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -118,12 +123,14 @@ impl Inventory {
         }
     }
 
-    /// Nodes with their last check and last good scan.
-    pub async fn nodes_view(&self) -> Result<Vec<NodeDto>, sqlx::Error> {
+    /// Nodes with their last check and last good scan, and the tokens each owns.
+    async fn nodes_with_tokens(&self) -> Result<(Vec<NodeDto>, Vec<Option<i64>>), sqlx::Error> {
         let mut out = Vec::new();
+        let mut tokens = Vec::new();
         for n in self.nodes.iter() {
             let row: Option<NodeRow> = sqlx::query_as(
-                "SELECT reachable, version, last_error, checked_at, incremental_backups FROM nodes WHERE name = ?",
+                "SELECT reachable, version, last_error, checked_at, incremental_backups, \
+                 cluster_name, dc, rack, host_id, tokens FROM nodes WHERE name = ?",
             )
             .bind(&n.name)
             .fetch_optional(&self.pool)
@@ -161,10 +168,19 @@ impl Inventory {
                 last_error: Some("not checked yet: run a scan".into()),
                 checked_at: None,
                 incremental_backups: None,
+                cluster_name: None,
+                dc: None,
+                rack: None,
+                host_id: None,
+                tokens: None,
             });
             let incremental_backups = row.incremental_backups.map(|b| b != 0);
-            let (reachable, version, error, checked_at) =
-                (row.reachable, row.version, row.last_error, row.checked_at);
+            let (reachable, version, error, checked_at) = (
+                row.reachable,
+                row.version.clone(),
+                row.last_error.clone(),
+                row.checked_at,
+            );
             out.push(NodeDto {
                 name: n.name.clone(),
                 cql: n.cql.clone(),
@@ -178,9 +194,66 @@ impl Inventory {
                 hold_bytes: scan.map(|s| s.2).unwrap_or(0),
                 hold_inodes: scan.map(|s| s.3).unwrap_or(0),
                 incremental_backups,
+                cluster: row.cluster_name,
+                dc: row.dc,
+                rack: row.rack,
+                host_id: row.host_id,
+                agent: None,
+            });
+            tokens.push(row.tokens);
+        }
+        Ok((out, tokens))
+    }
+
+    /// Nodes with their last check and last good scan.
+    pub async fn nodes_view(&self) -> Result<Vec<NodeDto>, sqlx::Error> {
+        Ok(self.nodes_with_tokens().await?.0)
+    }
+
+    /// The clusters of the configured nodes by name, each with its nodes (by data centre,
+    /// rack, name). A node appears once a check has read its `system.local`.
+    pub async fn clusters_view(&self) -> Result<Vec<ClusterDto>, sqlx::Error> {
+        let (nodes, tokens) = self.nodes_with_tokens().await?;
+        let mut clusters: BTreeMap<String, Vec<ClusterNodeDto>> = BTreeMap::new();
+        for (n, tokens) in nodes.into_iter().zip(tokens) {
+            let Some(cluster) = n.cluster else { continue };
+            clusters.entry(cluster).or_default().push(ClusterNodeDto {
+                state: if n.reachable { "up" } else { "down" }.into(),
+                dc: n.dc.unwrap_or_default(),
+                rack: n.rack.unwrap_or_default(),
+                name: n.name,
+                version: n.version,
+                host_id: n.host_id,
+                tokens,
+                checked_at: n.checked_at,
+                error: n.error,
+                agent: n.agent,
             });
         }
-        Ok(out)
+        Ok(clusters
+            .into_iter()
+            .map(|(name, mut nodes)| {
+                nodes.sort_by(|a, b| (&a.dc, &a.rack, &a.name).cmp(&(&b.dc, &b.rack, &b.name)));
+                let mut dcs: Vec<String> = nodes.iter().map(|n| n.dc.clone()).collect();
+                dcs.dedup();
+                ClusterDto { name, dcs, nodes }
+            })
+            .collect())
+    }
+
+    /// The configured nodes whose last check found them in cluster `name`.
+    pub async fn cluster_members(&self, name: &str) -> Result<Vec<String>, sqlx::Error> {
+        let known: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM nodes WHERE cluster_name = ? ORDER BY name")
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(self
+            .nodes
+            .iter()
+            .filter(|n| known.contains(&n.name))
+            .map(|n| n.name.clone())
+            .collect())
     }
 
     /// Tables of every node from its last good scan.
@@ -275,6 +348,27 @@ impl Inventory {
     }
 }
 
+/// Records who a node said it is (a node that joins another cluster, or moves rack, is
+/// seen at its next check).
+async fn record_identity(
+    pool: &SqlitePool,
+    node: &str,
+    id: &crate::cassandra::cql::NodeIdentity,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE nodes SET cluster_name = ?, dc = ?, rack = ?, host_id = ?, tokens = ? WHERE name = ?",
+    )
+    .bind(&id.cluster_name)
+    .bind(&id.data_center)
+    .bind(&id.rack)
+    .bind(&id.host_id)
+    .bind(id.tokens as i64)
+    .bind(node)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
 /// Checks one node, reads its schema when reachable, scans its data directories and records
 /// the result as a finished scan. Returns an error only when nothing could be recorded.
 pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Result<i64, String> {
@@ -304,16 +398,27 @@ pub async fn scan_node(pool: &SqlitePool, node: &NodeConfig, job_id: i64) -> Res
     .await
     .map_err(|e| e.to_string())?;
 
-    // Table ids of the live schema, to tell current tables from dropped/re-created ones.
+    // Table ids of the live schema, to tell current tables from dropped/re-created ones; and
+    // who the node is in its cluster.
     let live_ids: Option<HashSet<String>> = if reachable {
         match Cql::connect(&node.cql, Duration::from_secs(10)).await {
-            Ok(cql) => match cql.schema().await {
-                Ok(schema) => Some(schema.tables.iter().map(|t| t.dir_id()).collect()),
-                Err(e) => {
-                    tracing::warn!(node = %node.name, error = %e, "cannot read the schema");
-                    None
+            Ok(cql) => {
+                match cql.identity().await {
+                    Ok(id) => record_identity(pool, &node.name, &id)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    Err(e) => {
+                        tracing::warn!(node = %node.name, error = %e, "cannot read system.local");
+                    }
                 }
-            },
+                match cql.schema().await {
+                    Ok(schema) => Some(schema.tables.iter().map(|t| t.dir_id()).collect()),
+                    Err(e) => {
+                        tracing::warn!(node = %node.name, error = %e, "cannot read the schema");
+                        None
+                    }
+                }
+            }
             Err(e) => {
                 tracing::warn!(node = %node.name, error = %e, "cannot connect with CQL");
                 None

@@ -1,6 +1,6 @@
-//! `/api/v1/nodes`, `/api/v1/tables`, `/api/v1/scans`, `/api/v1/jobs/{id}`.
+//! `/api/v1/nodes`, `/api/v1/clusters`, `/api/v1/tables`, `/api/v1/scans`, `/api/v1/jobs/{id}`.
 
-use app::api::{JobDto, NodeDto, TableDto};
+use app::api::{ClusterDto, JobDto, NodeDto, TableDto};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,6 +15,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_nodes))
+        .routes(routes!(list_clusters))
         .routes(routes!(list_tables))
         .routes(routes!(start_scan))
         .routes(routes!(get_job))
@@ -25,6 +26,16 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, description = "Nodes", body = [NodeDto])))]
 pub async fn list_nodes(State(state): State<AppState>) -> Result<Json<Vec<NodeDto>>, ApiError> {
     Ok(Json(state.inventory.nodes_view().await?))
+}
+
+/// The clusters of the configured nodes (cluster name, data centre and rack from each node's
+/// `system.local` at its last check), each node up or down.
+#[utoipa::path(get, path = "/api/v1/clusters", tag = "inventory",
+    responses((status = 200, description = "Clusters", body = [ClusterDto])))]
+pub async fn list_clusters(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<ClusterDto>>, ApiError> {
+    Ok(Json(state.inventory.clusters_view().await?))
 }
 
 /// Every table of every node from its last good scan.
