@@ -12,6 +12,7 @@ pub mod cassandra;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod clusters;
 pub mod config;
 pub mod drills;
 pub mod error;

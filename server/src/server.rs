@@ -75,6 +75,14 @@ impl Server {
             ),
             Err(e) => tracing::warn!(error = %e, "cannot mark interrupted drills"),
         }
+        match crate::clusters::ClusterService::mark_interrupted(catalog.pool()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                cluster_snapshots = n,
+                "cluster snapshots left running by the previous server are incomplete: retry their failed nodes"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot mark interrupted cluster snapshots"),
+        }
         match crate::jobs::mark_interrupted(catalog.pool()).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(

@@ -36,6 +36,8 @@ pub struct AppState {
     pub alerts: crate::alerts::AlertService,
     /// Retention of TRUNCATE/DROP snapshots.
     pub auto_retention: crate::schedules::auto::AutoRetention,
+    /// Clusters and their snapshots.
+    pub clusters: crate::clusters::ClusterService,
 }
 
 /// What the services are built from: the nodes and each domain's section of the
@@ -154,6 +156,11 @@ impl AppState {
             snapshots.clone(),
             config.retention,
         );
+        let clusters = crate::clusters::ClusterService::new(
+            pool.clone(),
+            inventory.clone(),
+            snapshots.clone(),
+        );
         let node_names = nodes.iter().map(|n| n.name.clone()).collect();
         let drills =
             crate::drills::DrillService::new(pool.clone(), nodes, restores.clone(), sessions);
@@ -179,6 +186,7 @@ impl AppState {
             rpo: Arc::new(config.rpo),
             alerts,
             auto_retention,
+            clusters,
         }
     }
 }

@@ -189,6 +189,10 @@ pub struct SnapshotPage {
 pub struct CreateSnapshotRequest {
     /// The node (default: every configured node).
     pub node: Option<String>,
+    /// Instead of `node`: every configured node of this cluster (`GET /api/v1/clusters`),
+    /// the same tag on each, started together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// Keyspaces to snapshot (default: every keyspace, unless `tables` is given).
     pub keyspaces: Option<Vec<String>>,
     /// Tables as `keyspace.table`.

@@ -15,6 +15,10 @@ pub enum SnapshotCommand {
         /// Node (default: every configured node).
         #[arg(long)]
         node: Option<String>,
+        /// Every node of this cluster, one tag on each, started together (a node that fails
+        /// makes it incomplete: `snapkeep snapshot retry TAG --cluster NAME`).
+        #[arg(long, conflicts_with = "node")]
+        cluster: Option<String>,
         /// Keyspace to snapshot (repeatable; default every keyspace).
         #[arg(long = "keyspace", value_name = "KEYSPACE")]
         keyspaces: Vec<String>,
@@ -65,6 +69,16 @@ pub enum SnapshotCommand {
         page: Option<i64>,
         #[arg(long)]
         per_page: Option<i64>,
+    },
+    /// Run again the nodes that failed in an incomplete cluster snapshot, under its tag, and
+    /// wait for them.
+    Retry {
+        tag: String,
+        #[arg(long)]
+        cluster: String,
+        /// Answer with the job at once instead of waiting for it.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Show one snapshot: its tables, schema, row counts and files.
     Show {
@@ -125,6 +139,7 @@ pub async fn run_snapshot(
     match cmd {
         SnapshotCommand::Create {
             node,
+            cluster,
             keyspaces,
             tables,
             tag,
@@ -134,6 +149,7 @@ pub async fn run_snapshot(
         } => {
             let body = serde_json::json!({
                 "node": node,
+                "cluster": cluster,
                 "keyspaces": (!keyspaces.is_empty()).then_some(keyspaces),
                 "tables": (!tables.is_empty()).then_some(tables),
                 "tag": tag,
@@ -212,6 +228,30 @@ pub async fn run_snapshot(
                 page.total
             );
             Ok(())
+        }
+        SnapshotCommand::Retry {
+            tag,
+            cluster,
+            no_wait,
+        } => {
+            let retried: app::api::ClusterSnapshotDto = client
+                .call(
+                    Method::POST,
+                    &format!(
+                        "/api/v1/clusters/{}/snapshots/{}/retry",
+                        url_component(&cluster),
+                        url_component(&tag)
+                    ),
+                    Some(serde_json::json!({})),
+                )
+                .await?;
+            let Some(id) = retried.job_id else {
+                return print_json(&retried);
+            };
+            let job: app::api::JobDto = client
+                .call(Method::GET, &format!("/api/v1/jobs/{id}"), None)
+                .await?;
+            super::backups::follow_job(client, job, no_wait, json).await
         }
         SnapshotCommand::Show { tag, node } => {
             let qs = query_string(&[("node", node)]);

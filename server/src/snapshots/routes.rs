@@ -23,13 +23,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(detail, clear))
 }
 
-/// Takes a snapshot with `nodetool snapshot`; answers at once with the job.
+/// Takes a snapshot with `nodetool snapshot`; answers at once with the job. With `cluster`:
+/// the same tag on every node of the cluster, started together; the job is the cluster's
+/// (`GET /api/v1/clusters/{name}/snapshots/{tag}` has each node's part).
 #[utoipa::path(post, path = "/api/v1/snapshots", tag = "snapshots",
     request_body = CreateSnapshotRequest,
     responses(
         (status = 202, description = "The snapshot job", body = SnapshotJobDto),
         (status = 400, description = "Bad tag, TTL or table name", body = ErrorBody),
-        (status = 404, description = "Unknown node, keyspace or table", body = ErrorBody),
+        (status = 404, description = "Unknown node, cluster, keyspace or table", body = ErrorBody),
         (status = 409, description = "Tag already used, or a table is busy (`busy`: retry)", body = ErrorBody),
         (status = 503, description = "The node cannot be reached", body = ErrorBody)))]
 pub async fn create(
@@ -37,7 +39,11 @@ pub async fn create(
     body: Result<Json<CreateSnapshotRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<SnapshotJobDto>), ApiError> {
     let Json(req) = body?;
-    let dto = state.snapshots.create(req, None).await?;
+    let dto = if req.cluster.is_some() {
+        state.clusters.snapshot(req, None).await?
+    } else {
+        state.snapshots.create(req, None).await?
+    };
     Ok((StatusCode::ACCEPTED, Json(dto)))
 }
 

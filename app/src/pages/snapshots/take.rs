@@ -40,6 +40,7 @@ impl TakeForm {
         let tables = self.tables.get_untracked();
         CreateSnapshotRequest {
             node: text(self.node),
+            cluster: None,
             keyspaces: None,
             tables: (!tables.is_empty()).then_some(tables),
             tag: text(self.tag),
