@@ -1,4 +1,4 @@
-import { test, expect, hydrated } from './fixtures';
+import { test, expect, hydrated, snapshotTaken } from './fixtures';
 
 // The server under test watches the real dev node and keeps off-node copies in its embedded
 // default store (a local directory, `local`). Signed in as the e2e admin.
@@ -7,15 +7,7 @@ test('copy a snapshot to the store from its page, then see it, verified, on the 
   test.setTimeout(180_000);
   const origin = baseURL!;
   const tag = `e2e-copy-${Date.now()}`;
-  const taken = await page.request.post('/api/v1/snapshots', {
-    data: { tables: ['shop.products'], tag },
-    headers: { Origin: origin },
-  });
-  expect(taken.ok(), await taken.text()).toBeTruthy();
-  const { job } = await taken.json();
-  await expect
-    .poll(async () => (await (await page.request.get(`/api/v1/jobs/${job.id}`)).json()).state, { timeout: 120_000 })
-    .toBe('done');
+  await snapshotTaken(page, origin, ['shop.products'], tag);
 
   await page.goto(`/snapshots/${tag}`);
   await hydrated(page);

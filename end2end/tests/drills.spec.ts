@@ -1,4 +1,4 @@
-import { test, expect } from './fixtures';
+import { test, expect, snapshotTaken } from './fixtures';
 
 // A restore drill on the real dev node, started through the API, then its proof and its row
 // on the Drills page. Signed in as the e2e admin.
@@ -7,15 +7,7 @@ test('a drill of shop.products passes and the Drills page shows it as the table\
   test.setTimeout(300_000);
   const origin = baseURL!;
   const tag = `e2e-drill-${Date.now()}`;
-  const taken = await page.request.post('/api/v1/snapshots', {
-    data: { tables: ['shop.products'], tag },
-    headers: { Origin: origin },
-  });
-  expect(taken.ok(), await taken.text()).toBeTruthy();
-  const { job } = await taken.json();
-  await expect
-    .poll(async () => (await (await page.request.get(`/api/v1/jobs/${job.id}`)).json()).state, { timeout: 120_000 })
-    .toBe('done');
+  await snapshotTaken(page, origin, ['shop.products'], tag);
 
   const started = await page.request.post('/api/v1/drills', {
     data: { tables: ['shop.products'], snapshot: tag },

@@ -14,3 +14,17 @@ export { expect };
 export async function hydrated(page: Page): Promise<void> {
   await page.waitForFunction(() => document.body.dataset.hydrated === 'true', null, { timeout: 20_000 });
 }
+
+/** Takes a snapshot of `tables` tagged `tag` through the API (as the page's user) and waits
+ * until its job is done. */
+export async function snapshotTaken(page: Page, origin: string, tables: string[], tag: string): Promise<void> {
+  const taken = await page.request.post('/api/v1/snapshots', {
+    data: { tables, tag },
+    headers: { Origin: origin },
+  });
+  expect(taken.ok(), await taken.text()).toBeTruthy();
+  const { job } = await taken.json();
+  await expect
+    .poll(async () => (await (await page.request.get(`/api/v1/jobs/${job.id}`)).json()).state, { timeout: 120_000 })
+    .toBe('done');
+}

@@ -170,7 +170,8 @@ impl AppState {
             backups.clone(),
             node_names,
         )
-        .with_drills(drills.clone());
+        .with_drills(drills.clone())
+        .with_clusters(clusters.clone());
         Self {
             leptos,
             catalog,

@@ -35,6 +35,9 @@ pub enum ScheduleCommand {
         /// Node (repeatable; default every node).
         #[arg(long = "node", value_name = "NODE")]
         nodes: Vec<String>,
+        /// Every node of this cluster instead: each run is a cluster snapshot.
+        #[arg(long, conflicts_with = "nodes")]
+        cluster: Option<String>,
         /// Keyspace (repeatable; default every keyspace).
         #[arg(long = "keyspace", value_name = "KEYSPACE")]
         keyspaces: Vec<String>,
@@ -208,6 +211,7 @@ pub async fn run_schedule(
             kind,
             timezone,
             nodes,
+            cluster,
             keyspaces,
             tables,
             tag_template,
@@ -243,6 +247,7 @@ pub async fn run_schedule(
                 timezone,
                 scope: ScheduleScope {
                     nodes,
+                    cluster,
                     keyspaces,
                     tables,
                 },

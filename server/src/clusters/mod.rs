@@ -26,6 +26,9 @@ struct Scope {
     tables: Vec<String>,
     ttl: Option<String>,
     skip_flush: bool,
+    /// Taken by a schedule (its tag carries the scheduled prefix).
+    #[serde(default)]
+    scheduled: bool,
 }
 
 /// Takes and retries cluster snapshots.
@@ -62,7 +65,7 @@ impl ClusterService {
     }
 
     /// The configured nodes of cluster `name`; 404 naming the known clusters when none is.
-    async fn members(&self, name: &str) -> Result<Vec<String>, ServiceError> {
+    pub async fn members(&self, name: &str) -> Result<Vec<String>, ServiceError> {
         let members = self.inventory.cluster_members(name).await?;
         if members.is_empty() {
             let known: Vec<String> = self
@@ -91,6 +94,25 @@ impl ClusterService {
         req: CreateSnapshotRequest,
         user: Option<String>,
     ) -> Result<SnapshotJobDto, ServiceError> {
+        self.snapshot_as(req, user, false).await
+    }
+
+    /// A schedule's cluster snapshot: its tag carries the scheduled prefix, which every other
+    /// request is refused.
+    pub async fn snapshot_scheduled(
+        &self,
+        req: CreateSnapshotRequest,
+        user: Option<String>,
+    ) -> Result<SnapshotJobDto, ServiceError> {
+        self.snapshot_as(req, user, true).await
+    }
+
+    async fn snapshot_as(
+        &self,
+        req: CreateSnapshotRequest,
+        user: Option<String>,
+        scheduled: bool,
+    ) -> Result<SnapshotJobDto, ServiceError> {
         let cluster = req.cluster.as_deref().map(str::trim).unwrap_or_default();
         if req.node.as_deref().is_some_and(|n| !n.trim().is_empty()) {
             return Err(ServiceError::bad(
@@ -102,7 +124,17 @@ impl ClusterService {
         let tag = match req.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(t) => {
                 validate::tag(t)?;
-                validate::not_reserved(t)?;
+                if !scheduled {
+                    validate::not_reserved(t)?;
+                } else if !t.starts_with(validate::SCHEDULED_PREFIX) {
+                    return Err(ServiceError::bad(
+                        "tag",
+                        format!(
+                            "a scheduled snapshot's tag starts with `{}`",
+                            validate::SCHEDULED_PREFIX
+                        ),
+                    ));
+                }
                 t.to_string()
             }
             None => format!(
@@ -127,6 +159,7 @@ impl ClusterService {
             tables: req.tables.clone().unwrap_or_default(),
             ttl: req.ttl.clone(),
             skip_flush: req.skip_flush.unwrap_or(false),
+            scheduled,
         };
         jobs::room(&self.pool).await?.map_err(ServiceError::Busy)?;
         let job = jobs::create(&self.pool, "cluster_snapshot", None).await?;
@@ -194,7 +227,12 @@ impl ClusterService {
                 ttl: scope.ttl.clone(),
                 skip_flush: Some(scope.skip_flush),
             };
-            let (state, job, message) = match self.snapshots.create(req, user.clone()).await {
+            let created = if scope.scheduled {
+                self.snapshots.create_scheduled(req, user.clone()).await
+            } else {
+                self.snapshots.create(req, user.clone()).await
+            };
+            let (state, job, message) = match created {
                 Ok(dto) => {
                     if tables.is_empty() {
                         tables = dto.tables;

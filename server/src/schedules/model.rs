@@ -15,6 +15,10 @@ use crate::snapshots::validate;
 pub struct ScheduleScope {
     /// Node names (default: every configured node).
     pub nodes: Vec<String>,
+    /// Instead of `nodes`: every node of this cluster, each run a cluster snapshot (one tag
+    /// on every node, started together; complete or incomplete).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// Whole keyspaces (default: every keyspace, unless `tables` is given).
     pub keyspaces: Vec<String>,
     /// Tables as `keyspace.table`.
@@ -287,6 +291,18 @@ pub fn check(
         ServiceError::bad(field, e.to_string())
     })?;
     input.cron = input.cron.trim().to_string();
+    input.scope.cluster = input
+        .scope
+        .cluster
+        .take()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    if input.scope.cluster.is_some() && !input.scope.nodes.is_empty() {
+        return Err(ServiceError::bad(
+            "scope",
+            "name either `nodes` or a `cluster`, not both, e.g. {\"cluster\": \"prod\"}",
+        ));
+    }
     for n in &input.scope.nodes {
         if !nodes.contains(n) {
             return Err(ServiceError::bad(
@@ -394,10 +410,10 @@ fn check_drill(input: &ScheduleInput) -> Result<(), ServiceError> {
             "a drill schedule names its tables, e.g. {\"tables\": [\"shop.orders\"]}, and no whole keyspaces",
         ));
     }
-    if input.scope.nodes.len() > 1 {
+    if input.scope.nodes.len() > 1 || input.scope.cluster.is_some() {
         return Err(ServiceError::bad(
             "scope",
-            "a drill schedule runs on one node; name at most one",
+            "a drill schedule runs on one node; name at most one node and no cluster",
         ));
     }
     let extra = [
@@ -420,6 +436,7 @@ impl From<&ScheduleDto> for app::api::ScheduleRow {
         let list =
             |what: &str, v: &[String]| (!v.is_empty()).then(|| format!("{what} {}", v.join(", ")));
         let scope: Vec<String> = [
+            d.scope.cluster.as_ref().map(|c| format!("cluster {c}")),
             list("nodes", &d.scope.nodes),
             list("keyspaces", &d.scope.keyspaces),
             list("tables", &d.scope.tables),

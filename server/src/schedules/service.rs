@@ -39,6 +39,7 @@ pub struct ScheduleService {
     backups: BackupService,
     /// Runs the schedules of kind `drill`.
     drills: Option<crate::drills::DrillService>,
+    clusters: Option<crate::clusters::ClusterService>,
     nodes: Arc<Vec<String>>,
     stores: Arc<Vec<String>>,
     /// This server process, for the lease.
@@ -144,6 +145,7 @@ impl ScheduleService {
             snapshots,
             backups,
             drills: None,
+            clusters: None,
             nodes: Arc::new(nodes),
             stores: Arc::new(stores),
             owner: format!("{}-{}", std::process::id(), hex::encode(id)).into(),
@@ -154,6 +156,12 @@ impl ScheduleService {
     /// The same service running drill schedules through `drills`.
     pub fn with_drills(mut self, drills: crate::drills::DrillService) -> Self {
         self.drills = Some(drills);
+        self
+    }
+
+    /// The same service running cluster-scoped schedules through `clusters`.
+    pub fn with_clusters(mut self, clusters: crate::clusters::ClusterService) -> Self {
+        self.clusters = Some(clusters);
         self
     }
 
@@ -180,6 +188,7 @@ impl ScheduleService {
     ) -> Result<ScheduleDto, ServiceError> {
         let now = self.now();
         let c = model::check(input, &self.nodes, &self.stores, now)?;
+        self.check_cluster(&c.input.scope).await?;
         self.name_free(&c.input.name, None).await?;
         let paused = c.input.paused.unwrap_or(false);
         let next = if paused {
@@ -298,6 +307,7 @@ impl ScheduleService {
         let row = self.row(id).await?;
         let now = self.now();
         let c = model::check(patch.apply(row.input()), &self.nodes, &self.stores, now)?;
+        self.check_cluster(&c.input.scope).await?;
         self.name_free(&c.input.name, Some(id)).await?;
         let paused = c.input.paused.unwrap_or(false);
         let retimed = c.input.cron != row.cron || c.timezone != row.timezone;
@@ -599,7 +609,9 @@ impl ScheduleService {
         }
         let steps = jobs::Steps::new(pool, job_id, 3);
         let scope = row.scope();
-        let targets: Vec<Option<String>> = if scope.nodes.is_empty() {
+        let targets: Vec<Option<String>> = if scope.cluster.is_some() {
+            Vec::new()
+        } else if scope.nodes.is_empty() {
             vec![None]
         } else {
             scope.nodes.iter().cloned().map(Some).collect()
@@ -612,6 +624,12 @@ impl ScheduleService {
                 &format!("schedule {}: taking snapshot {tag}", row.name),
             )
             .await;
+        if let Some(cluster) = &scope.cluster {
+            match self.cluster_snapshot(&row, &tag, cluster).await {
+                Ok(message) => notes.push(message),
+                Err(e) => failures.push(e),
+            }
+        }
         for node in targets {
             let req = CreateSnapshotRequest {
                 node: node.clone(),
@@ -679,6 +697,53 @@ impl ScheduleService {
         };
         self.end_run(run_id, job_id, &row, &tag, state, &message)
             .await;
+    }
+
+    /// A cluster scope must name a cluster some configured node is in (400 naming `scope`).
+    async fn check_cluster(&self, scope: &model::ScheduleScope) -> Result<(), ServiceError> {
+        let (Some(cluster), Some(clusters)) = (&scope.cluster, &self.clusters) else {
+            return Ok(());
+        };
+        clusters
+            .members(cluster)
+            .await
+            .map(drop)
+            .map_err(|e| match e {
+                ServiceError::NotFound(m) => ServiceError::bad("scope", m),
+                other => other,
+            })
+    }
+
+    /// A cluster-scoped run's snapshot: one tag on every node of the cluster; an incomplete
+    /// one fails the run (its retention does not run) with each failed node's reason.
+    async fn cluster_snapshot(
+        &self,
+        row: &Row,
+        tag: &str,
+        cluster: &str,
+    ) -> Result<String, String> {
+        let Some(clusters) = &self.clusters else {
+            return Err("cluster snapshots are not available here".into());
+        };
+        let scope = row.scope();
+        let req = CreateSnapshotRequest {
+            node: None,
+            cluster: Some(cluster.to_string()),
+            keyspaces: Some(scope.keyspaces).filter(|k| !k.is_empty()),
+            tables: Some(scope.tables).filter(|t| !t.is_empty()),
+            tag: Some(tag.to_string()),
+            ttl: row.ttl.clone(),
+            skip_flush: None,
+        };
+        let started = clusters
+            .snapshot_scheduled(req, Some(format!("schedule:{}", row.name)))
+            .await
+            .map_err(|e| format!("cluster snapshot {tag} of {cluster}: {e}"))?;
+        match self.wait_job(started.job.id).await {
+            Ok(j) if j.state == "done" => Ok(j.message),
+            Ok(j) => Err(j.error.unwrap_or(j.message)),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// A drill schedule's run: the newest snapshot of its tables restored into the drill

@@ -1,6 +1,9 @@
 //! Integration tests against a real three-node Apache Cassandra 5.0 cluster (node1 … node3 on
 //! 127.0.0.1 … 127.0.0.3, started once for this binary by `snapkeep dev-node start --cluster
-//! 3`'s launcher), driven by the real nodetool of each node, through the real router.
+//! 3`'s launcher), driven by the real nodetool of each node, through the real router: the
+//! cluster as the nodes report it, cluster snapshots (complete, incomplete with a node down,
+//! retried), the replica check that blocks a one-node restore with TRUNCATE, and a schedule
+//! of the cluster.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -180,6 +183,27 @@ async fn a_cluster_snapshot_takes_one_tag_on_every_node_and_a_retry_finishes_wha
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
 
+    // Restore safety on a real ring: TRUNCATE is cluster-wide, so a one-node in-place restore
+    // with truncate of an RF 3 keyspace would lose what only the other replicas hold: blocked,
+    // with the sentence that says why; without truncate it is allowed, with the note on repair.
+    let request = json!({"snapshot": "c1", "node": "node1", "tables": ["it_rf3.t"], "target": "in_place", "truncate": true, "reason": "test"});
+    let (status, plan) = app.operator().post("/api/v1/restores/plan", request).await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    let blocked = plan["blocked"].to_string();
+    assert!(
+        blocked.contains("TRUNCATE removes the rows of it_rf3.t on every node")
+            && blocked.contains("3 nodes hold rows of keyspace it_rf3"),
+        "{plan}"
+    );
+    let request = json!({"snapshot": "c1", "node": "node1", "tables": ["it_rf3.t"], "target": "in_place", "reason": "test"});
+    let (_, plan) = app.operator().post("/api/v1/restores/plan", request).await;
+    assert_eq!(plan["blocked"], json!([]), "{plan}");
+    assert!(
+        plan.to_string()
+            .contains("2 other node(s) hold rows of keyspace it_rf3"),
+        "{plan}"
+    );
+
     // node3 down: its part fails, the others finish, the snapshot is incomplete.
     devnode::stop(&nodes[2].dir, Duration::from_secs(60))
         .await
@@ -243,4 +267,43 @@ async fn a_cluster_snapshot_takes_one_tag_on_every_node_and_a_retry_finishes_wha
         .filter_map(|s| s["tag"].as_str())
         .collect();
     assert_eq!(tags, ["c2", "c1"], "{list}");
+
+    // A schedule of the cluster: each run is a cluster snapshot.
+    let (status, v) = app
+        .post(
+            "/api/v1/schedules",
+            json!({"name": "x", "cron": "@daily", "scope": {"cluster": "elsewhere"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["field"], "scope", "{v}");
+    let (status, saved) = app
+        .post(
+            "/api/v1/schedules",
+            json!({"name": "ring", "cron": "@daily", "paused": true,
+                   "scope": {"cluster": CLUSTER, "keyspaces": ["it_rf3"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    let id = &saved["id"];
+    let (status, run) = app
+        .post(&format!("/api/v1/schedules/{id}/run"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    let job = app.wait_job(&run["job_id"]).await;
+    assert_eq!(job["state"], "done", "{job}");
+    let (_, list) = app
+        .get(&format!("/api/v1/clusters/{CLUSTER}/snapshots"))
+        .await;
+    let newest = &list[0];
+    let tag = newest["tag"].as_str().unwrap_or_default();
+    assert!(tag.starts_with("snapkeep-sched-ring-"), "{list}");
+    assert_eq!(newest["state"], "complete", "{newest}");
+    for n in nodes {
+        assert!(
+            has_snapshot(&n.data_dir(), "it_rf3", "t", tag),
+            "{tag} on {}",
+            n.name
+        );
+    }
 }
