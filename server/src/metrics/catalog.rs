@@ -69,17 +69,35 @@ type FsRow = (
 );
 
 async fn write_all(pool: &SqlitePool, out: &mut String) -> Result<(), sqlx::Error> {
-    // The newest finished scan of each node.
-    let tables: Vec<TableRow> = sqlx::query_as(
-        "SELECT s.node, t.keyspace_name, t.table_name, sum(t.live_bytes), sum(t.hold_bytes), \
-                sum(t.backups_bytes), sum(t.backups_files), max(t.snapshot_count) \
-         FROM scan_tables t JOIN scans s ON s.id = t.scan_id \
-         WHERE s.id IN (SELECT max(id) FROM scans WHERE state = 'done' GROUP BY node) \
-         GROUP BY s.node, t.keyspace_name, t.table_name \
-         ORDER BY s.node, t.keyspace_name, t.table_name",
-    )
-    .fetch_all(pool)
-    .await?;
+    // The three per-table reads are independent: each on its own connection of the pool, at
+    // once (the catalog is in WAL mode, so readers do not wait for each other).
+    let (tables, newest, uploads) = tokio::try_join!(
+        // The newest finished scan of each node.
+        sqlx::query_as::<_, TableRow>(
+            "SELECT s.node, t.keyspace_name, t.table_name, sum(t.live_bytes), sum(t.hold_bytes), \
+                    sum(t.backups_bytes), sum(t.backups_files), max(t.snapshot_count) \
+             FROM scan_tables t JOIN scans s ON s.id = t.scan_id \
+             WHERE s.id IN (SELECT max(id) FROM scans WHERE state = 'done' GROUP BY node) \
+             GROUP BY s.node, t.keyspace_name, t.table_name \
+             ORDER BY s.node, t.keyspace_name, t.table_name",
+        )
+        .fetch_all(pool),
+        sqlx::query_as::<_, (String, String, String, i64)>(
+            "SELECT s.node, st.keyspace_name, st.table_name, max(coalesce(st.created_at, s.created_at)) \
+             FROM snapshot_tables st JOIN snapshots s ON s.id = st.snapshot_id \
+             WHERE st.status = 'present' \
+             GROUP BY s.node, st.keyspace_name, st.table_name \
+             ORDER BY 1, 2, 3",
+        )
+        .fetch_all(pool),
+        sqlx::query_as::<_, (String, String, String, String, i64)>(
+            "SELECT u.store, u.node, f.keyspace, f.table_name, max(u.created_at) \
+             FROM uploads u JOIN upload_files f ON f.upload_id = u.id \
+             GROUP BY u.store, u.node, f.keyspace, f.table_name \
+             ORDER BY 1, 2, 3, 4",
+        )
+        .fetch_all(pool),
+    )?;
     let series: [Series<TableRow>; 5] = [
         (
             "snapkeep_table_live_bytes",
@@ -121,15 +139,6 @@ async fn write_all(pool: &SqlitePool, out: &mut String) -> Result<(), sqlx::Erro
         }
     }
 
-    let newest: Vec<(String, String, String, i64)> = sqlx::query_as(
-        "SELECT s.node, st.keyspace_name, st.table_name, max(coalesce(st.created_at, s.created_at)) \
-         FROM snapshot_tables st JOIN snapshots s ON s.id = st.snapshot_id \
-         WHERE st.status = 'present' \
-         GROUP BY s.node, st.keyspace_name, st.table_name \
-         ORDER BY 1, 2, 3",
-    )
-    .fetch_all(pool)
-    .await?;
     help(
         out,
         "snapkeep_last_snapshot_timestamp_seconds",
@@ -145,14 +154,6 @@ async fn write_all(pool: &SqlitePool, out: &mut String) -> Result<(), sqlx::Erro
         );
     }
 
-    let uploads: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT u.store, u.node, f.keyspace, f.table_name, max(u.created_at) \
-         FROM uploads u JOIN upload_files f ON f.upload_id = u.id \
-         GROUP BY u.store, u.node, f.keyspace, f.table_name \
-         ORDER BY 1, 2, 3, 4",
-    )
-    .fetch_all(pool)
-    .await?;
     help(
         out,
         "snapkeep_last_upload_timestamp_seconds",
