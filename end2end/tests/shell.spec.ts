@@ -8,6 +8,8 @@ const PAGES = [
   { path: '/snapshots', heading: 'Snapshots' },
   { path: '/calculator', heading: 'Snapshot storage calculator' },
   { path: '/restores', heading: 'Restores' },
+  { path: '/rpo', heading: 'Recovery points' },
+  { path: '/drills', heading: 'Restore drills' },
   { path: '/reports', heading: 'Reports' },
   { path: '/settings', heading: 'Settings' },
 ];
@@ -22,7 +24,7 @@ test('home page renders with the navigation and hydrates without console errors'
   expect(response?.status()).toBe(200);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Overview');
   const nav = page.getByRole('navigation', { name: 'Main' });
-  for (const label of ['Overview', 'Snapshots', 'Backups', 'Calculator', 'Restores', 'Schedules', 'RPO', 'Reports', 'Settings']) {
+  for (const label of ['Overview', 'Snapshots', 'Backups', 'Calculator', 'Restores', 'Schedules', 'RPO', 'Drills', 'Reports', 'Settings']) {
     await expect(nav.getByRole('link', { name: label })).toBeVisible();
   }
   await expect(nav.getByRole('link', { name: 'Overview' })).toHaveAttribute('aria-current', 'page');

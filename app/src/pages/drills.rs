@@ -81,7 +81,7 @@ pub fn Drills() -> impl IntoView {
                             view! { <p class="muted" data-testid="no-proof">"No table has a passed drill yet: no backup here is proven to restore."</p> }.into_any()
                         } else {
                             view! {
-                                <table class="data proof">
+                                <div class="table-wrap"><table class="data proof">
                                     <thead>
                                         <tr>
                                             <th scope="col">"Table"</th>
@@ -93,7 +93,7 @@ pub fn Drills() -> impl IntoView {
                                         </tr>
                                     </thead>
                                     <tbody>{p.proof.into_iter().map(proof_row).collect_view()}</tbody>
-                                </table>
+                                </table></div>
                             }.into_any()
                         }}
                     </section>
@@ -103,7 +103,7 @@ pub fn Drills() -> impl IntoView {
                             view! { <p class="muted">"No drill has run yet."</p> }.into_any()
                         } else {
                             view! {
-                                <table class="data drills">
+                                <div class="table-wrap"><table class="data drills">
                                     <thead>
                                         <tr>
                                             <th scope="col">"Drill"</th>
@@ -116,7 +116,7 @@ pub fn Drills() -> impl IntoView {
                                         </tr>
                                     </thead>
                                     <tbody>{p.history.into_iter().map(drill_row).collect_view()}</tbody>
-                                </table>
+                                </table></div>
                             }.into_any()
                         }}
                     </section>

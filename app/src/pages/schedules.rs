@@ -208,7 +208,7 @@ pub fn Rpo() -> impl IntoView {
             {move || rows.get().map(|r| match r {
                 Ok(rows) if rows.is_empty() => view! { <p class="muted">"No user tables scanned yet."</p> }.into_any(),
                 Ok(rows) => view! {
-                    <table class="data rpo">
+                    <div class="table-wrap"><table class="data rpo">
                         <thead>
                             <tr>
                                 <th scope="col">"Status"</th>
@@ -222,7 +222,7 @@ pub fn Rpo() -> impl IntoView {
                             </tr>
                         </thead>
                         <tbody>{rows.into_iter().map(rpo_row).collect_view()}</tbody>
-                    </table>
+                    </table></div>
                 }.into_any(),
                 Err(e) => view! { <LoadError what="Cannot load the RPO panel" error=e /> }.into_any(),
             })}
