@@ -35,9 +35,13 @@ fn is_open(path: &str) -> bool {
 #[tokio::test]
 async fn every_api_route_needs_an_identity_unless_open() {
     let app = TestApp::empty().await;
-    for (method, path) in api_routes() {
+    // Each request from an address of its own: refusals without credentials are limited per
+    // address and minute (tested on its own), and this test is about identity, whatever the
+    // number of routes.
+    for (i, (method, path)) in api_routes().into_iter().enumerate() {
         let (status, headers, body) = app
             .request(method.clone(), &path)
+            .sent_from(&client_address(i))
             .body("{}")
             .send_parts()
             .await;
@@ -65,7 +69,7 @@ async fn every_server_function_needs_an_identity() {
         fns.iter().any(|(p, _)| p == "/rpc/snapshot_create"),
         "{fns:?}"
     );
-    for (path, method) in fns {
+    for (i, (path, method)) in fns.into_iter().enumerate() {
         let endpoint = path.trim_start_matches("/rpc/");
         assert!(
             snapkeep::auth::policy::RPC
@@ -75,11 +79,17 @@ async fn every_server_function_needs_an_identity() {
         );
         let (status, _, body) = app
             .request(method.clone(), &path)
+            .sent_from(&client_address(i))
             .headers(&[("content-type", "application/x-www-form-urlencoded")])
             .send_parts()
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");
     }
+}
+
+/// The `i`-th of many distinct client addresses.
+fn client_address(i: usize) -> String {
+    format!("10.77.{}.{}", i / 250, i % 250 + 1)
 }
 
 #[tokio::test]
